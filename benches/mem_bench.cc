@@ -1,0 +1,240 @@
+// Guest memory benches, on the mem scenario profiles.
+//
+//   mem/read_uN/<profile>/{vmmem,raw}    N-bit loads at the addresses a profile touches:
+//                                        GuestMemory::read<T> against a raw host-pointer load
+//   mem/write_uN/<profile>/{vmmem,raw}   the same for stores
+//   mem/bulk_read/<bytes>/{vmmem,memcpy} bulk copies against memcpy on the same host bytes
+//   mem/bulk_write/<bytes>/{vmmem,memcpy}
+//   mem/profile/<name>/vmmem             a whole profile's op stream through scenario::run
+//
+// The raw and memcpy peers touch the very host bytes GuestMemory maps, in the same order, so
+// the ratio is the cost of the guest-address checks alone.
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "mem/guest_memory.h"
+#include "scenario/mem/executor.h"
+#include "scenario/mem/profiles.h"
+#include "support/ratio_reporter.h"
+
+namespace {
+
+using vmmem::Rng;
+using vmmem::Status;
+using vmmem::mem::GuestMemory;
+using vmmem::scenario::Profile;
+namespace ms = vmmem::scenario::mem;
+
+constexpr size_t kAccessesPerIteration = 4096;
+constexpr uint64_t kBenchSeed = 42;
+
+// The guest memory every scalar and bulk bench uses: the profiles' main RAM region.
+struct BenchMemory {
+  GuestMemory memory;
+  std::byte* host = nullptr;
+
+  BenchMemory() {
+    VMM_CHECK(memory.add_ram(ms::kProfileRamBase, ms::kProfileRamSize).ok(), "bench RAM");
+    host = memory.host_span(ms::kProfileRamBase, ms::kProfileRamSize).value().data();
+    std::memset(host, 0x5a, ms::kProfileRamSize);  // fault every page in before timing
+  }
+};
+
+BenchMemory& bench_memory() {
+  static BenchMemory instance;
+  return instance;
+}
+
+// The addresses of a profile's scalar ops, aligned down to `width` as typed code would.
+std::vector<uint64_t> profile_addresses(std::string_view profile_name, unsigned width) {
+  const Profile<ms::Op>* profile = vmmem::scenario::find_profile(ms::profiles(), profile_name);
+  VMM_CHECK(profile != nullptr, "unknown profile");
+  Rng rng(kBenchSeed);
+  std::vector<uint64_t> addresses;
+  for (const ms::Op& op : profile->generate(rng, kAccessesPerIteration)) {
+    uint64_t address;
+    if (auto* read = std::get_if<ms::Read>(&op)) {
+      address = read->address;
+    } else if (auto* write = std::get_if<ms::Write>(&op)) {
+      address = write->address;
+    } else {
+      continue;
+    }
+    addresses.push_back(address & ~uint64_t{width - 1u});
+  }
+  return addresses;
+}
+
+template <class T>
+void register_scalar(std::string_view profile) {
+  const std::string bits = std::to_string(8 * sizeof(T));
+  const std::string where = "/" + std::string(profile) + "/";
+  const std::vector<uint64_t> addresses = profile_addresses(profile, sizeof(T));
+
+  benchmark::RegisterBenchmark(("mem/read_u" + bits + where + "vmmem").c_str(),
+                               [addresses](benchmark::State& state) {
+                                 const GuestMemory& memory = bench_memory().memory;
+                                 for (auto _ : state) {
+                                   for (uint64_t a : addresses) {
+                                     benchmark::DoNotOptimize(memory.read<T>(a).value());
+                                   }
+                                 }
+                                 state.SetItemsProcessed(state.iterations() * addresses.size());
+                               });
+  benchmark::RegisterBenchmark(("mem/read_u" + bits + where + "raw").c_str(),
+                               [addresses](benchmark::State& state) {
+                                 const std::byte* host = bench_memory().host;
+                                 for (auto _ : state) {
+                                   for (uint64_t a : addresses) {
+                                     T value;
+                                     std::memcpy(&value, host + (a - ms::kProfileRamBase),
+                                                 sizeof value);
+                                     benchmark::DoNotOptimize(value);
+                                   }
+                                 }
+                                 state.SetItemsProcessed(state.iterations() * addresses.size());
+                               });
+  benchmark::RegisterBenchmark(("mem/write_u" + bits + where + "vmmem").c_str(),
+                               [addresses](benchmark::State& state) {
+                                 GuestMemory& memory = bench_memory().memory;
+                                 T value = 0;
+                                 for (auto _ : state) {
+                                   for (uint64_t a : addresses) {
+                                     benchmark::DoNotOptimize(memory.write<T>(a, ++value).ok());
+                                   }
+                                   benchmark::ClobberMemory();
+                                 }
+                                 state.SetItemsProcessed(state.iterations() * addresses.size());
+                               });
+  benchmark::RegisterBenchmark(("mem/write_u" + bits + where + "raw").c_str(),
+                               [addresses](benchmark::State& state) {
+                                 std::byte* host = bench_memory().host;
+                                 T value = 0;
+                                 for (auto _ : state) {
+                                   for (uint64_t a : addresses) {
+                                     ++value;
+                                     std::memcpy(host + (a - ms::kProfileRamBase), &value,
+                                                 sizeof value);
+                                     benchmark::DoNotOptimize(host);
+                                   }
+                                   benchmark::ClobberMemory();
+                                 }
+                                 state.SetItemsProcessed(state.iterations() * addresses.size());
+                               });
+}
+
+void register_bulk(uint32_t bytes) {
+  const std::string size = "/" + std::to_string(bytes) + "/";
+  // Sixteen 64-byte-aligned spots spread over the region, the same for both impls.
+  std::vector<uint64_t> offsets;
+  Rng rng(kBenchSeed);
+  for (int i = 0; i < 16; ++i) offsets.push_back(rng.below(ms::kProfileRamSize - bytes) & ~63ull);
+
+  auto guest_read = [offsets, bytes](benchmark::State& state) {
+    const GuestMemory& memory = bench_memory().memory;
+    std::vector<std::byte> buffer(bytes);
+    size_t i = 0;
+    for (auto _ : state) {
+      const Status status = memory.read(ms::kProfileRamBase + offsets[i++ % offsets.size()], buffer);
+      benchmark::DoNotOptimize(status);
+      benchmark::DoNotOptimize(buffer.data());
+    }
+    state.SetBytesProcessed(state.iterations() * bytes);
+  };
+  auto raw_read = [offsets, bytes](benchmark::State& state) {
+    const std::byte* host = bench_memory().host;
+    std::vector<std::byte> buffer(bytes);
+    size_t i = 0;
+    for (auto _ : state) {
+      std::memcpy(buffer.data(), host + offsets[i++ % offsets.size()], bytes);
+      benchmark::DoNotOptimize(buffer.data());
+    }
+    state.SetBytesProcessed(state.iterations() * bytes);
+  };
+  auto guest_write = [offsets, bytes](benchmark::State& state) {
+    GuestMemory& memory = bench_memory().memory;
+    std::vector<std::byte> buffer(bytes, std::byte{0x11});
+    size_t i = 0;
+    for (auto _ : state) {
+      const Status status =
+          memory.write(ms::kProfileRamBase + offsets[i++ % offsets.size()],
+                       std::span<const std::byte>(buffer));
+      benchmark::DoNotOptimize(status);
+      benchmark::ClobberMemory();
+    }
+    state.SetBytesProcessed(state.iterations() * bytes);
+  };
+  auto raw_write = [offsets, bytes](benchmark::State& state) {
+    std::byte* host = bench_memory().host;
+    std::vector<std::byte> buffer(bytes, std::byte{0x11});
+    size_t i = 0;
+    for (auto _ : state) {
+      std::memcpy(host + offsets[i++ % offsets.size()], buffer.data(), bytes);
+      benchmark::DoNotOptimize(host);
+      benchmark::ClobberMemory();
+    }
+    state.SetBytesProcessed(state.iterations() * bytes);
+  };
+  benchmark::RegisterBenchmark(("mem/bulk_read" + size + "vmmem").c_str(), guest_read);
+  benchmark::RegisterBenchmark(("mem/bulk_read" + size + "memcpy").c_str(), raw_read);
+  benchmark::RegisterBenchmark(("mem/bulk_write" + size + "vmmem").c_str(), guest_write);
+  benchmark::RegisterBenchmark(("mem/bulk_write" + size + "memcpy").c_str(), raw_write);
+}
+
+// Keeps every outcome observable so the compiler cannot drop the work behind it.
+struct Sink {
+  template <class Op>
+  bool after(size_t, const Op&, const ms::Outcome& outcome) {
+    benchmark::DoNotOptimize(outcome.code);
+    benchmark::DoNotOptimize(outcome.value);
+    return true;
+  }
+};
+
+void register_profile(const Profile<ms::Op>& profile) {
+  constexpr size_t kOps = 10000;
+  Rng rng(kBenchSeed);
+  std::vector<ms::Op> ops = profile.generate(rng, kOps);
+  benchmark::RegisterBenchmark(
+      ("mem/profile/" + std::string(profile.name) + "/vmmem").c_str(),
+      [ops = std::move(ops)](benchmark::State& state) {
+        for (auto _ : state) {
+          state.PauseTiming();
+          {
+            GuestMemory memory;  // each iteration starts from an empty address space
+            ms::Executor executor(memory, /*record_device_calls=*/false);
+            Sink sink;
+            state.ResumeTiming();
+            vmmem::scenario::run(std::span<const ms::Op>(ops), executor, sink);
+            state.PauseTiming();
+          }
+          state.ResumeTiming();
+        }
+        state.SetItemsProcessed(state.iterations() * ops.size());
+      });
+}
+
+[[maybe_unused]] const bool registered = [] {
+  for (std::string_view profile : {"scalar_sequential", "strided_access", "random_mixed"}) {
+    register_scalar<uint8_t>(profile);
+    register_scalar<uint16_t>(profile);
+    register_scalar<uint32_t>(profile);
+    register_scalar<uint64_t>(profile);
+  }
+  for (uint32_t bytes : {256u, 4096u, 65536u, 1u << 20}) register_bulk(bytes);
+  for (const Profile<ms::Op>& profile : ms::profiles()) register_profile(profile);
+
+  using vmmem::bench::set_ratio_target;
+  for (std::string_view profile : {"scalar_sequential", "strided_access", "random_mixed"}) {
+    set_ratio_target("mem/read_u64/" + std::string(profile), "raw", 2.0);
+  }
+  set_ratio_target("mem/bulk_read/65536", "memcpy", 1.25);
+  set_ratio_target("mem/bulk_write/65536", "memcpy", 1.25);
+  return true;
+}();
+
+}  // namespace

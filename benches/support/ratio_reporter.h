@@ -1,0 +1,37 @@
+// RatioReporter: the console reporter plus, at the end, a table of vmmem against its peers.
+//
+// Naming convention: a benchmark named "<case>/<impl>" is implementation <impl> of <case>;
+// the impl "vmmem" is ours and every other impl of the same case is a peer. For each case
+// with both, the table gives time(vmmem) / time(peer) from this same run: 1.00 is parity,
+// below 1 is faster. set_ratio_target() attaches the ratio a case is expected to stay within;
+// the table says whether this run met it. It reports, never fails: speed is for people to
+// judge, not for tests to assert.
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace vmmem::bench {
+
+inline constexpr const char* kOurImpl = "vmmem";
+
+// Expect time(vmmem) / time(peer) <= max_ratio for `bench_case` ("mem/read_u64/strided").
+void set_ratio_target(const std::string& bench_case, const std::string& peer, double max_ratio);
+
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override;
+
+  // Prints the ratio table; returns the number of cases with a peer.
+  size_t print_ratios(std::FILE* out) const;
+
+ private:
+  // case -> impl -> seconds per iteration
+  std::map<std::string, std::map<std::string, double>> seconds_;
+};
+
+}  // namespace vmmem::bench

@@ -1,0 +1,51 @@
+// main() for fuzz targets built without libFuzzer: runs every file named on the command line,
+// and every file inside every directory named, through LLVMFuzzerTestOneInput. Arguments that
+// start with '-' are libFuzzer flags and are ignored, so one command line works for both
+// builds. A failing input aborts inside the target, so reaching the end means all passed.
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
+
+namespace {
+
+std::vector<uint8_t> read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> inputs;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.starts_with("-")) continue;
+    std::error_code error;
+    if (fs::is_directory(arg, error)) {
+      for (const auto& entry : fs::directory_iterator(arg)) {
+        if (entry.is_regular_file()) inputs.push_back(entry.path());
+      }
+    } else if (fs::is_regular_file(arg, error)) {
+      inputs.push_back(arg);
+    } else {
+      std::fprintf(stderr, "replay: no such file or directory: %s\n", arg.c_str());
+      return 2;
+    }
+  }
+  std::sort(inputs.begin(), inputs.end());
+  for (const fs::path& input : inputs) {
+    std::fprintf(stderr, "replay: %s\n", input.c_str());
+    const std::vector<uint8_t> bytes = read_file(input);
+    LLVMFuzzerTestOneInput(bytes.data(), bytes.size());
+  }
+  std::printf("replay: %zu inputs passed\n", inputs.size());
+  return 0;
+}

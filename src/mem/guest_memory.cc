@@ -1,0 +1,316 @@
+#include "mem/guest_memory.h"
+
+#include <algorithm>
+
+namespace vmmem::mem {
+namespace {
+
+bool valid_width(unsigned width) { return width == 1 || width == 2 || width == 4 || width == 8; }
+
+uint64_t truncate_to_width(uint64_t value, unsigned width) {
+  return width == 8 ? value : value & ((uint64_t{1} << (8 * width)) - 1);
+}
+
+// Little-endian bytes <-> value, whatever the host's byte order.
+uint64_t load_little_endian(const std::byte* bytes, unsigned width) {
+  uint64_t value = 0;
+  for (unsigned i = 0; i < width; ++i) value |= static_cast<uint64_t>(bytes[i]) << (8 * i);
+  return value;
+}
+
+void store_little_endian(std::byte* bytes, unsigned width, uint64_t value) {
+  for (unsigned i = 0; i < width; ++i) bytes[i] = static_cast<std::byte>(value >> (8 * i));
+}
+
+}  // namespace
+
+GuestMemory::GuestMemory(GuestMemoryLimits limits) : limits_(limits) {}
+
+const GuestMemory::Region* GuestMemory::find(uint64_t address) const {
+  // The last region whose base is <= address, if it reaches that far.
+  auto after = std::upper_bound(regions_.begin(), regions_.end(), address,
+                                [](uint64_t a, const Region& r) { return a < r.base; });
+  if (after == regions_.begin()) return nullptr;
+  const Region& candidate = *std::prev(after);
+  return address <= candidate.last() ? &candidate : nullptr;
+}
+
+Status GuestMemory::validate_ram_range(uint64_t address, uint64_t size,
+                                       const Region** first) const {
+  const auto last = last_byte(address, size);
+  if (!last) return Status::error(ErrorCode::kOverflow, "access wraps past 2^64", address, size);
+  const Region* region = find(address);
+  *first = region;
+  for (uint64_t cursor = address;;) {
+    if (region == nullptr) {
+      return Status::error(ErrorCode::kUnmapped, "no region backs part of the access", address,
+                           size);
+    }
+    if (region->host == nullptr) {
+      return Status::error(ErrorCode::kUnsupported, "RAM access runs into an MMIO region",
+                           address, size);
+    }
+    if (*last <= region->last()) return kOkStatus;
+    cursor = region->last() + 1;  // cannot wrap: *last > region->last()
+    const Region* next = region + 1;
+    region = (next != regions_.data() + regions_.size() && next->base == cursor) ? next : nullptr;
+  }
+}
+
+Result<uint64_t> GuestMemory::read_slow(uint64_t address, unsigned width) const {
+  if (!valid_width(width)) {
+    return Status::error(ErrorCode::kInvalidArgument, "access width must be 1, 2, 4 or 8",
+                         address, width);
+  }
+  if (!last_byte(address, width)) {
+    return Status::error(ErrorCode::kOverflow, "access wraps past 2^64", address, width);
+  }
+  const Region* region = find(address);
+  if (region == nullptr) {
+    return Status::error(ErrorCode::kUnmapped, "no region backs the access", address, width);
+  }
+  if (region->mmio) {
+    if (address + (width - 1) > region->last()) {
+      return Status::error(ErrorCode::kUnsupported, "access straddles the end of an MMIO region",
+                           address, width);
+    }
+    Result<uint64_t> value = region->mmio->read(address - region->base, width);
+    if (!value.ok()) {
+      return Status::error(ErrorCode::kDeviceError, "MMIO handler refused the read", address,
+                           width);
+    }
+    return truncate_to_width(value.value(), width);
+  }
+  std::byte bytes[8];
+  if (Status status = read(address, std::span<std::byte>(bytes, width)); !status.ok()) {
+    return status;
+  }
+  return load_little_endian(bytes, width);
+}
+
+Status GuestMemory::write_slow(uint64_t address, unsigned width, uint64_t value) {
+  if (!valid_width(width)) {
+    return Status::error(ErrorCode::kInvalidArgument, "access width must be 1, 2, 4 or 8",
+                         address, width);
+  }
+  if (!last_byte(address, width)) {
+    return Status::error(ErrorCode::kOverflow, "access wraps past 2^64", address, width);
+  }
+  const Region* region = find(address);
+  if (region == nullptr) {
+    return Status::error(ErrorCode::kUnmapped, "no region backs the access", address, width);
+  }
+  if (region->mmio) {
+    if (address + (width - 1) > region->last()) {
+      return Status::error(ErrorCode::kUnsupported, "access straddles the end of an MMIO region",
+                           address, width);
+    }
+    if (!region->mmio->write(address - region->base, width, truncate_to_width(value, width))
+             .ok()) {
+      return Status::error(ErrorCode::kDeviceError, "MMIO handler refused the write", address,
+                           width);
+    }
+    return kOkStatus;
+  }
+  std::byte bytes[8];
+  store_little_endian(bytes, width, value);
+  return write(address, std::span<const std::byte>(bytes, width));
+}
+
+Result<uint64_t> GuestMemory::read_scalar(uint64_t address, unsigned width) const {
+  switch (width) {
+    case 1: {
+      auto r = read<uint8_t>(address);
+      return r.ok() ? Result<uint64_t>(r.value()) : r.status();
+    }
+    case 2: {
+      auto r = read<uint16_t>(address);
+      return r.ok() ? Result<uint64_t>(r.value()) : r.status();
+    }
+    case 4: {
+      auto r = read<uint32_t>(address);
+      return r.ok() ? Result<uint64_t>(r.value()) : r.status();
+    }
+    case 8: return read<uint64_t>(address);
+    default: return read_slow(address, width);  // reports the bad width
+  }
+}
+
+Status GuestMemory::write_scalar(uint64_t address, unsigned width, uint64_t value) {
+  switch (width) {
+    case 1: return write<uint8_t>(address, static_cast<uint8_t>(value));
+    case 2: return write<uint16_t>(address, static_cast<uint16_t>(value));
+    case 4: return write<uint32_t>(address, static_cast<uint32_t>(value));
+    case 8: return write<uint64_t>(address, value);
+    default: return write_slow(address, width, value);  // reports the bad width
+  }
+}
+
+Status GuestMemory::read(uint64_t address, std::span<std::byte> out) const {
+  if (out.empty()) return kOkStatus;
+  const Region* region = nullptr;
+  if (Status status = validate_ram_range(address, out.size(), &region); !status.ok()) {
+    return status;
+  }
+  remember(region);
+  for (size_t done = 0; done < out.size(); ++region) {
+    const uint64_t offset = address + done - region->base;
+    const size_t chunk = std::min<uint64_t>(out.size() - done, region->size - offset);
+    std::memcpy(out.data() + done, region->host + offset, chunk);
+    done += chunk;
+  }
+  return kOkStatus;
+}
+
+Status GuestMemory::write(uint64_t address, std::span<const std::byte> in) {
+  if (in.empty()) return kOkStatus;
+  const Region* region = nullptr;
+  if (Status status = validate_ram_range(address, in.size(), &region); !status.ok()) {
+    return status;
+  }
+  remember(region);
+  for (size_t done = 0; done < in.size(); ++region) {
+    const uint64_t offset = address + done - region->base;
+    const size_t chunk = std::min<uint64_t>(in.size() - done, region->size - offset);
+    std::memcpy(region->host + offset, in.data() + done, chunk);
+    done += chunk;
+  }
+  return kOkStatus;
+}
+
+Result<std::span<std::byte>> GuestMemory::host_span(uint64_t address, uint64_t size) const {
+  if (size == 0) return std::span<std::byte>();
+  const auto last = last_byte(address, size);
+  if (!last) return Status::error(ErrorCode::kOverflow, "range wraps past 2^64", address, size);
+  const Region* region = find(address);
+  if (region == nullptr) {
+    return Status::error(ErrorCode::kUnmapped, "no region backs the range", address, size);
+  }
+  if (region->host == nullptr) {
+    return Status::error(ErrorCode::kUnsupported, "MMIO has no host memory", address, size);
+  }
+  if (*last > region->last()) {
+    return Status::error(ErrorCode::kUnsupported, "range leaves its RAM region", address, size);
+  }
+  return std::span<std::byte>(region->host + (address - region->base), size);
+}
+
+Status GuestMemory::admit(uint64_t base, uint64_t size) const {
+  const uint64_t last = base + (size - 1);  // REQUIRES: checked by the caller
+  auto after = std::upper_bound(regions_.begin(), regions_.end(), base,
+                                [](uint64_t a, const Region& r) { return a < r.base; });
+  const bool hits_previous = after != regions_.begin() && std::prev(after)->last() >= base;
+  const bool hits_next = after != regions_.end() && after->base <= last;
+  if (hits_previous || hits_next) {
+    return Status::error(ErrorCode::kConflict, "region overlaps an existing region", base, size);
+  }
+  if (regions_.size() >= limits_.max_regions) {
+    return Status::error(ErrorCode::kOutOfMemory, "region table is full", base, size);
+  }
+  return kOkStatus;
+}
+
+void GuestMemory::insert(Region region) {
+  auto at = std::upper_bound(regions_.begin(), regions_.end(), region.base,
+                             [](uint64_t a, const Region& r) { return a < r.base; });
+  remember(nullptr);  // the cached pointer may move with the vector
+  regions_.insert(at, std::move(region));
+}
+
+Status GuestMemory::add_ram(uint64_t base, uint64_t size) {
+  if (size == 0) return Status::error(ErrorCode::kInvalidArgument, "RAM size is zero", base, size);
+  if (!is_aligned(base, kPageSize) || !is_aligned(size, kPageSize)) {
+    return Status::error(ErrorCode::kInvalidArgument,
+                         "RAM base and size must be multiples of 4 KiB", base, size);
+  }
+  if (!last_byte(base, size)) {
+    return Status::error(ErrorCode::kOverflow, "region wraps past 2^64", base, size);
+  }
+  if (Status status = admit(base, size); !status.ok()) return status;
+  if (size > limits_.max_ram_bytes - ram_bytes_) {
+    return Status::error(ErrorCode::kOutOfMemory, "RAM budget exceeded", base, size);
+  }
+  Result<HostMapping> mapping = HostMapping::create(size);
+  if (!mapping.ok()) {
+    return Status::error(ErrorCode::kOutOfMemory, mapping.status().what(), base, size);
+  }
+  std::byte* host = mapping.value().data();
+  insert(Region{base, size, host, std::move(mapping.value()), nullptr});
+  ram_bytes_ += size;
+  return kOkStatus;
+}
+
+Status GuestMemory::add_mmio(uint64_t base, uint64_t size, std::shared_ptr<MmioHandler> handler) {
+  if (!handler) {
+    return Status::error(ErrorCode::kInvalidArgument, "MMIO region needs a handler", base, size);
+  }
+  if (size == 0) return Status::error(ErrorCode::kInvalidArgument, "MMIO size is zero", base, size);
+  if (!last_byte(base, size)) {
+    return Status::error(ErrorCode::kOverflow, "region wraps past 2^64", base, size);
+  }
+  if (Status status = admit(base, size); !status.ok()) return status;
+  insert(Region{base, size, nullptr, {}, std::move(handler)});
+  return kOkStatus;
+}
+
+Status GuestMemory::remove(uint64_t base) {
+  auto at = std::lower_bound(regions_.begin(), regions_.end(), base,
+                             [](const Region& r, uint64_t a) { return r.base < a; });
+  if (at == regions_.end() || at->base != base) {
+    return Status::error(ErrorCode::kNotFound, "no region starts at this address", base, 0);
+  }
+  if (at->host != nullptr) ram_bytes_ -= at->size;
+  remember(nullptr);
+  regions_.erase(at);
+  return kOkStatus;
+}
+
+std::vector<RegionInfo> GuestMemory::regions() const {
+  std::vector<RegionInfo> out;
+  out.reserve(regions_.size());
+  for (const Region& r : regions_) {
+    out.push_back({r.base, r.size, r.host != nullptr ? RegionKind::kRam : RegionKind::kMmio});
+  }
+  return out;
+}
+
+Status GuestMemory::check() const {
+  uint64_t ram = 0;
+  bool cache_found = false;
+  const Region* cached = last_ram_.load(std::memory_order_relaxed);
+  for (size_t i = 0; i < regions_.size(); ++i) {
+    const Region& r = regions_[i];
+    if (r.size == 0 || !last_byte(r.base, r.size)) {
+      return Status::error(ErrorCode::kBrokenInvariant, "check: region is empty or wraps", r.base, r.size);
+    }
+    if (i > 0 && regions_[i - 1].last() >= r.base) {
+      return Status::error(ErrorCode::kBrokenInvariant, "check: regions unsorted or overlapping", r.base,
+                           r.size);
+    }
+    const bool is_ram = r.host != nullptr;
+    if (is_ram == static_cast<bool>(r.mmio)) {
+      return Status::error(ErrorCode::kBrokenInvariant, "check: region is neither RAM nor MMIO", r.base,
+                           r.size);
+    }
+    if (is_ram) {
+      if (!is_aligned(r.base, kPageSize) || !is_aligned(r.size, kPageSize) ||
+          r.mapping.data() != r.host || r.mapping.size() != r.size) {
+        return Status::error(ErrorCode::kBrokenInvariant, "check: RAM region and its mapping disagree",
+                             r.base, r.size);
+      }
+      ram += r.size;
+    }
+    if (&r == cached) cache_found = is_ram;
+  }
+  if (ram != ram_bytes_ || ram_bytes_ > limits_.max_ram_bytes ||
+      regions_.size() > limits_.max_regions) {
+    return Status::error(ErrorCode::kBrokenInvariant, "check: RAM accounting or limits broken",
+                         ram_bytes_, ram);
+  }
+  if (cached != nullptr && !cache_found) {
+    return Status::error(ErrorCode::kBrokenInvariant, "check: cached region is not a live RAM region");
+  }
+  return kOkStatus;
+}
+
+}  // namespace vmmem::mem

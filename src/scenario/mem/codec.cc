@@ -1,0 +1,192 @@
+#include "scenario/mem/codec.h"
+
+#include <array>
+#include <type_traits>
+
+#include "scenario/common/codec.h"
+#include "support/check.h"
+
+namespace vmmem::scenario::mem {
+namespace {
+
+// Address anchors: an address is encoded as anchor + signed 32-bit offset when one fits.
+constexpr std::array<uint64_t, 12> kAnchors = {
+    0x0,
+    0x1000,
+    0x10000,
+    0x4000'0000,
+    0x8000'0000,
+    0xfee0'0000,
+    0xffff'f000,
+    0x1'0000'0000,
+    0x8000'0000'0000,
+    0xffff'ffff'ffff'0000,
+    0xffff'ffff'ffff'e000,
+    0xffff'ffff'ffff'f000,
+};
+constexpr uint8_t kRawForm = 0xff;
+
+// Region sizes and bulk lengths: forms below kRawForm pick from a table of interesting values.
+constexpr std::array<uint64_t, 10> kRegionSizes = {0x1000,    0x2000, 0x3000, 0x10000, 0x100000,
+                                                   0x1000000, 0,      1,      0x800,   0x1001};
+constexpr std::array<uint32_t, 12> kLengths = {0,    1,     7,      8,      64,     255,
+                                               256,  4095,  4096,   4097,   65536,  kMaxBulkLength};
+
+uint64_t decode_address(ByteSource& source) {
+  const uint8_t form = source.u8();
+  if (form == kRawForm) return source.u64();
+  const auto offset = static_cast<int32_t>(source.u32());
+  return kAnchors[form % kAnchors.size()] + static_cast<uint64_t>(static_cast<int64_t>(offset));
+}
+
+void encode_address(uint64_t address, ByteSink& sink) {
+  for (size_t i = 0; i < kAnchors.size(); ++i) {
+    const auto offset = static_cast<int64_t>(address - kAnchors[i]);
+    if (offset >= INT32_MIN && offset <= INT32_MAX) {
+      sink.u8(static_cast<uint8_t>(i));
+      sink.u32(static_cast<uint32_t>(static_cast<int32_t>(offset)));
+      return;
+    }
+  }
+  sink.u8(kRawForm);
+  sink.u64(address);
+}
+
+uint64_t decode_region_size(ByteSource& source) {
+  const uint8_t form = source.u8();
+  return form == kRawForm ? source.u64() : kRegionSizes[form % kRegionSizes.size()];
+}
+
+void encode_region_size(uint64_t size, ByteSink& sink) {
+  for (size_t i = 0; i < kRegionSizes.size(); ++i) {
+    if (kRegionSizes[i] == size) return sink.u8(static_cast<uint8_t>(i));
+  }
+  sink.u8(kRawForm);
+  sink.u64(size);
+}
+
+uint32_t decode_length(ByteSource& source) {
+  const uint8_t form = source.u8();
+  if (form == kRawForm) return static_cast<uint32_t>(source.below(kMaxBulkLength + 1));
+  return kLengths[form % kLengths.size()];
+}
+
+void encode_length(uint32_t length, ByteSink& sink) {
+  for (size_t i = 0; i < kLengths.size(); ++i) {
+    if (kLengths[i] == length) return sink.u8(static_cast<uint8_t>(i));
+  }
+  sink.u8(kRawForm);
+  sink.below(length, kMaxBulkLength + 1);
+}
+
+// Widths: forms below 0xf0 pick 1, 2, 4 or 8 by their low two bits; 0xf0..0xff carry a raw
+// width 0..15, mostly invalid.
+uint8_t decode_width(ByteSource& source) {
+  const uint8_t form = source.u8();
+  return form < 0xf0 ? static_cast<uint8_t>(1u << (form & 3)) : static_cast<uint8_t>(form & 0x0f);
+}
+
+void encode_width(uint8_t width, ByteSink& sink) {
+  switch (width) {
+    case 1: return sink.u8(0);
+    case 2: return sink.u8(1);
+    case 4: return sink.u8(2);
+    case 8: return sink.u8(3);
+    default: return sink.u8(static_cast<uint8_t>(0xf0 | width));
+  }
+}
+
+}  // namespace
+
+Op decode(ByteSource& source) {
+  switch (source.below(std::variant_size_v<Op>)) {
+    case 0: {
+      const uint64_t base = decode_address(source);
+      return AddRam{base, decode_region_size(source)};
+    }
+    case 1: {
+      const uint64_t base = decode_address(source);
+      return AddMmio{base, decode_region_size(source)};
+    }
+    case 2: return RemoveRegion{decode_address(source)};
+    case 3: {
+      const uint64_t address = decode_address(source);
+      return Read{address, decode_width(source)};
+    }
+    case 4: {
+      const uint64_t address = decode_address(source);
+      const uint8_t width = decode_width(source);
+      return Write{address, width, source.u64()};
+    }
+    case 5: {
+      const uint64_t address = decode_address(source);
+      return ReadBulk{address, decode_length(source)};
+    }
+    case 6: {
+      const uint64_t address = decode_address(source);
+      const uint32_t length = decode_length(source);
+      return WriteBulk{address, length, source.u64()};
+    }
+    case 7: {
+      const uint64_t address = decode_address(source);
+      return HostSpan{address, decode_length(source)};
+    }
+    default: return Check{};
+  }
+}
+
+void encode(const Op& op, ByteSink& sink) {
+  VMM_CHECK(in_decodable_domain(op), "encode: op outside the decodable domain");
+  sink.below(op.index(), std::variant_size_v<Op>);
+  std::visit(
+      [&sink](const auto& o) {
+        using T = std::decay_t<decltype(o)>;
+        if constexpr (std::is_same_v<T, AddRam> || std::is_same_v<T, AddMmio>) {
+          encode_address(o.base, sink);
+          encode_region_size(o.size, sink);
+        } else if constexpr (std::is_same_v<T, RemoveRegion>) {
+          encode_address(o.base, sink);
+        } else if constexpr (std::is_same_v<T, Read>) {
+          encode_address(o.address, sink);
+          encode_width(o.width, sink);
+        } else if constexpr (std::is_same_v<T, Write>) {
+          encode_address(o.address, sink);
+          encode_width(o.width, sink);
+          sink.u64(o.value);
+        } else if constexpr (std::is_same_v<T, ReadBulk> || std::is_same_v<T, HostSpan>) {
+          encode_address(o.address, sink);
+          encode_length(o.length, sink);
+        } else if constexpr (std::is_same_v<T, WriteBulk>) {
+          encode_address(o.address, sink);
+          encode_length(o.length, sink);
+          sink.u64(o.pattern);
+        }
+      },
+      op);
+}
+
+bool in_decodable_domain(const Op& op) {
+  return std::visit(
+      [](const auto& o) {
+        using T = std::decay_t<decltype(o)>;
+        if constexpr (std::is_same_v<T, Read> || std::is_same_v<T, Write>) {
+          return o.width <= kMaxWidth;
+        } else if constexpr (std::is_same_v<T, ReadBulk> || std::is_same_v<T, WriteBulk> ||
+                             std::is_same_v<T, HostSpan>) {
+          return o.length <= kMaxBulkLength;
+        } else {
+          return true;
+        }
+      },
+      op);
+}
+
+std::vector<Op> decode_ops(std::span<const uint8_t> bytes, size_t max_ops) {
+  return scenario::decode_ops<Op>(bytes, max_ops, [](ByteSource& s) { return decode(s); });
+}
+
+std::vector<uint8_t> encode_ops(std::span<const Op> ops) {
+  return scenario::encode_ops<Op>(ops, [](const Op& op, ByteSink& s) { encode(op, s); });
+}
+
+}  // namespace vmmem::scenario::mem

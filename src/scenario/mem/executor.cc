@@ -1,0 +1,61 @@
+#include "scenario/mem/executor.h"
+
+#include <type_traits>
+
+#include "scenario/mem/model.h"
+#include "scenario/mem/pattern.h"
+
+namespace vmmem::scenario::mem {
+
+Executor::Executor(GuestMemory& memory, bool record_device_calls)
+    : memory_(memory), calls_(record_device_calls ? std::make_shared<DeviceLog>() : nullptr) {}
+
+Outcome Executor::operator()(const Op& op) {
+  if (calls_) calls_->clear();
+  Outcome outcome = std::visit(
+      [this](const auto& o) -> Outcome {
+        using T = std::decay_t<decltype(o)>;
+        if constexpr (std::is_same_v<T, AddRam>) {
+          return {memory_.add_ram(o.base, o.size).code()};
+        } else if constexpr (std::is_same_v<T, AddMmio>) {
+          return {memory_.add_mmio(o.base, o.size, std::make_shared<Device>(o.base, calls_)).code()};
+        } else if constexpr (std::is_same_v<T, RemoveRegion>) {
+          return {memory_.remove(o.base).code()};
+        } else if constexpr (std::is_same_v<T, Read>) {
+          const Result<uint64_t> value = memory_.read_scalar(o.address, o.width);
+          return {value.status().code(), value.value_or(0)};
+        } else if constexpr (std::is_same_v<T, Write>) {
+          return {memory_.write_scalar(o.address, o.width, o.value).code()};
+        } else if constexpr (std::is_same_v<T, ReadBulk>) {
+          buffer_.resize(o.length);
+          const Status status = memory_.read(o.address, buffer_);
+          if (!status.ok() || o.length == 0) return {status.code()};
+          return {ErrorCode::kOk, 0, buffer_};
+        } else if constexpr (std::is_same_v<T, WriteBulk>) {
+          buffer_.resize(o.length);
+          fill_pattern(o.pattern, buffer_);
+          return {memory_.write(o.address, std::span<const std::byte>(buffer_)).code()};
+        } else if constexpr (std::is_same_v<T, HostSpan>) {
+          const Result<std::span<std::byte>> view = memory_.host_span(o.address, o.length);
+          return {view.status().code(), 0, view.value_or({})};
+        } else {
+          return {memory_.check().code()};
+        }
+      },
+      op);
+  if (calls_) outcome.device_calls = *calls_;
+  return outcome;
+}
+
+std::optional<std::string> verify(std::span<const Op> ops, GuestMemoryLimits limits,
+                                  size_t checkpoint_every) {
+  GuestMemory memory(limits);
+  Model model(limits);
+  Executor executor(memory, /*record_device_calls=*/true);
+  ModelChecker<Model, GuestMemory> checker(model, memory, checkpoint_every);
+  scenario::run(ops, executor, checker);
+  checker.finish();
+  return checker.failure();
+}
+
+}  // namespace vmmem::scenario::mem

@@ -1,0 +1,49 @@
+// Executor: performs mem ops on a real GuestMemory and reports their Outcomes; the `execute`
+// of scenario::run for this subsystem.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "mem/guest_memory.h"
+#include "scenario/common/model_checker.h"
+#include "scenario/common/runner.h"
+#include "scenario/mem/device.h"
+#include "scenario/mem/ops.h"
+#include "scenario/mem/outcome.h"
+
+namespace vmmem::scenario::mem {
+
+using vmmem::mem::GuestMemory;
+using vmmem::mem::GuestMemoryLimits;
+
+class Executor {
+ public:
+  // With record_device_calls, outcomes list the device calls each op caused (needed to
+  // compare with the model); benches turn it off.
+  Executor(GuestMemory& memory, bool record_device_calls);
+
+  // The outcome's views stay valid until the next call.
+  Outcome operator()(const Op& op);
+
+ private:
+  GuestMemory& memory_;
+  std::shared_ptr<DeviceLog> calls_;  // null when not recording
+  std::vector<std::byte> buffer_;
+};
+
+// The limits fuzz targets and properties run under: small enough that budget and
+// table-full errors are reachable.
+inline constexpr GuestMemoryLimits kCheckedLimits{.max_ram_bytes = 64ull << 20, .max_regions = 16};
+
+// Runs ops on a fresh GuestMemory under `limits`, comparing every outcome with the Model and
+// calling check() every `checkpoint_every` ops and at the end. Returns the failure report, or
+// nullopt when the subsystem and the model agree throughout.
+std::optional<std::string> verify(std::span<const Op> ops, GuestMemoryLimits limits = kCheckedLimits,
+                                  size_t checkpoint_every = 16);
+
+}  // namespace vmmem::scenario::mem

@@ -1,0 +1,238 @@
+#include "scenario/mem/model.h"
+
+#include <algorithm>
+#include <type_traits>
+
+#include "scenario/mem/pattern.h"
+
+namespace vmmem::scenario::mem {
+
+using vmmem::mem::GuestMemoryLimits;
+using vmmem::mem::kPageSize;
+using vmmem::mem::RegionInfo;
+using vmmem::mem::RegionKind;
+
+namespace {
+
+bool valid_width(unsigned width) { return width == 1 || width == 2 || width == 4 || width == 8; }
+
+// The last byte of a nonempty range, or false when it passes 2^64 - 1.
+bool range_last(uint64_t start, uint64_t length, uint64_t* last) {
+  return !__builtin_add_overflow(start, length - 1, last);
+}
+
+Outcome failed(ErrorCode code) { return Outcome{code}; }
+
+}  // namespace
+
+Model::Model(GuestMemoryLimits limits) : limits_(limits) {}
+
+const Model::Region* Model::region_at(uint64_t address) const {
+  auto it = regions_.upper_bound(address);
+  if (it == regions_.begin()) return nullptr;
+  --it;
+  return address <= it->second.last ? &it->second : nullptr;
+}
+
+bool Model::overlaps(uint64_t base, uint64_t last) const {
+  for (const auto& [start, region] : regions_) {
+    if (start <= last && base <= region.last) return true;
+  }
+  return false;
+}
+
+ErrorCode Model::ram_range_error(uint64_t address, uint64_t length) const {
+  uint64_t last;
+  if (!range_last(address, length, &last)) return ErrorCode::kOverflow;
+  // The first byte that is not RAM decides; RAM regions are skipped whole.
+  for (uint64_t cursor = address;;) {
+    const Region* region = region_at(cursor);
+    if (region == nullptr) return ErrorCode::kUnmapped;
+    if (!region->is_ram) return ErrorCode::kUnsupported;
+    if (region->last >= last) return ErrorCode::kOk;
+    cursor = region->last + 1;
+  }
+}
+
+std::byte Model::load(uint64_t address) const {
+  auto it = pages_.find(address / kPageSize);
+  return it == pages_.end() ? std::byte{0} : it->second[address % kPageSize];
+}
+
+void Model::store(uint64_t address, std::byte value) {
+  auto [it, fresh] = pages_.try_emplace(address / kPageSize);
+  if (fresh) it->second.fill(std::byte{0});
+  it->second[address % kPageSize] = value;
+}
+
+void Model::copy_out(uint64_t address, size_t length) {
+  bytes_.resize(length);
+  for (size_t done = 0; done < length;) {
+    const uint64_t at = address + done;
+    const size_t chunk = std::min<uint64_t>(length - done, kPageSize - at % kPageSize);
+    auto it = pages_.find(at / kPageSize);
+    for (size_t i = 0; i < chunk; ++i) {
+      bytes_[done + i] = it == pages_.end() ? std::byte{0} : it->second[at % kPageSize + i];
+    }
+    done += chunk;
+  }
+}
+
+void Model::copy_in(uint64_t address, std::span<const std::byte> data) {
+  for (size_t done = 0; done < data.size();) {
+    const uint64_t at = address + done;
+    const size_t chunk = std::min<uint64_t>(data.size() - done, kPageSize - at % kPageSize);
+    auto [it, fresh] = pages_.try_emplace(at / kPageSize);
+    if (fresh) it->second.fill(std::byte{0});
+    std::copy_n(data.begin() + done, chunk, it->second.begin() + at % kPageSize);
+    done += chunk;
+  }
+}
+
+Outcome Model::apply(const Op& op) {
+  bytes_.clear();
+  calls_.clear();
+  Outcome outcome = std::visit(
+      [this](const auto& o) -> Outcome {
+        using T = std::decay_t<decltype(o)>;
+        if constexpr (std::is_same_v<T, AddRam>) return add_ram(o);
+        else if constexpr (std::is_same_v<T, AddMmio>) return add_mmio(o);
+        else if constexpr (std::is_same_v<T, RemoveRegion>) return remove(o);
+        else if constexpr (std::is_same_v<T, Read>) return read(o);
+        else if constexpr (std::is_same_v<T, Write>) return write(o);
+        else if constexpr (std::is_same_v<T, ReadBulk>) return read_bulk(o);
+        else if constexpr (std::is_same_v<T, WriteBulk>) return write_bulk(o);
+        else if constexpr (std::is_same_v<T, HostSpan>) return host_span(o);
+        else return Outcome{};  // Check: the real invariants must hold
+      },
+      op);
+  outcome.device_calls = calls_;
+  return outcome;
+}
+
+Outcome Model::add_ram(const AddRam& op) {
+  uint64_t last;
+  if (op.size == 0 || op.base % kPageSize != 0 || op.size % kPageSize != 0) {
+    return failed(ErrorCode::kInvalidArgument);
+  }
+  if (!range_last(op.base, op.size, &last)) return failed(ErrorCode::kOverflow);
+  if (overlaps(op.base, last)) return failed(ErrorCode::kConflict);
+  if (regions_.size() >= limits_.max_regions) return failed(ErrorCode::kOutOfMemory);
+  if (ram_bytes_ + op.size > limits_.max_ram_bytes || ram_bytes_ + op.size < ram_bytes_) {
+    return failed(ErrorCode::kOutOfMemory);
+  }
+  regions_[op.base] = Region{op.base, last, true};
+  ram_bytes_ += op.size;
+  return Outcome{};
+}
+
+Outcome Model::add_mmio(const AddMmio& op) {
+  uint64_t last;
+  if (op.size == 0) return failed(ErrorCode::kInvalidArgument);
+  if (!range_last(op.base, op.size, &last)) return failed(ErrorCode::kOverflow);
+  if (overlaps(op.base, last)) return failed(ErrorCode::kConflict);
+  if (regions_.size() >= limits_.max_regions) return failed(ErrorCode::kOutOfMemory);
+  regions_[op.base] = Region{op.base, last, false};
+  return Outcome{};
+}
+
+Outcome Model::remove(const RemoveRegion& op) {
+  auto it = regions_.find(op.base);
+  if (it == regions_.end()) return failed(ErrorCode::kNotFound);
+  const Region region = it->second;
+  regions_.erase(it);
+  if (region.is_ram) {
+    ram_bytes_ -= region.last - region.base + 1;
+    // Forget the contents: RAM mapped here again starts zeroed.
+    pages_.erase(pages_.lower_bound(region.base / kPageSize),
+                 pages_.upper_bound(region.last / kPageSize));
+  }
+  return Outcome{};
+}
+
+Outcome Model::read(const Read& op) {
+  uint64_t last;
+  if (!valid_width(op.width)) return failed(ErrorCode::kInvalidArgument);
+  if (!range_last(op.address, op.width, &last)) return failed(ErrorCode::kOverflow);
+  const Region* region = region_at(op.address);
+  if (region == nullptr) return failed(ErrorCode::kUnmapped);
+  if (!region->is_ram) {
+    if (last > region->last) return failed(ErrorCode::kUnsupported);
+    const uint64_t offset = op.address - region->base;
+    calls_.push_back({false, region->base, offset, op.width, 0});
+    if (device_refuses(offset)) return failed(ErrorCode::kDeviceError);
+    const uint64_t value = device_read_value(region->base, offset, op.width);
+    return Outcome{ErrorCode::kOk, op.width == 8 ? value : value & ((1ULL << (8 * op.width)) - 1)};
+  }
+  if (ErrorCode code = ram_range_error(op.address, op.width); code != ErrorCode::kOk) {
+    return failed(code);
+  }
+  uint64_t value = 0;
+  for (unsigned i = 0; i < op.width; ++i) {
+    value |= static_cast<uint64_t>(load(op.address + i)) << (8 * i);
+  }
+  return Outcome{ErrorCode::kOk, value};
+}
+
+Outcome Model::write(const Write& op) {
+  uint64_t last;
+  if (!valid_width(op.width)) return failed(ErrorCode::kInvalidArgument);
+  if (!range_last(op.address, op.width, &last)) return failed(ErrorCode::kOverflow);
+  const Region* region = region_at(op.address);
+  if (region == nullptr) return failed(ErrorCode::kUnmapped);
+  const uint64_t value = op.width == 8 ? op.value : op.value & ((1ULL << (8 * op.width)) - 1);
+  if (!region->is_ram) {
+    if (last > region->last) return failed(ErrorCode::kUnsupported);
+    const uint64_t offset = op.address - region->base;
+    calls_.push_back({true, region->base, offset, op.width, value});
+    return failed(device_refuses(offset) ? ErrorCode::kDeviceError : ErrorCode::kOk);
+  }
+  if (ErrorCode code = ram_range_error(op.address, op.width); code != ErrorCode::kOk) {
+    return failed(code);
+  }
+  for (unsigned i = 0; i < op.width; ++i) {
+    store(op.address + i, static_cast<std::byte>(value >> (8 * i)));
+  }
+  return Outcome{};
+}
+
+Outcome Model::read_bulk(const ReadBulk& op) {
+  if (op.length == 0) return Outcome{};
+  if (ErrorCode code = ram_range_error(op.address, op.length); code != ErrorCode::kOk) {
+    return failed(code);
+  }
+  copy_out(op.address, op.length);
+  return Outcome{ErrorCode::kOk, 0, bytes_};
+}
+
+Outcome Model::write_bulk(const WriteBulk& op) {
+  if (op.length == 0) return Outcome{};
+  if (ErrorCode code = ram_range_error(op.address, op.length); code != ErrorCode::kOk) {
+    return failed(code);
+  }
+  std::vector<std::byte> data(op.length);
+  fill_pattern(op.pattern, data);
+  copy_in(op.address, data);
+  return Outcome{};
+}
+
+Outcome Model::host_span(const HostSpan& op) {
+  uint64_t last;
+  if (op.length == 0) return Outcome{};
+  if (!range_last(op.address, op.length, &last)) return failed(ErrorCode::kOverflow);
+  const Region* region = region_at(op.address);
+  if (region == nullptr) return failed(ErrorCode::kUnmapped);
+  if (!region->is_ram || last > region->last) return failed(ErrorCode::kUnsupported);
+  copy_out(op.address, op.length);
+  return Outcome{ErrorCode::kOk, 0, bytes_};
+}
+
+std::vector<RegionInfo> Model::regions() const {
+  std::vector<RegionInfo> out;
+  for (const auto& [base, region] : regions_) {
+    out.push_back({base, region.last - base + 1, region.is_ram ? RegionKind::kRam : RegionKind::kMmio});
+  }
+  return out;
+}
+
+}  // namespace vmmem::scenario::mem

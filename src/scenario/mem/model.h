@@ -1,0 +1,65 @@
+// Model: the reference GuestMemory. A std::map of regions and a sparse map of 4 KiB pages of
+// RAM contents (an absent page reads as zeros); scalar accesses go byte by byte. It predicts
+// every outcome of every op, errors included, following the error order documented in
+// mem/guest_memory.h, and every call the scenario devices receive.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <span>
+#include <vector>
+
+#include "mem/guest_memory.h"
+#include "scenario/mem/device.h"
+#include "scenario/mem/ops.h"
+#include "scenario/mem/outcome.h"
+
+namespace vmmem::scenario::mem {
+
+class Model {
+ public:
+  explicit Model(vmmem::mem::GuestMemoryLimits limits);
+
+  // Applies op to the model state and returns what GuestMemory must do. The outcome's views
+  // stay valid until the next apply().
+  Outcome apply(const Op& op);
+
+  std::vector<vmmem::mem::RegionInfo> regions() const;
+
+ private:
+  struct Region {
+    uint64_t base;
+    uint64_t last;  // inclusive: a region may end at 2^64 - 1
+    bool is_ram;
+  };
+  using Page = std::array<std::byte, 4096>;
+
+  const Region* region_at(uint64_t address) const;
+  bool overlaps(uint64_t base, uint64_t last) const;
+  // The error of a RAM access to [address, address + length), or kOk. REQUIRES: length > 0.
+  ErrorCode ram_range_error(uint64_t address, uint64_t length) const;
+  std::byte load(uint64_t address) const;
+  void store(uint64_t address, std::byte value);
+  void copy_out(uint64_t address, size_t length);  // into bytes_
+  void copy_in(uint64_t address, std::span<const std::byte> data);
+
+  Outcome add_ram(const AddRam& op);
+  Outcome add_mmio(const AddMmio& op);
+  Outcome remove(const RemoveRegion& op);
+  Outcome read(const Read& op);
+  Outcome write(const Write& op);
+  Outcome read_bulk(const ReadBulk& op);
+  Outcome write_bulk(const WriteBulk& op);
+  Outcome host_span(const HostSpan& op);
+
+  vmmem::mem::GuestMemoryLimits limits_;
+  std::map<uint64_t, Region> regions_;  // by base
+  std::map<uint64_t, Page> pages_;      // by guest page number (address / 4096)
+  uint64_t ram_bytes_ = 0;
+  std::vector<std::byte> bytes_;  // the bytes of the last outcome
+  DeviceLog calls_;               // the device calls of the last outcome
+};
+
+}  // namespace vmmem::scenario::mem

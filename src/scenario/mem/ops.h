@@ -1,0 +1,76 @@
+// The mem op vocabulary: everything a client of GuestMemory can ask for, as plain values.
+// Addresses and sizes are raw on purpose: guest memory's whole job is to judge them, so an op
+// may name any address, width or length, including the bad ones.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+
+namespace vmmem::scenario::mem {
+
+struct AddRam {
+  uint64_t base;
+  uint64_t size;
+  friend bool operator==(const AddRam&, const AddRam&) = default;
+};
+
+// Maps a scenario Device (device.h) at [base, base + size).
+struct AddMmio {
+  uint64_t base;
+  uint64_t size;
+  friend bool operator==(const AddMmio&, const AddMmio&) = default;
+};
+
+struct RemoveRegion {
+  uint64_t base;
+  friend bool operator==(const RemoveRegion&, const RemoveRegion&) = default;
+};
+
+// Scalar access through read_scalar/write_scalar; width may be any value, valid or not.
+struct Read {
+  uint64_t address;
+  uint8_t width;
+  friend bool operator==(const Read&, const Read&) = default;
+};
+
+struct Write {
+  uint64_t address;
+  uint8_t width;
+  uint64_t value;
+  friend bool operator==(const Write&, const Write&) = default;
+};
+
+struct ReadBulk {
+  uint64_t address;
+  uint32_t length;
+  friend bool operator==(const ReadBulk&, const ReadBulk&) = default;
+};
+
+// Writes `length` bytes of pattern_bytes(pattern, length).
+struct WriteBulk {
+  uint64_t address;
+  uint32_t length;
+  uint64_t pattern;
+  friend bool operator==(const WriteBulk&, const WriteBulk&) = default;
+};
+
+// host_span(address, length), then the bytes it shows.
+struct HostSpan {
+  uint64_t address;
+  uint32_t length;
+  friend bool operator==(const HostSpan&, const HostSpan&) = default;
+};
+
+// Runs GuestMemory::check().
+struct Check {
+  friend bool operator==(const Check&, const Check&) = default;
+};
+
+using Op = std::variant<AddRam, AddMmio, RemoveRegion, Read, Write, ReadBulk, WriteBulk, HostSpan,
+                        Check>;
+
+// One line, e.g. "Read{address=0x1000, width=8}".
+std::string describe(const Op& op);
+
+}  // namespace vmmem::scenario::mem

@@ -1,0 +1,173 @@
+#include "scenario/mem/profiles.h"
+
+#include <array>
+
+namespace vmmem::scenario::mem {
+namespace {
+
+constexpr uint8_t kWidths[] = {1, 2, 4, 8};
+
+uint8_t any_width(Rng& rng) { return kWidths[rng.below(4)]; }
+
+// A width-aligned address inside the main RAM region, misaligned `misaligned_percent` of
+// the time.
+uint64_t ram_address(Rng& rng, uint8_t width, unsigned misaligned_percent) {
+  uint64_t offset = rng.below(kProfileRamSize - 8);
+  if (!rng.percent(misaligned_percent)) offset &= ~uint64_t{width - 1u};
+  return kProfileRamBase + offset;
+}
+
+Op scalar(Rng& rng, uint64_t address, uint8_t width, unsigned write_percent) {
+  if (rng.percent(write_percent)) return Write{address, width, rng.next()};
+  return Read{address, width};
+}
+
+std::vector<Op> with_main_ram(size_t reserve) {
+  std::vector<Op> ops;
+  ops.reserve(reserve + 1);
+  ops.push_back(AddRam{kProfileRamBase, kProfileRamSize});
+  return ops;
+}
+
+std::vector<Op> scalar_sequential(Rng& rng, size_t count) {
+  std::vector<Op> ops = with_main_ram(count);
+  for (size_t i = 0; i < count; ++i) {
+    ops.push_back(scalar(rng, kProfileRamBase + (i * 8) % kProfileRamSize, 8, 25));
+  }
+  return ops;
+}
+
+std::vector<Op> strided_access(Rng& /*rng*/, size_t count) {
+  // One 8-byte load per 4 KiB + 64 B: a new page and a new cache line every access.
+  std::vector<Op> ops = with_main_ram(count);
+  for (size_t i = 0; i < count; ++i) {
+    ops.push_back(Read{kProfileRamBase + (i * 4160) % (kProfileRamSize - 8), 8});
+  }
+  return ops;
+}
+
+std::vector<Op> random_mixed(Rng& rng, size_t count) {
+  std::vector<Op> ops = with_main_ram(count);
+  for (size_t i = 0; i < count; ++i) {
+    const uint8_t width = any_width(rng);
+    ops.push_back(scalar(rng, ram_address(rng, width, 10), width, 30));
+  }
+  return ops;
+}
+
+std::vector<Op> bulk_copy(Rng& rng, size_t count) {
+  constexpr uint32_t kLengths[] = {256, 4096, 65536, 1u << 20};
+  std::vector<Op> ops = with_main_ram(count);
+  for (size_t i = 0; i < count; ++i) {
+    const uint32_t length = kLengths[rng.below(4)];
+    const uint64_t address = kProfileRamBase + (rng.below(kProfileRamSize - length) & ~uint64_t{63});
+    if (rng.percent(50)) {
+      ops.push_back(WriteBulk{address, length, rng.next()});
+    } else {
+      ops.push_back(ReadBulk{address, length});
+    }
+  }
+  return ops;
+}
+
+std::vector<Op> split_ram(Rng& rng, size_t count) {
+  // Two adjacent RAM regions; every access reaches across the seam between them.
+  constexpr uint64_t kHalf = 1u << 20;
+  constexpr uint64_t kSeam = kProfileRamBase + kHalf;
+  std::vector<Op> ops{AddRam{kProfileRamBase, kHalf}, AddRam{kSeam, kHalf}};
+  for (size_t i = 0; i < count; ++i) {
+    if (rng.percent(70)) {
+      const uint8_t width = kWidths[1 + rng.below(3)];
+      ops.push_back(scalar(rng, kSeam - 1 - rng.below(width - 1u), width, 50));
+    } else {
+      const uint32_t length = static_cast<uint32_t>(rng.between(2, 8192));
+      const uint64_t address = kSeam - rng.between(1, length - 1);
+      if (rng.percent(50)) {
+        ops.push_back(WriteBulk{address, length, rng.next()});
+      } else {
+        ops.push_back(ReadBulk{address, length});
+      }
+    }
+  }
+  return ops;
+}
+
+std::vector<Op> mmio_mixed(Rng& rng, size_t count) {
+  std::vector<Op> ops = with_main_ram(count + 1);
+  ops.push_back(AddMmio{kProfileMmioBase, 0x1000});
+  for (size_t i = 0; i < count; ++i) {
+    const uint8_t width = any_width(rng);
+    if (rng.percent(20)) {
+      const uint64_t offset = rng.below(0x1000 / width) * width;
+      ops.push_back(scalar(rng, kProfileMmioBase + offset, width, 40));
+    } else {
+      ops.push_back(scalar(rng, ram_address(rng, width, 0), width, 30));
+    }
+  }
+  return ops;
+}
+
+std::vector<Op> region_churn(Rng& rng, size_t count) {
+  // Eight 64 KiB slots that come and go; accesses land anywhere in the window, mapped or not.
+  constexpr uint64_t kSlot = 0x10000;
+  std::array<bool, 8> mapped{};
+  std::vector<Op> ops;
+  for (size_t i = 0; i < count; ++i) {
+    const size_t slot = rng.below(mapped.size());
+    const uint64_t base = kProfileRamBase + slot * kSlot;
+    if (rng.percent(20)) {
+      if (mapped[slot]) {
+        ops.push_back(RemoveRegion{base});
+      } else if (rng.percent(15)) {
+        ops.push_back(AddMmio{base, kSlot});
+      } else {
+        ops.push_back(AddRam{base, kSlot});
+      }
+      mapped[slot] = !mapped[slot];
+    } else {
+      const uint8_t width = any_width(rng);
+      ops.push_back(scalar(rng, base + rng.below(kSlot), width, 40));
+    }
+  }
+  return ops;
+}
+
+std::vector<Op> edge_cases(Rng& rng, size_t count) {
+  // Requests that must be refused, next to the ones at the very edges that must not be.
+  constexpr uint64_t kTop = 0xffff'ffff'ffff'f000;
+  std::vector<Op> ops{AddRam{kTop, 0x1000}, AddRam{0, 0x1000}};
+  for (size_t i = 0; i < count; ++i) {
+    switch (rng.below(10)) {
+      case 0: ops.push_back(Read{~uint64_t{0} - rng.below(8), any_width(rng)}); break;
+      case 1: ops.push_back(Write{kTop + rng.below(0x1000), any_width(rng), rng.next()}); break;
+      case 2: ops.push_back(Read{rng.below(0x2000), static_cast<uint8_t>(rng.below(16))}); break;
+      case 3: ops.push_back(ReadBulk{kTop + rng.below(0x1000), static_cast<uint32_t>(rng.below(513))}); break;
+      case 4: ops.push_back(WriteBulk{0x1000 - rng.below(300), 256, rng.next()}); break;
+      case 5: ops.push_back(AddRam{rng.below(4) * 0x800, 0x1000 * rng.below(3)}); break;
+      case 6: ops.push_back(AddRam{kTop - 0x1000 * rng.below(3), 0x2000}); break;
+      case 7: ops.push_back(RemoveRegion{rng.percent(50) ? 0x1000 : kTop + 1}); break;
+      case 8: ops.push_back(HostSpan{0xff0 + rng.below(32), static_cast<uint32_t>(rng.below(64))}); break;
+      default: ops.push_back(Check{}); break;
+    }
+  }
+  return ops;
+}
+
+constexpr Profile<Op> kProfiles[] = {
+    {"scalar_sequential", "8-byte loads and stores walking RAM in order", scalar_sequential},
+    {"strided_access", "8-byte loads a page and a cache line apart", strided_access},
+    {"random_mixed", "1/2/4/8-byte accesses at random RAM addresses, some misaligned",
+     random_mixed},
+    {"bulk_copy", "bulk reads and writes of 256 B to 1 MiB", bulk_copy},
+    {"split_ram", "accesses across the seam of two adjacent RAM regions", split_ram},
+    {"mmio_mixed", "RAM traffic with one access in five going to an MMIO device", mmio_mixed},
+    {"region_churn", "regions added and removed between accesses", region_churn},
+    {"edge_cases", "wrapping, unmapped, misaligned and top-of-address-space requests",
+     edge_cases},
+};
+
+}  // namespace
+
+std::span<const Profile<Op>> profiles() { return kProfiles; }
+
+}  // namespace vmmem::scenario::mem
