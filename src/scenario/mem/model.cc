@@ -71,8 +71,10 @@ void Model::copy_out(uint64_t address, size_t length) {
     const uint64_t at = address + done;
     const size_t chunk = std::min<uint64_t>(length - done, kPageSize - at % kPageSize);
     auto it = pages_.find(at / kPageSize);
-    for (size_t i = 0; i < chunk; ++i) {
-      bytes_[done + i] = it == pages_.end() ? std::byte{0} : it->second[at % kPageSize + i];
+    if (it == pages_.end()) {
+      std::fill_n(bytes_.begin() + done, chunk, std::byte{0});
+    } else {
+      std::copy_n(it->second.begin() + at % kPageSize, chunk, bytes_.begin() + done);
     }
     done += chunk;
   }
@@ -210,9 +212,9 @@ Outcome Model::write_bulk(const WriteBulk& op) {
   if (ErrorCode code = ram_range_error(op.address, op.length); code != ErrorCode::kOk) {
     return failed(code);
   }
-  std::vector<std::byte> data(op.length);
-  fill_pattern(op.pattern, data);
-  copy_in(op.address, data);
+  scratch_.resize(op.length);
+  fill_pattern(op.pattern, scratch_);
+  copy_in(op.address, scratch_);
   return Outcome{};
 }
 

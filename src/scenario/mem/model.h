@@ -60,6 +60,7 @@ class Model {
   uint64_t ram_bytes_ = 0;
   std::vector<std::byte> bytes_;  // the bytes of the last outcome
   DeviceLog calls_;               // the device calls of the last outcome
+  std::vector<std::byte> scratch_;  // WriteBulk data
 };
 
 }  // namespace vmmem::scenario::mem

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 
@@ -21,7 +22,8 @@ struct Outcome {
   std::span<const DeviceCall> device_calls;  // what the MMIO devices saw during this op
 
   friend bool operator==(const Outcome& a, const Outcome& b) {
-    return a.code == b.code && a.value == b.value && std::ranges::equal(a.bytes, b.bytes) &&
+    return a.code == b.code && a.value == b.value && a.bytes.size() == b.bytes.size() &&
+           (a.bytes.empty() || std::memcmp(a.bytes.data(), b.bytes.data(), a.bytes.size()) == 0) &&
            std::ranges::equal(a.device_calls, b.device_calls);
   }
 };

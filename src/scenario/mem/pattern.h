@@ -2,17 +2,25 @@
 // executor produce identical data without storing it in the op.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
+
+#include "support/bits.h"
 
 namespace vmmem::scenario::mem {
 
-// Fills `out` with the pattern for `seed`: 8-byte little-endian words seed * (i + 1) + i.
+// Fills `out` with the pattern for `seed`: word k (8 bytes, little-endian) is
+// seed * (k + 1) + k, and a short tail takes the low bytes of the next word.
 inline void fill_pattern(uint64_t seed, std::span<std::byte> out) {
-  for (size_t i = 0; i < out.size(); ++i) {
-    const uint64_t word = seed * (i / 8 + 1) + i / 8;
-    out[i] = static_cast<std::byte>(word >> (8 * (i % 8)));
+  const size_t words = out.size() / 8;
+  for (size_t k = 0; k <= words; ++k) {
+    uint64_t word = seed * (k + 1) + k;
+    if constexpr (std::endian::native == std::endian::big) word = byteswap(word);
+    const size_t n = k < words ? 8 : out.size() % 8;
+    std::memcpy(out.data() + 8 * k, &word, n);
   }
 }
 
