@@ -15,12 +15,18 @@ namespace vmmem::scenario::mem {
 // Fills `out` with the pattern for `seed`: word k (8 bytes, little-endian) is
 // seed * (k + 1) + k, and a short tail takes the low bytes of the next word.
 inline void fill_pattern(uint64_t seed, std::span<std::byte> out) {
+  auto word_at = [seed](uint64_t k) {
+    const uint64_t word = seed * (k + 1) + k;
+    return std::endian::native == std::endian::big ? byteswap(word) : word;
+  };
   const size_t words = out.size() / 8;
-  for (size_t k = 0; k <= words; ++k) {
-    uint64_t word = seed * (k + 1) + k;
-    if constexpr (std::endian::native == std::endian::big) word = byteswap(word);
-    const size_t n = k < words ? 8 : out.size() % 8;
-    std::memcpy(out.data() + 8 * k, &word, n);
+  for (size_t k = 0; k < words; ++k) {
+    const uint64_t word = word_at(k);
+    std::memcpy(out.data() + 8 * k, &word, 8);
+  }
+  if (const size_t tail = out.size() % 8; tail != 0) {
+    const uint64_t word = word_at(words);
+    std::memcpy(out.data() + 8 * words, &word, tail);
   }
 }
 
