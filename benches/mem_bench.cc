@@ -80,7 +80,8 @@ void register_scalar(std::string_view profile) {
                                  const GuestMemory& memory = bench_memory().memory;
                                  for (auto _ : state) {
                                    for (uint64_t a : addresses) {
-                                     benchmark::DoNotOptimize(memory.read<T>(a).value());
+                                     T value = memory.read<T>(a).value();
+                                     benchmark::DoNotOptimize(value);
                                    }
                                  }
                                  state.SetItemsProcessed(state.iterations() * addresses.size());

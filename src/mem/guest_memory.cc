@@ -147,6 +147,10 @@ Status GuestMemory::write_scalar(uint64_t address, unsigned width, uint64_t valu
 }
 
 Status GuestMemory::read(uint64_t address, std::span<std::byte> out) const {
+  if (const Region* cached = cached_ram_containing(address, out.size())) {
+    std::memcpy(out.data(), cached->host + (address - cached->base), out.size());
+    return kOkStatus;
+  }
   if (out.empty()) return kOkStatus;
   const Region* region = nullptr;
   if (Status status = validate_ram_range(address, out.size(), &region); !status.ok()) {
@@ -163,6 +167,10 @@ Status GuestMemory::read(uint64_t address, std::span<std::byte> out) const {
 }
 
 Status GuestMemory::write(uint64_t address, std::span<const std::byte> in) {
+  if (const Region* cached = cached_ram_containing(address, in.size())) {
+    std::memcpy(cached->host + (address - cached->base), in.data(), in.size());
+    return kOkStatus;
+  }
   if (in.empty()) return kOkStatus;
   const Region* region = nullptr;
   if (Status status = validate_ram_range(address, in.size(), &region); !status.ok()) {

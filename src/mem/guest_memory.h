@@ -134,6 +134,12 @@ class GuestMemory {
   Status validate_ram_range(uint64_t address, uint64_t size, const Region** first) const;
   Status admit(uint64_t base, uint64_t size) const;  // overlap and table-size checks
   void insert(Region region);
+  // The cached RAM region when it holds all of [address, address + size) and size > 0.
+  const Region* cached_ram_containing(uint64_t address, uint64_t size) const {
+    const Region* region = last_ram_.load(std::memory_order_relaxed);
+    if (region == nullptr || size == 0 || size > region->size) return nullptr;
+    return address - region->base <= region->size - size ? region : nullptr;
+  }
   void remember(const Region* region) const {
     last_ram_.store(region, std::memory_order_relaxed);
   }

@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""Line coverage per subsystem from `llvm-cov export -summary-only` JSON on stdin.
+
+A subsystem is a folder src/<S>/; its files' line counts are summed (nested folders
+included). Files directly in src/ are reported as src/. Usage:
+  llvm-cov export -summary-only ... | coverage_summary.py --root REPO
+"""
+import argparse
+import json
+import os
+import sys
+
+
+def subsystem(path, src):
+    rel = os.path.relpath(os.path.realpath(path), src)
+    if rel.startswith(".."):
+        return None
+    parts = rel.split(os.sep)
+    return "src/" if len(parts) == 1 else f"src/{parts[0]}/"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", required=True, help="repository root")
+    args = parser.parse_args()
+    src = os.path.realpath(os.path.join(args.root, "src"))
+
+    totals = {}
+    for export in json.load(sys.stdin).get("data", []):
+        for f in export.get("files", []):
+            name = subsystem(f["filename"], src)
+            if name is None:
+                continue
+            lines = f["summary"]["lines"]
+            count, covered = totals.get(name, (0, 0))
+            totals[name] = (count + lines["count"], covered + lines["covered"])
+    if not totals:
+        print("  (no files under src/ in the coverage data)")
+        return 1
+    width = max(len(name) for name in totals)
+    for name in sorted(totals):
+        count, covered = totals[name]
+        percent = 100.0 * covered / count if count else 100.0
+        print(f"  {name.ljust(width)}  {percent:6.2f}%  ({covered}/{count} lines)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
