@@ -1,8 +1,10 @@
 // Guest memory benches, on the mem scenario profiles.
 //
-//   mem/read_uN/<profile>/{vmmem,raw}    N-bit loads at the addresses a profile touches:
-//                                        GuestMemory::read<T> against a raw host-pointer load
-//   mem/write_uN/<profile>/{vmmem,raw}   the same for stores
+//   mem/read_uN/<profile>/{vmmem,vmmem_accessor,raw}
+//                                        N-bit loads at the addresses a profile touches:
+//                                        GuestMemory::read<T> and MemoryAccessor::read<T>
+//                                        against a raw host-pointer load
+//   mem/write_uN/<profile>/{vmmem,vmmem_accessor,raw}  the same for stores
 //   mem/bulk_read/<bytes>/{vmmem,memcpy} bulk copies against memcpy on the same host bytes
 //   mem/bulk_write/<bytes>/{vmmem,memcpy}
 //   mem/profile/<name>/vmmem             a whole profile's op stream through scenario::run
@@ -17,6 +19,7 @@
 #include <vector>
 
 #include "mem/guest_memory.h"
+#include "mem/memory_accessor.h"
 #include "scenario/mem/executor.h"
 #include "scenario/mem/profiles.h"
 #include "support/ratio_reporter.h"
@@ -26,6 +29,7 @@ namespace {
 using vmmem::Rng;
 using vmmem::Status;
 using vmmem::mem::GuestMemory;
+using vmmem::mem::MemoryAccessor;
 using vmmem::scenario::Profile;
 namespace ms = vmmem::scenario::mem;
 
@@ -86,19 +90,29 @@ void register_scalar(std::string_view profile) {
                                  }
                                  state.SetItemsProcessed(state.iterations() * addresses.size());
                                });
-  benchmark::RegisterBenchmark(("mem/read_u" + bits + where + "raw").c_str(),
+  benchmark::RegisterBenchmark(("mem/read_u" + bits + where + "vmmem_accessor").c_str(),
                                [addresses](benchmark::State& state) {
-                                 const std::byte* host = bench_memory().host;
+                                 MemoryAccessor accessor(bench_memory().memory);
                                  for (auto _ : state) {
                                    for (uint64_t a : addresses) {
-                                     T value;
-                                     std::memcpy(&value, host + (a - ms::kProfileRamBase),
-                                                 sizeof value);
+                                     T value = accessor.read<T>(a).value();
                                      benchmark::DoNotOptimize(value);
                                    }
                                  }
                                  state.SetItemsProcessed(state.iterations() * addresses.size());
                                });
+  benchmark::RegisterBenchmark(
+      ("mem/read_u" + bits + where + "raw").c_str(), [addresses](benchmark::State& state) {
+        const std::byte* host = bench_memory().host;
+        for (auto _ : state) {
+          for (uint64_t a : addresses) {
+            T value;
+            std::memcpy(&value, host + (a - ms::kProfileRamBase), sizeof value);
+            benchmark::DoNotOptimize(value);
+          }
+        }
+        state.SetItemsProcessed(state.iterations() * addresses.size());
+      });
   benchmark::RegisterBenchmark(("mem/write_u" + bits + where + "vmmem").c_str(),
                                [addresses](benchmark::State& state) {
                                  GuestMemory& memory = bench_memory().memory;
@@ -111,21 +125,32 @@ void register_scalar(std::string_view profile) {
                                  }
                                  state.SetItemsProcessed(state.iterations() * addresses.size());
                                });
-  benchmark::RegisterBenchmark(("mem/write_u" + bits + where + "raw").c_str(),
+  benchmark::RegisterBenchmark(("mem/write_u" + bits + where + "vmmem_accessor").c_str(),
                                [addresses](benchmark::State& state) {
-                                 std::byte* host = bench_memory().host;
+                                 MemoryAccessor accessor(bench_memory().memory);
                                  T value = 0;
                                  for (auto _ : state) {
                                    for (uint64_t a : addresses) {
-                                     ++value;
-                                     std::memcpy(host + (a - ms::kProfileRamBase), &value,
-                                                 sizeof value);
-                                     benchmark::DoNotOptimize(host);
+                                     benchmark::DoNotOptimize(accessor.write<T>(a, ++value).ok());
                                    }
                                    benchmark::ClobberMemory();
                                  }
                                  state.SetItemsProcessed(state.iterations() * addresses.size());
                                });
+  benchmark::RegisterBenchmark(
+      ("mem/write_u" + bits + where + "raw").c_str(), [addresses](benchmark::State& state) {
+        std::byte* host = bench_memory().host;
+        T value = 0;
+        for (auto _ : state) {
+          for (uint64_t a : addresses) {
+            ++value;
+            std::memcpy(host + (a - ms::kProfileRamBase), &value, sizeof value);
+            benchmark::DoNotOptimize(host);
+          }
+          benchmark::ClobberMemory();
+        }
+        state.SetItemsProcessed(state.iterations() * addresses.size());
+      });
 }
 
 void register_bulk(uint32_t bytes) {
@@ -133,14 +158,16 @@ void register_bulk(uint32_t bytes) {
   // Sixteen 64-byte-aligned spots spread over the region, the same for both impls.
   std::vector<uint64_t> offsets;
   Rng rng(kBenchSeed);
-  for (int i = 0; i < 16; ++i) offsets.push_back(rng.below(ms::kProfileRamSize - bytes) & ~63ull);
+  for (int i = 0; i < 16; ++i)
+    offsets.push_back(rng.below(ms::kProfileRamSize - bytes) & ~63ull);
 
   auto guest_read = [offsets, bytes](benchmark::State& state) {
     const GuestMemory& memory = bench_memory().memory;
     std::vector<std::byte> buffer(bytes);
     size_t i = 0;
     for (auto _ : state) {
-      const Status status = memory.read(ms::kProfileRamBase + offsets[i++ % offsets.size()], buffer);
+      const Status status =
+          memory.read(ms::kProfileRamBase + offsets[i++ % offsets.size()], buffer);
       benchmark::DoNotOptimize(status);
       benchmark::DoNotOptimize(buffer.data());
     }
@@ -161,9 +188,8 @@ void register_bulk(uint32_t bytes) {
     std::vector<std::byte> buffer(bytes, std::byte{0x11});
     size_t i = 0;
     for (auto _ : state) {
-      const Status status =
-          memory.write(ms::kProfileRamBase + offsets[i++ % offsets.size()],
-                       std::span<const std::byte>(buffer));
+      const Status status = memory.write(ms::kProfileRamBase + offsets[i++ % offsets.size()],
+                                         std::span<const std::byte>(buffer));
       benchmark::DoNotOptimize(status);
       benchmark::ClobberMemory();
     }
@@ -226,15 +252,18 @@ void register_profile(const Profile<ms::Op>& profile) {
     register_scalar<uint32_t>(profile);
     register_scalar<uint64_t>(profile);
   }
-  for (uint32_t bytes : {256u, 4096u, 65536u, 1u << 20}) register_bulk(bytes);
-  for (const Profile<ms::Op>& profile : ms::profiles()) register_profile(profile);
+  for (uint32_t bytes : {256u, 4096u, 65536u, 1u << 20})
+    register_bulk(bytes);
+  for (const Profile<ms::Op>& profile : ms::profiles())
+    register_profile(profile);
 
   using vmmem::bench::set_ratio_target;
   for (std::string_view profile : {"scalar_sequential", "strided_access", "random_mixed"}) {
-    set_ratio_target("mem/read_u64/" + std::string(profile), "raw", 2.0);
+    set_ratio_target("mem/read_u64/" + std::string(profile), "vmmem", "raw", 2.0);
+    set_ratio_target("mem/read_u64/" + std::string(profile), "vmmem_accessor", "raw", 2.0);
   }
-  set_ratio_target("mem/bulk_read/65536", "memcpy", 1.25);
-  set_ratio_target("mem/bulk_write/65536", "memcpy", 1.25);
+  set_ratio_target("mem/bulk_read/65536", "vmmem", "memcpy", 1.25);
+  set_ratio_target("mem/bulk_write/65536", "vmmem", "memcpy", 1.25);
   return true;
 }();
 

@@ -18,7 +18,9 @@
 
 namespace vmmem::scenario::mem {
 
-void showValue(const Op& op, std::ostream& os) { os << describe(op); }
+void showValue(const Op& op, std::ostream& os) {
+  os << describe(op);
+}
 
 namespace {
 
@@ -76,7 +78,8 @@ rc::Gen<Op> gen_op(uint64_t max_region_size = 0x40000) {
       {1, as_op(rc::gen::construct<AddMmio>(gen_address(), gen_region_size(0x2000)))},
       {1, as_op(rc::gen::construct<RemoveRegion>(gen_address()))},
       {5, as_op(rc::gen::construct<Read>(gen_address(), gen_width()))},
-      {5, as_op(rc::gen::construct<Write>(gen_address(), gen_width(), rc::gen::arbitrary<uint64_t>()))},
+      {5, as_op(rc::gen::construct<Write>(gen_address(), gen_width(),
+                                          rc::gen::arbitrary<uint64_t>()))},
       {2, as_op(rc::gen::construct<ReadBulk>(gen_address(), gen_length()))},
       {2, as_op(rc::gen::construct<WriteBulk>(gen_address(), gen_length(),
                                               rc::gen::arbitrary<uint64_t>()))},
@@ -91,7 +94,8 @@ RC_GTEST_PROP(MemCodec, DecodeInvertsEncode, ()) {
 }
 
 RC_GTEST_PROP(MemCodec, EveryByteStringDecodesIntoTheDomain, (const std::vector<uint8_t>& bytes)) {
-  for (const Op& op : decode_ops(bytes)) RC_ASSERT(in_decodable_domain(op));
+  for (const Op& op : decode_ops(bytes))
+    RC_ASSERT(in_decodable_domain(op));
 }
 
 RC_GTEST_PROP(MemModel, ProfilesAgreeWithTheModelForAnySeed, (uint64_t seed)) {

@@ -40,7 +40,7 @@ bench_main() {
     benches+=("$1")
     shift
   done
-  [[ ${1:-} == -- ]] && shift
+  if [[ ${1:-} == -- ]]; then shift; fi
   extra=("$@")
 
   ensure_built release "${benches[@]}" || die "could not build the release preset"

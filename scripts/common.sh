@@ -65,7 +65,7 @@ build_preset() {
   local preset=$1
   shift
   local target_args=()
-  [[ $# -gt 0 ]] && target_args=(--target "$@")
+  if [[ $# -gt 0 ]]; then target_args=(--target "$@"); fi
   info "build $preset${*:+ ($*)}"
   if ! (cd "$ROOT" && cmake --build --preset "$preset" --parallel "$(job_count)" \
     "${target_args[@]}"); then
@@ -150,7 +150,7 @@ cpp_files() {
     git -C "$ROOT" ls-files -z --cached --others --exclude-standard -- "${CPP_DIRS[@]}" |
       while IFS= read -r -d '' file; do
         # --cached lists files deleted from the work tree too.
-        [[ -f $ROOT/$file ]] && printf '%s\0' "$file"
+        if [[ -f $ROOT/$file ]]; then printf '%s\0' "$file"; fi
       done
   else
     (cd "$ROOT" && find "${CPP_DIRS[@]}" -type f -print0 2>/dev/null)
@@ -183,6 +183,15 @@ export_sanitizer_options() {
   export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$dir/lsan.supp}"
   export UBSAN_OPTIONS="${UBSAN_OPTIONS:-include=$dir/ubsan.options:suppressions=$dir/ubsan.supp}"
   export TSAN_OPTIONS="${TSAN_OPTIONS:-include=$dir/tsan.options:suppressions=$dir/tsan.supp}"
+}
+
+# Subsystems: the folders directly under src/, one per line.
+subsystems() {
+  local dir
+  for dir in "$ROOT"/src/*/; do
+    dir=${dir%/}
+    printf '%s\n' "${dir##*/}"
+  done
 }
 
 # Count of regular files directly inside a directory (0 when it does not exist).

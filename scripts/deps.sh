@@ -49,7 +49,7 @@ apt_has_candidates() {
 # deps_install [--quiet]: install whatever is missing. --quiet prints nothing when nothing is.
 deps_install() {
   local quiet=false missing
-  [[ ${1:-} == --quiet ]] && quiet=true
+  if [[ ${1:-} == --quiet ]]; then quiet=true; fi
   if [[ ${SUITE_SKIP_DEPS:-0} == 1 ]]; then
     $quiet || info "SUITE_SKIP_DEPS=1: not checking Debian packages"
     return 0

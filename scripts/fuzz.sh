@@ -17,7 +17,7 @@ read_fuzz_options() {
     line=${line%%#*}
     line=${line#"${line%%[![:space:]]*}"}
     line=${line%"${line##*[![:space:]]}"}
-    [[ -z $line ]] && continue
+    if [[ -z $line ]]; then continue; fi
     [[ $line == -* ]] || die "fuzz/$1.options: not a libFuzzer flag: '$line'"
     printf '%s\n' "$line"
   done <"$file"
@@ -103,13 +103,14 @@ write_summary() {
 # build/fuzz/logs/<T>.summary for the report.
 fuzz_one_target() {
   local target=$1 seconds=$2 jobs=$3
-  local bin log crash_dir start rc status=ok stored=() artifact path flags=() args=()
+  local bin log crash_dir start rc status=ok stored=() artifact path options flags=() args=()
   bin=$(fuzzer_binary fuzz "$target")
   log=$FUZZ_LOGS/$target.log
   crash_dir=$FUZZ_CRASHES/$target/$(date +%Y%m%d-%H%M%S)
   mkdir -p "$crash_dir" "$FUZZ_LOGS"
   seed_work_corpus "$target"
-  mapfile -t flags < <(read_fuzz_options "$target")
+  options=$(read_fuzz_options "$target")
+  if [[ -n $options ]]; then mapfile -t flags <<<"$options"; fi
 
   args=(-max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$crash_dir/")
   if [[ -f $ROOT/fuzz/$target.dict ]]; then
@@ -118,7 +119,7 @@ fuzz_one_target() {
     warn "fuzz/$target.dict not found; fuzzing $target without a dictionary"
   fi
   args+=("${flags[@]}")
-  [[ $jobs -gt 1 ]] && args+=(-fork="$jobs" -ignore_crashes=0)
+  if [[ $jobs -gt 1 ]]; then args+=(-fork="$jobs" -ignore_crashes=0); fi
 
   info "$target: fuzzing for ${seconds}s (log: ${log#"$ROOT"/})"
   printf '    %s\n' "${bin#"$ROOT"/} ${args[*]} ${FUZZ_WORK#"$ROOT"/}/$target"
@@ -132,8 +133,10 @@ fuzz_one_target() {
 
   local artifacts=()
   for artifact in "$crash_dir"/{crash,leak,timeout,oom}-*; do
-    [[ -f $artifact ]] && artifacts+=("$artifact")
+    if [[ -f $artifact ]]; then artifacts+=("$artifact"); fi
   done
+  # Keep build/fuzz/crashes/<T>/ to the runs that left something.
+  rmdir "$crash_dir" 2>/dev/null || true
   if [[ $rc -ne 0 && ${#artifacts[@]} -gt 0 ]]; then
     status=crashed
     show_crash_report "$log"

@@ -30,7 +30,7 @@ PLAIN_REFRESH_S = 10.0
 
 
 def fmt_time(seconds):
-    seconds = int(seconds)
+    seconds = int(round(seconds))
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 

@@ -26,22 +26,32 @@ record_step() {
 }
 
 step_format() {
-  local start=$EPOCHSECONDS clang_format file files=() bad=()
+  local start=$EPOCHSECONDS clang_format files=() bad=() log rc
   info "format check"
   clang_format=$(find_tool clang-format-14 clang-format)
   mapfile -d '' files < <(cpp_files)
-  for file in "${files[@]}"; do
-    (cd "$ROOT" && "$clang_format" --dry-run --Werror "$file") >/dev/null 2>&1 || bad+=("$file")
-  done
-  if [[ ${#bad[@]} -eq 0 ]]; then
-    info "format: ${#files[@]} files are clang-formatted"
+  log=$ROOT/build/logs/format.log
+  set +e
+  (cd "$ROOT" && "$clang_format" --dry-run --Werror "${files[@]}") >"$log" 2>&1
+  rc=$?
+  set -e
+  if [[ $rc -eq 0 ]]; then
+    info "format: all ${#files[@]} C++ files are clang-formatted"
     record_step format - - "$start" ok
-  else
-    printf 'format: %d of %d files need clang-format (fix with ./suite format):\n' \
-      "${#bad[@]}" "${#files[@]}" >&2
-    printf '  %s\n' "${bad[@]}" >&2
-    record_step format - - "$start" "FAILED (${#bad[@]} files)"
+    return
   fi
+  # "path:line:col: error: code should be clang-formatted [-Wclang-format-violations]"
+  mapfile -t bad < <(sed -nE 's/^([^:]+):[0-9]+:[0-9]+: error: .*clang-format-violations.*/\1/p' \
+    "$log" | sort -u)
+  if [[ ${#bad[@]} -eq 0 ]]; then
+    cat "$log" >&2
+    record_step format - - "$start" "FAILED (clang-format exit $rc)"
+    return
+  fi
+  printf 'format: %d of %d files need clang-format (fix with ./suite format):\n' \
+    "${#bad[@]}" "${#files[@]}" >&2
+  printf '  %s\n' "${bad[@]}" >&2
+  record_step format - - "$start" "FAILED (${#bad[@]} files)"
 }
 
 # run_ctest STEP PRESET START [ctest args...]: runs ctest, parses its totals, records the step.

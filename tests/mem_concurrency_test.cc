@@ -15,7 +15,8 @@ TEST(GuestMemoryConcurrency, ThreadsReadAndWriteDisjointRangesAcrossRegions) {
   constexpr int kThreads = 4;
   constexpr uint64_t kRegion = 0x10000;
   GuestMemory memory;
-  for (int r = 0; r < kThreads; ++r) ASSERT_TRUE(memory.add_ram(r * kRegion, kRegion).ok());
+  for (int r = 0; r < kThreads; ++r)
+    ASSERT_TRUE(memory.add_ram(r * kRegion, kRegion).ok());
 
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
@@ -31,7 +32,8 @@ TEST(GuestMemoryConcurrency, ThreadsReadAndWriteDisjointRangesAcrossRegions) {
       }
     });
   }
-  for (std::thread& thread : threads) thread.join();
+  for (std::thread& thread : threads)
+    thread.join();
   EXPECT_TRUE(memory.check().ok());
 }
 

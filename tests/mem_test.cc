@@ -31,7 +31,9 @@ struct Registers : MmioHandler {
   }
 };
 
-std::vector<std::byte> bytes(size_t n, uint8_t fill) { return std::vector<std::byte>(n, std::byte{fill}); }
+std::vector<std::byte> bytes(size_t n, uint8_t fill) {
+  return std::vector<std::byte>(n, std::byte{fill});
+}
 
 class GuestMemoryTest : public ::testing::Test {
  protected:

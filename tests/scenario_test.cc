@@ -57,9 +57,8 @@ TEST(ModelChecker, ReportsTheFirstDivergenceInWords) {
   mem::Model model(memory.limits());
   LyingExecutor executor{mem::Executor(memory, true)};
   ModelChecker<mem::Model, mem::GuestMemory> checker(model, memory, 1);
-  const std::vector<mem::Op> ops = {mem::AddRam{0x1000, 0x1000},
-                                    mem::Write{0x1000, 8, 0xabcd}, mem::Read{0x1000, 8},
-                                    mem::Read{0x1000, 8}};
+  const std::vector<mem::Op> ops = {mem::AddRam{0x1000, 0x1000}, mem::Write{0x1000, 8, 0xabcd},
+                                    mem::Read{0x1000, 8}, mem::Read{0x1000, 8}};
   EXPECT_EQ(run(std::span<const mem::Op>(ops), executor, checker), 2u);
   ASSERT_TRUE(checker.failure().has_value());
   EXPECT_EQ(*checker.failure(),

@@ -31,7 +31,7 @@ TEST(ByteSource, BelowConsumesTheWidthOfItsBound) {
   ByteSource source(bytes);
   EXPECT_EQ(source.below(10), 0xffu % 10);
   EXPECT_EQ(source.below(1000), 1u);  // reads 0x01, 0x00: little-endian 0x0001
-  EXPECT_EQ(source.below(1), 0u);                  // consumes nothing
+  EXPECT_EQ(source.below(1), 0u);     // consumes nothing
 }
 
 TEST(ByteSink, RoundTripsThroughByteSource) {
@@ -85,7 +85,8 @@ TEST(Bits, CheckedArithmeticRefusesToWrap) {
 }
 
 TEST(Status, MessageNamesTheProblemAndTheValues) {
-  const Status status = Status::error(ErrorCode::kUnmapped, "no region backs the access", 0x1000, 8);
+  const Status status =
+      Status::error(ErrorCode::kUnmapped, "no region backs the access", 0x1000, 8);
   EXPECT_FALSE(status.ok());
   EXPECT_EQ(status.message(), "unmapped: no region backs the access (address 0x1000, size 8)");
   EXPECT_EQ(Status().message(), "ok");

@@ -44,7 +44,8 @@ int main(int argc, char** argv) {
     }
     std::filesystem::create_directories(path.parent_path());
     std::ofstream file(path, std::ios::binary | std::ios::trunc);
-    file.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    file.write(reinterpret_cast<const char*>(bytes.data()),
+               static_cast<std::streamsize>(bytes.size()));
     std::printf("%s: %zu bytes\n", path.c_str(), bytes.size());
   }
   return differing == 0 ? 0 : 1;

@@ -4,6 +4,7 @@ namespace vmmem::bench {
 namespace {
 
 struct Target {
+  std::string ours;
   std::string peer;
   double max_ratio;
 };
@@ -13,10 +14,29 @@ std::multimap<std::string, Target>& targets() {
   return registry;
 }
 
+bool is_ours(const std::string& impl) {
+  const std::string prefix = kOurImpl;
+  return impl == prefix || impl.starts_with(prefix + "_");
+}
+
+std::string verdict(const std::string& bench_case, const std::string& ours, const std::string& peer,
+                    double ratio) {
+  auto [first, last] = targets().equal_range(bench_case);
+  for (auto it = first; it != last; ++it) {
+    if (it->second.ours != ours || it->second.peer != peer) continue;
+    char text[48];
+    std::snprintf(text, sizeof text, "<= %.2fx %s", it->second.max_ratio,
+                  ratio <= it->second.max_ratio ? "met" : "MISSED");
+    return text;
+  }
+  return "";
+}
+
 }  // namespace
 
-void set_ratio_target(const std::string& bench_case, const std::string& peer, double max_ratio) {
-  targets().insert({bench_case, Target{peer, max_ratio}});
+void set_ratio_target(const std::string& bench_case, const std::string& ours,
+                      const std::string& peer, double max_ratio) {
+  targets().insert({bench_case, Target{ours, peer, max_ratio}});
 }
 
 void RatioReporter::ReportRuns(const std::vector<Run>& runs) {
@@ -26,8 +46,7 @@ void RatioReporter::ReportRuns(const std::vector<Run>& runs) {
     // With repetitions, the mean stands for the case; otherwise the single iteration run does.
     const bool is_mean = run.run_type == Run::RT_Aggregate && run.aggregate_name == "mean";
     if (run.run_type == Run::RT_Aggregate && !is_mean) continue;
-    std::string name = run.run_name.function_name;
-    if (is_mean && name.empty()) continue;
+    const std::string& name = run.run_name.function_name;
     const size_t slash = name.rfind('/');
     if (slash == std::string::npos) continue;
     const double seconds =
@@ -37,34 +56,24 @@ void RatioReporter::ReportRuns(const std::vector<Run>& runs) {
 }
 
 size_t RatioReporter::print_ratios(std::FILE* out) const {
-  size_t cases = 0;
-  bool header = false;
+  size_t rows = 0;
   for (const auto& [bench_case, impls] : seconds_) {
-    auto ours = impls.find(kOurImpl);
-    if (ours == impls.end()) continue;
-    for (const auto& [impl, seconds] : impls) {
-      if (impl == kOurImpl) continue;
-      if (!header) {
-        std::fprintf(out, "\n%-44s %-10s %12s %12s %8s  %s\n", "case", "peer", "vmmem ns",
-                     "peer ns", "ratio", "target");
-        header = true;
+    for (const auto& [ours, our_seconds] : impls) {
+      if (!is_ours(ours)) continue;
+      for (const auto& [peer, peer_seconds] : impls) {
+        if (is_ours(peer)) continue;
+        if (rows++ == 0) {
+          std::fprintf(out, "\n%-40s %-16s %-8s %12s %12s %8s  %s\n", "case", "ours", "peer",
+                       "ours ns", "peer ns", "ratio", "target");
+        }
+        const double ratio = our_seconds / peer_seconds;
+        std::fprintf(out, "%-40s %-16s %-8s %12.2f %12.2f %7.2fx  %s\n", bench_case.c_str(),
+                     ours.c_str(), peer.c_str(), our_seconds * 1e9, peer_seconds * 1e9, ratio,
+                     verdict(bench_case, ours, peer, ratio).c_str());
       }
-      const double ratio = ours->second / seconds;
-      std::string verdict;
-      auto [first, last] = targets().equal_range(bench_case);
-      for (auto it = first; it != last; ++it) {
-        if (it->second.peer != impl) continue;
-        char text[48];
-        std::snprintf(text, sizeof text, "<= %.2fx %s", it->second.max_ratio,
-                      ratio <= it->second.max_ratio ? "met" : "MISSED");
-        verdict = text;
-      }
-      std::fprintf(out, "%-44s %-10s %12.2f %12.2f %7.2fx  %s\n", bench_case.c_str(),
-                   impl.c_str(), ours->second * 1e9, seconds * 1e9, ratio, verdict.c_str());
-      ++cases;
     }
   }
-  return cases;
+  return rows;
 }
 
 }  // namespace vmmem::bench

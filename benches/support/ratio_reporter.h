@@ -1,11 +1,11 @@
 // RatioReporter: the console reporter plus, at the end, a table of vmmem against its peers.
 //
 // Naming convention: a benchmark named "<case>/<impl>" is implementation <impl> of <case>;
-// the impl "vmmem" is ours and every other impl of the same case is a peer. For each case
-// with both, the table gives time(vmmem) / time(peer) from this same run: 1.00 is parity,
-// below 1 is faster. set_ratio_target() attaches the ratio a case is expected to stay within;
-// the table says whether this run met it. It reports, never fails: speed is for people to
-// judge, not for tests to assert.
+// impls named "vmmem" or "vmmem_<variant>" are ours and every other impl of the same case is
+// a peer. For each of our impls and each peer of a case, the table gives time(ours) /
+// time(peer) from this same run: 1.00 is parity, below 1 is faster. set_ratio_target() attaches the
+// ratio a case is expected to stay within; the table says whether this run met it. It reports,
+// never fails: speed is for people to judge, not for tests to assert.
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -19,8 +19,10 @@ namespace vmmem::bench {
 
 inline constexpr const char* kOurImpl = "vmmem";
 
-// Expect time(vmmem) / time(peer) <= max_ratio for `bench_case` ("mem/read_u64/strided").
-void set_ratio_target(const std::string& bench_case, const std::string& peer, double max_ratio);
+// Expect time(ours) / time(peer) <= max_ratio for `bench_case` ("mem/read_u64/strided")
+// and our impl `ours` ("vmmem").
+void set_ratio_target(const std::string& bench_case, const std::string& ours,
+                      const std::string& peer, double max_ratio);
 
 class RatioReporter : public benchmark::ConsoleReporter {
  public:

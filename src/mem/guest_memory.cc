@@ -5,7 +5,9 @@
 namespace vmmem::mem {
 namespace {
 
-bool valid_width(unsigned width) { return width == 1 || width == 2 || width == 4 || width == 8; }
+bool valid_width(unsigned width) {
+  return width == 1 || width == 2 || width == 4 || width == 8;
+}
 
 uint64_t truncate_to_width(uint64_t value, unsigned width) {
   return width == 8 ? value : value & ((uint64_t{1} << (8 * width)) - 1);
@@ -14,12 +16,14 @@ uint64_t truncate_to_width(uint64_t value, unsigned width) {
 // Little-endian bytes <-> value, whatever the host's byte order.
 uint64_t load_little_endian(const std::byte* bytes, unsigned width) {
   uint64_t value = 0;
-  for (unsigned i = 0; i < width; ++i) value |= static_cast<uint64_t>(bytes[i]) << (8 * i);
+  for (unsigned i = 0; i < width; ++i)
+    value |= static_cast<uint64_t>(bytes[i]) << (8 * i);
   return value;
 }
 
 void store_little_endian(std::byte* bytes, unsigned width, uint64_t value) {
-  for (unsigned i = 0; i < width; ++i) bytes[i] = static_cast<std::byte>(value >> (8 * i));
+  for (unsigned i = 0; i < width; ++i)
+    bytes[i] = static_cast<std::byte>(value >> (8 * i));
 }
 
 }  // namespace
@@ -47,8 +51,8 @@ Status GuestMemory::validate_ram_range(uint64_t address, uint64_t size,
                            size);
     }
     if (region->host == nullptr) {
-      return Status::error(ErrorCode::kUnsupported, "RAM access runs into an MMIO region",
-                           address, size);
+      return Status::error(ErrorCode::kUnsupported, "RAM access runs into an MMIO region", address,
+                           size);
     }
     if (*last <= region->last()) return kOkStatus;
     cursor = region->last() + 1;  // cannot wrap: *last > region->last()
@@ -59,8 +63,8 @@ Status GuestMemory::validate_ram_range(uint64_t address, uint64_t size,
 
 Result<uint64_t> GuestMemory::read_slow(uint64_t address, unsigned width) const {
   if (!valid_width(width)) {
-    return Status::error(ErrorCode::kInvalidArgument, "access width must be 1, 2, 4 or 8",
-                         address, width);
+    return Status::error(ErrorCode::kInvalidArgument, "access width must be 1, 2, 4 or 8", address,
+                         width);
   }
   if (!last_byte(address, width)) {
     return Status::error(ErrorCode::kOverflow, "access wraps past 2^64", address, width);
@@ -90,8 +94,8 @@ Result<uint64_t> GuestMemory::read_slow(uint64_t address, unsigned width) const 
 
 Status GuestMemory::write_slow(uint64_t address, unsigned width, uint64_t value) {
   if (!valid_width(width)) {
-    return Status::error(ErrorCode::kInvalidArgument, "access width must be 1, 2, 4 or 8",
-                         address, width);
+    return Status::error(ErrorCode::kInvalidArgument, "access width must be 1, 2, 4 or 8", address,
+                         width);
   }
   if (!last_byte(address, width)) {
     return Status::error(ErrorCode::kOverflow, "access wraps past 2^64", address, width);
@@ -105,8 +109,7 @@ Status GuestMemory::write_slow(uint64_t address, unsigned width, uint64_t value)
       return Status::error(ErrorCode::kUnsupported, "access straddles the end of an MMIO region",
                            address, width);
     }
-    if (!region->mmio->write(address - region->base, width, truncate_to_width(value, width))
-             .ok()) {
+    if (!region->mmio->write(address - region->base, width, truncate_to_width(value, width)).ok()) {
       return Status::error(ErrorCode::kDeviceError, "MMIO handler refused the write", address,
                            width);
     }
@@ -131,18 +134,25 @@ Result<uint64_t> GuestMemory::read_scalar(uint64_t address, unsigned width) cons
       auto r = read<uint32_t>(address);
       return r.ok() ? Result<uint64_t>(r.value()) : r.status();
     }
-    case 8: return read<uint64_t>(address);
-    default: return read_slow(address, width);  // reports the bad width
+    case 8:
+      return read<uint64_t>(address);
+    default:
+      return read_slow(address, width);  // reports the bad width
   }
 }
 
 Status GuestMemory::write_scalar(uint64_t address, unsigned width, uint64_t value) {
   switch (width) {
-    case 1: return write<uint8_t>(address, static_cast<uint8_t>(value));
-    case 2: return write<uint16_t>(address, static_cast<uint16_t>(value));
-    case 4: return write<uint32_t>(address, static_cast<uint32_t>(value));
-    case 8: return write<uint64_t>(address, value);
-    default: return write_slow(address, width, value);  // reports the bad width
+    case 1:
+      return write<uint8_t>(address, static_cast<uint8_t>(value));
+    case 2:
+      return write<uint16_t>(address, static_cast<uint16_t>(value));
+    case 4:
+      return write<uint32_t>(address, static_cast<uint32_t>(value));
+    case 8:
+      return write<uint64_t>(address, value);
+    default:
+      return write_slow(address, width, value);  // reports the bad width
   }
 }
 
@@ -218,11 +228,18 @@ Status GuestMemory::admit(uint64_t base, uint64_t size) const {
   return kOkStatus;
 }
 
+std::optional<GuestMemory::RamWindow> GuestMemory::ram_window(uint64_t address) const {
+  const Region* region = find(address);
+  if (region == nullptr || region->host == nullptr) return std::nullopt;
+  return RamWindow{region->base, region->size, region->host};
+}
+
 void GuestMemory::insert(Region region) {
   auto at = std::upper_bound(regions_.begin(), regions_.end(), region.base,
                              [](uint64_t a, const Region& r) { return a < r.base; });
   remember(nullptr);  // the cached pointer may move with the vector
   regions_.insert(at, std::move(region));
+  generation_.fetch_add(1, std::memory_order_relaxed);
 }
 
 Status GuestMemory::add_ram(uint64_t base, uint64_t size) {
@@ -270,6 +287,7 @@ Status GuestMemory::remove(uint64_t base) {
   if (at->host != nullptr) ram_bytes_ -= at->size;
   remember(nullptr);
   regions_.erase(at);
+  generation_.fetch_add(1, std::memory_order_relaxed);
   return kOkStatus;
 }
 
@@ -289,22 +307,23 @@ Status GuestMemory::check() const {
   for (size_t i = 0; i < regions_.size(); ++i) {
     const Region& r = regions_[i];
     if (r.size == 0 || !last_byte(r.base, r.size)) {
-      return Status::error(ErrorCode::kBrokenInvariant, "check: region is empty or wraps", r.base, r.size);
+      return Status::error(ErrorCode::kBrokenInvariant, "check: region is empty or wraps", r.base,
+                           r.size);
     }
     if (i > 0 && regions_[i - 1].last() >= r.base) {
-      return Status::error(ErrorCode::kBrokenInvariant, "check: regions unsorted or overlapping", r.base,
-                           r.size);
+      return Status::error(ErrorCode::kBrokenInvariant, "check: regions unsorted or overlapping",
+                           r.base, r.size);
     }
     const bool is_ram = r.host != nullptr;
     if (is_ram == static_cast<bool>(r.mmio)) {
-      return Status::error(ErrorCode::kBrokenInvariant, "check: region is neither RAM nor MMIO", r.base,
-                           r.size);
+      return Status::error(ErrorCode::kBrokenInvariant, "check: region is neither RAM nor MMIO",
+                           r.base, r.size);
     }
     if (is_ram) {
       if (!is_aligned(r.base, kPageSize) || !is_aligned(r.size, kPageSize) ||
           r.mapping.data() != r.host || r.mapping.size() != r.size) {
-        return Status::error(ErrorCode::kBrokenInvariant, "check: RAM region and its mapping disagree",
-                             r.base, r.size);
+        return Status::error(ErrorCode::kBrokenInvariant,
+                             "check: RAM region and its mapping disagree", r.base, r.size);
       }
       ram += r.size;
     }
@@ -316,7 +335,8 @@ Status GuestMemory::check() const {
                          ram_bytes_, ram);
   }
   if (cached != nullptr && !cache_found) {
-    return Status::error(ErrorCode::kBrokenInvariant, "check: cached region is not a live RAM region");
+    return Status::error(ErrorCode::kBrokenInvariant,
+                         "check: cached region is not a live RAM region");
   }
   return kOkStatus;
 }

@@ -15,6 +15,8 @@
 //   4. ram_bytes_ is the sum of RAM region sizes and stays <= limits_.max_ram_bytes;
 //      regions_.size() <= limits_.max_regions.
 //   5. last_ram_ is null or points at a RAM region inside regions_.
+//   6. generation_ changes with every successful add_ram, add_mmio and remove, so a cached
+//      RamWindow is valid exactly while generation() returns the value it was taken at.
 //
 // Every call is all-or-nothing: a range is validated in full before the first byte moves or
 // the first MMIO callback runs, so a failed call changes nothing. Errors name the request
@@ -39,6 +41,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -68,7 +71,7 @@ struct RegionInfo {
 
 template <class T>
 concept GuestScalar = std::same_as<T, uint8_t> || std::same_as<T, uint16_t> ||
-                      std::same_as<T, uint32_t> || std::same_as<T, uint64_t>;
+    std::same_as<T, uint32_t> || std::same_as<T, uint64_t>;
 
 class GuestMemory {
  public:
@@ -101,6 +104,17 @@ class GuestMemory {
   // Host view of [address, address + size) when it lies inside a single RAM region (for DMA
   // and page-table walkers). The view stays valid until that region is removed.
   Result<std::span<std::byte>> host_span(uint64_t address, uint64_t size) const;
+
+  // The RAM region that holds `address`, as a window a MemoryAccessor can cache: valid while
+  // generation() stays the same.
+  struct RamWindow {
+    uint64_t base;
+    uint64_t size;
+    std::byte* host;
+  };
+  std::optional<RamWindow> ram_window(uint64_t address) const;
+  // Changes whenever a region is added or removed.
+  uint64_t generation() const { return generation_.load(std::memory_order_relaxed); }
 
   std::vector<RegionInfo> regions() const;
   uint64_t ram_bytes() const { return ram_bytes_; }
@@ -140,9 +154,7 @@ class GuestMemory {
     if (region == nullptr || size == 0 || size > region->size) return nullptr;
     return address - region->base <= region->size - size ? region : nullptr;
   }
-  void remember(const Region* region) const {
-    last_ram_.store(region, std::memory_order_relaxed);
-  }
+  void remember(const Region* region) const { last_ram_.store(region, std::memory_order_relaxed); }
 
   GuestMemoryLimits limits_;
   std::vector<Region> regions_;
@@ -150,13 +162,15 @@ class GuestMemory {
   // The RAM region of the last slow-path access. Relaxed is enough: regions_ only changes
   // under exclusive access (add/remove), which also clears this.
   mutable std::atomic<const Region*> last_ram_{nullptr};
+  // Bumped by add/remove (exclusive access); read by accessors to validate their caches.
+  std::atomic<uint64_t> generation_{0};
 };
 
 template <GuestScalar T>
 inline Result<T> GuestMemory::read(uint64_t address) const {
   if (const Region* region = last_ram_.load(std::memory_order_relaxed)) {
     const uint64_t offset = address - region->base;  // huge when address < base
-    if (offset <= region->size - sizeof(T)) {         // RAM regions are >= kPageSize bytes
+    if (offset <= region->size - sizeof(T)) {        // RAM regions are >= kPageSize bytes
       T value;
       std::memcpy(&value, region->host + offset, sizeof(T));
       return from_little_endian(value);

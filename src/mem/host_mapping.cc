@@ -48,7 +48,9 @@ HostMapping& HostMapping::operator=(HostMapping&& other) noexcept {
   return *this;
 }
 
-HostMapping::~HostMapping() { release(); }
+HostMapping::~HostMapping() {
+  release();
+}
 
 void HostMapping::release() {
   if (data_ == nullptr) return;

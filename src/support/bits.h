@@ -9,7 +9,9 @@
 
 namespace vmmem {
 
-constexpr bool is_pow2(uint64_t x) { return std::has_single_bit(x); }
+constexpr bool is_pow2(uint64_t x) {
+  return std::has_single_bit(x);
+}
 
 // a + b, or nullopt when the sum does not fit in 64 bits.
 constexpr std::optional<uint64_t> checked_add(uint64_t a, uint64_t b) {
@@ -26,8 +28,12 @@ constexpr std::optional<uint64_t> last_byte(uint64_t start, uint64_t size) {
 }
 
 // REQUIRES: is_pow2(alignment).
-constexpr bool is_aligned(uint64_t x, uint64_t alignment) { return (x & (alignment - 1)) == 0; }
-constexpr uint64_t align_down(uint64_t x, uint64_t alignment) { return x & ~(alignment - 1); }
+constexpr bool is_aligned(uint64_t x, uint64_t alignment) {
+  return (x & (alignment - 1)) == 0;
+}
+constexpr uint64_t align_down(uint64_t x, uint64_t alignment) {
+  return x & ~(alignment - 1);
+}
 
 // Rounds up, or nullopt when the result would not fit. REQUIRES: is_pow2(alignment).
 constexpr std::optional<uint64_t> align_up(uint64_t x, uint64_t alignment) {
@@ -39,10 +45,14 @@ constexpr std::optional<uint64_t> align_up(uint64_t x, uint64_t alignment) {
 // Reverses byte order (std::byteswap arrives only in C++23).
 template <std::unsigned_integral T>
 constexpr T byteswap(T value) {
-  if constexpr (sizeof(T) == 1) return value;
-  else if constexpr (sizeof(T) == 2) return __builtin_bswap16(value);
-  else if constexpr (sizeof(T) == 4) return __builtin_bswap32(value);
-  else return __builtin_bswap64(value);
+  if constexpr (sizeof(T) == 1)
+    return value;
+  else if constexpr (sizeof(T) == 2)
+    return __builtin_bswap16(value);
+  else if constexpr (sizeof(T) == 4)
+    return __builtin_bswap32(value);
+  else
+    return __builtin_bswap64(value);
 }
 
 }  // namespace vmmem

@@ -20,7 +20,8 @@ namespace vmmem {
 // Bytes needed to represent every value below `bound` (0 for bound <= 1).
 constexpr unsigned width_for(uint64_t bound) {
   unsigned width = 0;
-  for (uint64_t max = bound - 1; bound > 1 && max != 0; max >>= 8) ++width;
+  for (uint64_t max = bound - 1; bound > 1 && max != 0; max >>= 8)
+    ++width;
   return width;
 }
 
@@ -47,7 +48,8 @@ class ByteSource {
  private:
   uint64_t bits(unsigned width) {
     uint64_t value = 0;
-    for (unsigned i = 0; i < width; ++i) value |= static_cast<uint64_t>(u8()) << (8 * i);
+    for (unsigned i = 0; i < width; ++i)
+      value |= static_cast<uint64_t>(u8()) << (8 * i);
     return value;
   }
 
@@ -70,7 +72,8 @@ class ByteSink {
 
  private:
   void bits(uint64_t value, unsigned width) {
-    for (unsigned i = 0; i < width; ++i) bytes_.push_back(static_cast<uint8_t>(value >> (8 * i)));
+    for (unsigned i = 0; i < width; ++i)
+      bytes_.push_back(static_cast<uint8_t>(value >> (8 * i)));
   }
 
   std::vector<uint8_t> bytes_;

@@ -8,8 +8,8 @@ namespace vmmem::detail {
                                const char* message);
 }  // namespace vmmem::detail
 
-#define VMM_CHECK(condition, message)                                              \
-  do {                                                                             \
-    if (__builtin_expect(!(condition), 0))                                         \
-      ::vmmem::detail::check_failed(__FILE__, __LINE__, #condition, (message));    \
+#define VMM_CHECK(condition, message)                                           \
+  do {                                                                          \
+    if (__builtin_expect(!(condition), 0))                                      \
+      ::vmmem::detail::check_failed(__FILE__, __LINE__, #condition, (message)); \
   } while (0)

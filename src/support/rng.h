@@ -17,7 +17,8 @@ constexpr uint64_t splitmix64(uint64_t& state) {
 class Rng {
  public:
   explicit constexpr Rng(uint64_t seed) {
-    for (uint64_t& word : state_) word = splitmix64(seed);
+    for (uint64_t& word : state_)
+      word = splitmix64(seed);
   }
 
   constexpr uint64_t next() {

@@ -7,16 +7,26 @@ namespace vmmem {
 
 std::string_view to_string(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kOk: return "ok";
-    case ErrorCode::kInvalidArgument: return "invalid argument";
-    case ErrorCode::kOverflow: return "overflow";
-    case ErrorCode::kUnmapped: return "unmapped";
-    case ErrorCode::kConflict: return "conflict";
-    case ErrorCode::kNotFound: return "not found";
-    case ErrorCode::kUnsupported: return "unsupported";
-    case ErrorCode::kDeviceError: return "device error";
-    case ErrorCode::kOutOfMemory: return "out of memory";
-    case ErrorCode::kBrokenInvariant: return "broken invariant";
+    case ErrorCode::kOk:
+      return "ok";
+    case ErrorCode::kInvalidArgument:
+      return "invalid argument";
+    case ErrorCode::kOverflow:
+      return "overflow";
+    case ErrorCode::kUnmapped:
+      return "unmapped";
+    case ErrorCode::kConflict:
+      return "conflict";
+    case ErrorCode::kNotFound:
+      return "not found";
+    case ErrorCode::kUnsupported:
+      return "unsupported";
+    case ErrorCode::kDeviceError:
+      return "device error";
+    case ErrorCode::kOutOfMemory:
+      return "out of memory";
+    case ErrorCode::kBrokenInvariant:
+      return "broken invariant";
   }
   return "unknown error code";
 }

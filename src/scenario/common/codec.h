@@ -18,14 +18,16 @@ template <class Op, class DecodeOne>
 std::vector<Op> decode_ops(std::span<const uint8_t> bytes, size_t max_ops, DecodeOne decode_one) {
   ByteSource source(bytes);
   std::vector<Op> ops;
-  while (!source.exhausted() && ops.size() < max_ops) ops.push_back(decode_one(source));
+  while (!source.exhausted() && ops.size() < max_ops)
+    ops.push_back(decode_one(source));
   return ops;
 }
 
 template <class Op, class EncodeOne>
 std::vector<uint8_t> encode_ops(std::span<const Op> ops, EncodeOne encode_one) {
   ByteSink sink;
-  for (const Op& op : ops) encode_one(op, sink);
+  for (const Op& op : ops)
+    encode_one(op, sink);
   return std::move(sink).take();
 }
 

@@ -45,8 +45,9 @@ class ModelChecker {
   bool checkpoint(size_t index) {
     const Status status = system_.check();
     if (status.ok()) return true;
-    failure_ = (index == SIZE_MAX ? std::string("final check") : "after op " + std::to_string(index)) +
-               ": invariant check failed: " + status.message();
+    failure_ =
+        (index == SIZE_MAX ? std::string("final check") : "after op " + std::to_string(index)) +
+        ": invariant check failed: " + status.message();
     return false;
   }
 

@@ -29,8 +29,8 @@ constexpr uint8_t kRawForm = 0xff;
 // Region sizes and bulk lengths: forms below kRawForm pick from a table of interesting values.
 constexpr std::array<uint64_t, 10> kRegionSizes = {0x1000,    0x2000, 0x3000, 0x10000, 0x100000,
                                                    0x1000000, 0,      1,      0x800,   0x1001};
-constexpr std::array<uint32_t, 12> kLengths = {0,    1,     7,      8,      64,     255,
-                                               256,  4095,  4096,   4097,   65536,  kMaxBulkLength};
+constexpr std::array<uint32_t, 12> kLengths = {0,   1,    7,    8,    64,    255,
+                                               256, 4095, 4096, 4097, 65536, kMaxBulkLength};
 
 uint64_t decode_address(ByteSource& source) {
   const uint8_t form = source.u8();
@@ -88,11 +88,16 @@ uint8_t decode_width(ByteSource& source) {
 
 void encode_width(uint8_t width, ByteSink& sink) {
   switch (width) {
-    case 1: return sink.u8(0);
-    case 2: return sink.u8(1);
-    case 4: return sink.u8(2);
-    case 8: return sink.u8(3);
-    default: return sink.u8(static_cast<uint8_t>(0xf0 | width));
+    case 1:
+      return sink.u8(0);
+    case 2:
+      return sink.u8(1);
+    case 4:
+      return sink.u8(2);
+    case 8:
+      return sink.u8(3);
+    default:
+      return sink.u8(static_cast<uint8_t>(0xf0 | width));
   }
 }
 
@@ -108,7 +113,8 @@ Op decode(ByteSource& source) {
       const uint64_t base = decode_address(source);
       return AddMmio{base, decode_region_size(source)};
     }
-    case 2: return RemoveRegion{decode_address(source)};
+    case 2:
+      return RemoveRegion{decode_address(source)};
     case 3: {
       const uint64_t address = decode_address(source);
       return Read{address, decode_width(source)};
@@ -131,7 +137,8 @@ Op decode(ByteSource& source) {
       const uint64_t address = decode_address(source);
       return HostSpan{address, decode_length(source)};
     }
-    default: return Check{};
+    default:
+      return Check{};
   }
 }
 

@@ -48,7 +48,8 @@ std::string describe(const Outcome& outcome) {
   if (!outcome.bytes.empty()) {
     // The first bytes and an FNV-1a digest of all of them: enough to see where two differ.
     uint64_t digest = 0xcbf29ce484222325ULL;
-    for (std::byte b : outcome.bytes) digest = (digest ^ static_cast<uint8_t>(b)) * 0x100000001b3ULL;
+    for (std::byte b : outcome.bytes)
+      digest = (digest ^ static_cast<uint8_t>(b)) * 0x100000001b3ULL;
     out << ", " << std::dec << outcome.bytes.size() << " bytes, digest=" << std::hex << digest
         << ", first=[";
     for (size_t i = 0; i < outcome.bytes.size() && i < 8; ++i) {

@@ -25,7 +25,9 @@ struct DeviceCall {
 using DeviceLog = std::vector<DeviceCall>;
 
 // Refuses accesses whose offset has all of its low six bits set: about 1 in 64 offsets.
-constexpr bool device_refuses(uint64_t offset) { return (offset & 0x3f) == 0x3f; }
+constexpr bool device_refuses(uint64_t offset) {
+  return (offset & 0x3f) == 0x3f;
+}
 
 // What a read returns (before truncation to the access width).
 uint64_t device_read_value(uint64_t region_base, uint64_t offset, unsigned size);

@@ -8,7 +8,47 @@
 namespace vmmem::scenario::mem {
 
 Executor::Executor(GuestMemory& memory, bool record_device_calls)
-    : memory_(memory), calls_(record_device_calls ? std::make_shared<DeviceLog>() : nullptr) {}
+    : memory_(memory),
+      accessor_(memory),
+      calls_(record_device_calls ? std::make_shared<DeviceLog>() : nullptr) {}
+
+Result<uint64_t> Executor::read_scalar(uint64_t address, unsigned width) {
+  use_accessor_ = !use_accessor_;
+  if (!use_accessor_) return memory_.read_scalar(address, width);
+  auto widen = [](auto result) -> Result<uint64_t> {
+    if (!result.ok()) return result.status();
+    return result.value();
+  };
+  switch (width) {
+    case 1:
+      return widen(accessor_.read<uint8_t>(address));
+    case 2:
+      return widen(accessor_.read<uint16_t>(address));
+    case 4:
+      return widen(accessor_.read<uint32_t>(address));
+    case 8:
+      return accessor_.read<uint64_t>(address);
+    default:
+      return memory_.read_scalar(address, width);  // the accessor takes typed widths only
+  }
+}
+
+Status Executor::write_scalar(uint64_t address, unsigned width, uint64_t value) {
+  use_accessor_ = !use_accessor_;
+  if (!use_accessor_) return memory_.write_scalar(address, width, value);
+  switch (width) {
+    case 1:
+      return accessor_.write<uint8_t>(address, static_cast<uint8_t>(value));
+    case 2:
+      return accessor_.write<uint16_t>(address, static_cast<uint16_t>(value));
+    case 4:
+      return accessor_.write<uint32_t>(address, static_cast<uint32_t>(value));
+    case 8:
+      return accessor_.write<uint64_t>(address, value);
+    default:
+      return memory_.write_scalar(address, width, value);
+  }
+}
 
 Outcome Executor::operator()(const Op& op) {
   if (calls_) calls_->clear();
@@ -18,14 +58,15 @@ Outcome Executor::operator()(const Op& op) {
         if constexpr (std::is_same_v<T, AddRam>) {
           return {memory_.add_ram(o.base, o.size).code()};
         } else if constexpr (std::is_same_v<T, AddMmio>) {
-          return {memory_.add_mmio(o.base, o.size, std::make_shared<Device>(o.base, calls_)).code()};
+          return {
+              memory_.add_mmio(o.base, o.size, std::make_shared<Device>(o.base, calls_)).code()};
         } else if constexpr (std::is_same_v<T, RemoveRegion>) {
           return {memory_.remove(o.base).code()};
         } else if constexpr (std::is_same_v<T, Read>) {
-          const Result<uint64_t> value = memory_.read_scalar(o.address, o.width);
+          const Result<uint64_t> value = read_scalar(o.address, o.width);
           return {value.status().code(), value.value_or(0)};
         } else if constexpr (std::is_same_v<T, Write>) {
-          return {memory_.write_scalar(o.address, o.width, o.value).code()};
+          return {write_scalar(o.address, o.width, o.value).code()};
         } else if constexpr (std::is_same_v<T, ReadBulk>) {
           buffer_.resize(o.length);
           const Status status = memory_.read(o.address, buffer_);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "mem/guest_memory.h"
+#include "mem/memory_accessor.h"
 #include "scenario/common/model_checker.h"
 #include "scenario/common/runner.h"
 #include "scenario/mem/device.h"
@@ -21,6 +22,8 @@ namespace vmmem::scenario::mem {
 using vmmem::mem::GuestMemory;
 using vmmem::mem::GuestMemoryLimits;
 
+// Scalar ops alternate between GuestMemory itself and a MemoryAccessor on it, so the model
+// checks both access paths.
 class Executor {
  public:
   // With record_device_calls, outcomes list the device calls each op caused (needed to
@@ -31,7 +34,12 @@ class Executor {
   Outcome operator()(const Op& op);
 
  private:
+  Result<uint64_t> read_scalar(uint64_t address, unsigned width);
+  Status write_scalar(uint64_t address, unsigned width, uint64_t value);
+
   GuestMemory& memory_;
+  vmmem::mem::MemoryAccessor accessor_;
+  bool use_accessor_ = false;         // flips on every scalar op
   std::shared_ptr<DeviceLog> calls_;  // null when not recording
   std::vector<std::byte> buffer_;
 };
@@ -43,7 +51,8 @@ inline constexpr GuestMemoryLimits kCheckedLimits{.max_ram_bytes = 64ull << 20, 
 // Runs ops on a fresh GuestMemory under `limits`, comparing every outcome with the Model and
 // calling check() every `checkpoint_every` ops and at the end. Returns the failure report, or
 // nullopt when the subsystem and the model agree throughout.
-std::optional<std::string> verify(std::span<const Op> ops, GuestMemoryLimits limits = kCheckedLimits,
+std::optional<std::string> verify(std::span<const Op> ops,
+                                  GuestMemoryLimits limits = kCheckedLimits,
                                   size_t checkpoint_every = 16);
 
 }  // namespace vmmem::scenario::mem

@@ -14,14 +14,18 @@ using vmmem::mem::RegionKind;
 
 namespace {
 
-bool valid_width(unsigned width) { return width == 1 || width == 2 || width == 4 || width == 8; }
+bool valid_width(unsigned width) {
+  return width == 1 || width == 2 || width == 4 || width == 8;
+}
 
 // The last byte of a nonempty range, or false when it passes 2^64 - 1.
 bool range_last(uint64_t start, uint64_t length, uint64_t* last) {
   return !__builtin_add_overflow(start, length - 1, last);
 }
 
-Outcome failed(ErrorCode code) { return Outcome{code}; }
+Outcome failed(ErrorCode code) {
+  return Outcome{code};
+}
 
 }  // namespace
 
@@ -97,15 +101,24 @@ Outcome Model::apply(const Op& op) {
   Outcome outcome = std::visit(
       [this](const auto& o) -> Outcome {
         using T = std::decay_t<decltype(o)>;
-        if constexpr (std::is_same_v<T, AddRam>) return add_ram(o);
-        else if constexpr (std::is_same_v<T, AddMmio>) return add_mmio(o);
-        else if constexpr (std::is_same_v<T, RemoveRegion>) return remove(o);
-        else if constexpr (std::is_same_v<T, Read>) return read(o);
-        else if constexpr (std::is_same_v<T, Write>) return write(o);
-        else if constexpr (std::is_same_v<T, ReadBulk>) return read_bulk(o);
-        else if constexpr (std::is_same_v<T, WriteBulk>) return write_bulk(o);
-        else if constexpr (std::is_same_v<T, HostSpan>) return host_span(o);
-        else return Outcome{};  // Check: the real invariants must hold
+        if constexpr (std::is_same_v<T, AddRam>)
+          return add_ram(o);
+        else if constexpr (std::is_same_v<T, AddMmio>)
+          return add_mmio(o);
+        else if constexpr (std::is_same_v<T, RemoveRegion>)
+          return remove(o);
+        else if constexpr (std::is_same_v<T, Read>)
+          return read(o);
+        else if constexpr (std::is_same_v<T, Write>)
+          return write(o);
+        else if constexpr (std::is_same_v<T, ReadBulk>)
+          return read_bulk(o);
+        else if constexpr (std::is_same_v<T, WriteBulk>)
+          return write_bulk(o);
+        else if constexpr (std::is_same_v<T, HostSpan>)
+          return host_span(o);
+        else
+          return Outcome{};  // Check: the real invariants must hold
       },
       op);
   outcome.device_calls = calls_;
@@ -232,7 +245,8 @@ Outcome Model::host_span(const HostSpan& op) {
 std::vector<RegionInfo> Model::regions() const {
   std::vector<RegionInfo> out;
   for (const auto& [base, region] : regions_) {
-    out.push_back({base, region.last - base + 1, region.is_ram ? RegionKind::kRam : RegionKind::kMmio});
+    out.push_back(
+        {base, region.last - base + 1, region.is_ram ? RegionKind::kRam : RegionKind::kMmio});
   }
   return out;
 }

@@ -58,8 +58,8 @@ class Model {
   std::map<uint64_t, Region> regions_;  // by base
   std::map<uint64_t, Page> pages_;      // by guest page number (address / 4096)
   uint64_t ram_bytes_ = 0;
-  std::vector<std::byte> bytes_;  // the bytes of the last outcome
-  DeviceLog calls_;               // the device calls of the last outcome
+  std::vector<std::byte> bytes_;    // the bytes of the last outcome
+  DeviceLog calls_;                 // the device calls of the last outcome
   std::vector<std::byte> scratch_;  // WriteBulk data
 };
 

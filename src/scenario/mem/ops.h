@@ -67,8 +67,8 @@ struct Check {
   friend bool operator==(const Check&, const Check&) = default;
 };
 
-using Op = std::variant<AddRam, AddMmio, RemoveRegion, Read, Write, ReadBulk, WriteBulk, HostSpan,
-                        Check>;
+using Op =
+    std::variant<AddRam, AddMmio, RemoveRegion, Read, Write, ReadBulk, WriteBulk, HostSpan, Check>;
 
 // One line, e.g. "Read{address=0x1000, width=8}".
 std::string describe(const Op& op);

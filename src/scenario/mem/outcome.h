@@ -17,8 +17,8 @@ namespace vmmem::scenario::mem {
 
 struct Outcome {
   ErrorCode code = ErrorCode::kOk;
-  uint64_t value = 0;                    // scalar reads
-  std::span<const std::byte> bytes;      // bulk reads and host spans
+  uint64_t value = 0;                        // scalar reads
+  std::span<const std::byte> bytes;          // bulk reads and host spans
   std::span<const DeviceCall> device_calls;  // what the MMIO devices saw during this op
 
   friend bool operator==(const Outcome& a, const Outcome& b) {

@@ -7,7 +7,9 @@ namespace {
 
 constexpr uint8_t kWidths[] = {1, 2, 4, 8};
 
-uint8_t any_width(Rng& rng) { return kWidths[rng.below(4)]; }
+uint8_t any_width(Rng& rng) {
+  return kWidths[rng.below(4)];
+}
 
 // A width-aligned address inside the main RAM region, misaligned `misaligned_percent` of
 // the time.
@@ -60,7 +62,8 @@ std::vector<Op> bulk_copy(Rng& rng, size_t count) {
   std::vector<Op> ops = with_main_ram(count);
   for (size_t i = 0; i < count; ++i) {
     const uint32_t length = kLengths[rng.below(4)];
-    const uint64_t address = kProfileRamBase + (rng.below(kProfileRamSize - length) & ~uint64_t{63});
+    const uint64_t address =
+        kProfileRamBase + (rng.below(kProfileRamSize - length) & ~uint64_t{63});
     if (rng.percent(50)) {
       ops.push_back(WriteBulk{address, length, rng.next()});
     } else {
@@ -138,16 +141,36 @@ std::vector<Op> edge_cases(Rng& rng, size_t count) {
   std::vector<Op> ops{AddRam{kTop, 0x1000}, AddRam{0, 0x1000}};
   for (size_t i = 0; i < count; ++i) {
     switch (rng.below(10)) {
-      case 0: ops.push_back(Read{~uint64_t{0} - rng.below(8), any_width(rng)}); break;
-      case 1: ops.push_back(Write{kTop + rng.below(0x1000), any_width(rng), rng.next()}); break;
-      case 2: ops.push_back(Read{rng.below(0x2000), static_cast<uint8_t>(rng.below(16))}); break;
-      case 3: ops.push_back(ReadBulk{kTop + rng.below(0x1000), static_cast<uint32_t>(rng.below(513))}); break;
-      case 4: ops.push_back(WriteBulk{0x1000 - rng.below(300), 256, rng.next()}); break;
-      case 5: ops.push_back(AddRam{rng.below(4) * 0x800, 0x1000 * rng.below(3)}); break;
-      case 6: ops.push_back(AddRam{kTop - 0x1000 * rng.below(3), 0x2000}); break;
-      case 7: ops.push_back(RemoveRegion{rng.percent(50) ? 0x1000 : kTop + 1}); break;
-      case 8: ops.push_back(HostSpan{0xff0 + rng.below(32), static_cast<uint32_t>(rng.below(64))}); break;
-      default: ops.push_back(Check{}); break;
+      case 0:
+        ops.push_back(Read{~uint64_t{0} - rng.below(8), any_width(rng)});
+        break;
+      case 1:
+        ops.push_back(Write{kTop + rng.below(0x1000), any_width(rng), rng.next()});
+        break;
+      case 2:
+        ops.push_back(Read{rng.below(0x2000), static_cast<uint8_t>(rng.below(16))});
+        break;
+      case 3:
+        ops.push_back(ReadBulk{kTop + rng.below(0x1000), static_cast<uint32_t>(rng.below(513))});
+        break;
+      case 4:
+        ops.push_back(WriteBulk{0x1000 - rng.below(300), 256, rng.next()});
+        break;
+      case 5:
+        ops.push_back(AddRam{rng.below(4) * 0x800, 0x1000 * rng.below(3)});
+        break;
+      case 6:
+        ops.push_back(AddRam{kTop - 0x1000 * rng.below(3), 0x2000});
+        break;
+      case 7:
+        ops.push_back(RemoveRegion{rng.percent(50) ? 0x1000 : kTop + 1});
+        break;
+      case 8:
+        ops.push_back(HostSpan{0xff0 + rng.below(32), static_cast<uint32_t>(rng.below(64))});
+        break;
+      default:
+        ops.push_back(Check{});
+        break;
     }
   }
   return ops;
@@ -162,12 +185,13 @@ constexpr Profile<Op> kProfiles[] = {
     {"split_ram", "accesses across the seam of two adjacent RAM regions", split_ram},
     {"mmio_mixed", "RAM traffic with one access in five going to an MMIO device", mmio_mixed},
     {"region_churn", "regions added and removed between accesses", region_churn},
-    {"edge_cases", "wrapping, unmapped, misaligned and top-of-address-space requests",
-     edge_cases},
+    {"edge_cases", "wrapping, unmapped, misaligned and top-of-address-space requests", edge_cases},
 };
 
 }  // namespace
 
-std::span<const Profile<Op>> profiles() { return kProfiles; }
+std::span<const Profile<Op>> profiles() {
+  return kProfiles;
+}
 
 }  // namespace vmmem::scenario::mem
