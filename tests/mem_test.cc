@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "mem/guest_memory.h"
+#include "mem/memory_accessor.h"
 
 namespace vmmem::mem {
 namespace {
@@ -221,6 +222,41 @@ TEST(GuestMemory, UnmappedAddressNamesTheRequest) {
   const Status status = memory.write<uint64_t>(0x1234, 1);
   EXPECT_EQ(status.code(), ErrorCode::kUnmapped);
   EXPECT_EQ(status.message(), "unmapped: no region backs the access (address 0x1234, size 8)");
+}
+
+}  // namespace
+}  // namespace vmmem::mem
+
+namespace vmmem::mem {
+namespace {
+
+TEST(MemoryAccessor, AgreesWithGuestMemoryAndFollowsRegionChanges) {
+  GuestMemory memory;
+  ASSERT_TRUE(memory.add_ram(0x1000, 0x1000).ok());
+  MemoryAccessor accessor(memory);
+  ASSERT_TRUE(accessor.write<uint64_t>(0x1ff8, 0x0102030405060708).ok());
+  EXPECT_EQ(memory.read<uint64_t>(0x1ff8).value(), 0x0102030405060708u);
+  EXPECT_EQ(accessor.read<uint32_t>(0x1ffc).value(), 0x01020304u);
+  EXPECT_EQ(accessor.read<uint16_t>(0x1fff).status().code(), ErrorCode::kUnmapped);
+
+  // Removing the cached region must not leave the accessor reading freed host memory.
+  ASSERT_TRUE(memory.remove(0x1000).ok());
+  EXPECT_EQ(accessor.read<uint64_t>(0x1ff8).status().code(), ErrorCode::kUnmapped);
+  ASSERT_TRUE(memory.add_ram(0x1000, 0x2000).ok());
+  EXPECT_EQ(accessor.read<uint64_t>(0x1ff8).value(), 0u);      // fresh RAM
+  EXPECT_TRUE(accessor.write<uint16_t>(0x1fff, 0xabcd).ok());  // now inside the bigger region
+  EXPECT_EQ(memory.read<uint16_t>(0x1fff).value(), 0xabcd);
+}
+
+TEST(MemoryAccessor, RoutesMmioAndErrorsThroughGuestMemory) {
+  GuestMemory memory;
+  auto device = std::make_shared<Registers>();
+  ASSERT_TRUE(memory.add_mmio(0x9000, 0x80, device).ok());
+  MemoryAccessor accessor(memory);
+  ASSERT_TRUE(accessor.write<uint32_t>(0x9008, 77).ok());
+  EXPECT_EQ(accessor.read<uint32_t>(0x9008).value(), 77u);
+  EXPECT_EQ(device->calls.size(), 2u);
+  EXPECT_EQ(accessor.read<uint64_t>(UINT64_MAX - 3).status().code(), ErrorCode::kOverflow);
 }
 
 }  // namespace
