@@ -8,6 +8,9 @@
 //   mem/bulk_read/<bytes>/{vmmem,memcpy} bulk copies against memcpy on the same host bytes
 //   mem/bulk_write/<bytes>/{vmmem,memcpy}
 //   mem/profile/<name>/vmmem             a whole profile's op stream through scenario::run
+//   mem/parallel_read_u64/{own_region,same_region}/{vmmem,vmmem_accessor,raw}/threads:N
+//                                        N threads reading at once, each in its own region
+//                                        or all in one
 //
 // The raw and memcpy peers touch the very host bytes GuestMemory maps, in the same order, so
 // the ratio is the cost of the guest-address checks alone.
@@ -212,6 +215,81 @@ void register_bulk(uint32_t bytes) {
   benchmark::RegisterBenchmark(("mem/bulk_write" + size + "memcpy").c_str(), raw_write);
 }
 
+// Thread scaling: every thread reads 8-byte words at random offsets of its own 1 MiB RAM region
+// (distinct regions: the worst case for GuestMemory's one shared last-region cache, which the
+// threads keep overwriting) or all of them in the same region (the best case).
+constexpr int kMaxThreads = 16;
+constexpr uint64_t kThreadRegion = 1u << 20;
+constexpr uint64_t kThreadRegionStride = 2 * kThreadRegion;  // gaps keep regions apart
+
+struct ThreadedMemory {
+  GuestMemory memory;
+  std::vector<std::byte*> hosts;
+  std::vector<uint64_t> offsets;  // the same random offsets for every thread and impl
+
+  ThreadedMemory() {
+    for (int t = 0; t < kMaxThreads; ++t) {
+      const uint64_t base = t * kThreadRegionStride;
+      VMM_CHECK(memory.add_ram(base, kThreadRegion).ok(), "threaded bench RAM");
+      hosts.push_back(memory.host_span(base, kThreadRegion).value().data());
+      std::memset(hosts.back(), t, kThreadRegion);
+    }
+    Rng rng(kBenchSeed);
+    for (size_t i = 0; i < kAccessesPerIteration; ++i) {
+      offsets.push_back(rng.below(kThreadRegion - 8) & ~uint64_t{7});
+    }
+  }
+};
+
+ThreadedMemory& threaded_memory() {
+  static ThreadedMemory instance;
+  return instance;
+}
+
+template <class ReadWord>
+void threaded_reads(benchmark::State& state, bool same_region, ReadWord read_word) {
+  const std::vector<uint64_t>& offsets = threaded_memory().offsets;
+  const int region = same_region ? 0 : state.thread_index();
+  const uint64_t base = region * kThreadRegionStride;
+  for (auto _ : state) {
+    for (uint64_t offset : offsets) {
+      uint64_t value = read_word(base, region, offset);
+      benchmark::DoNotOptimize(value);
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * offsets.size());
+}
+
+void register_threaded(bool same_region) {
+  const std::string name =
+      std::string("mem/parallel_read_u64/") + (same_region ? "same_region" : "own_region") + "/";
+  auto add = [](const std::string& full_name, auto body) {
+    benchmark::RegisterBenchmark(full_name.c_str(), body)
+        ->ThreadRange(1, kMaxThreads)
+        ->UseRealTime();
+  };
+  add(name + "vmmem", [same_region](benchmark::State& state) {
+    const GuestMemory& memory = threaded_memory().memory;
+    threaded_reads(state, same_region, [&memory](uint64_t base, int, uint64_t offset) {
+      return memory.read<uint64_t>(base + offset).value();
+    });
+  });
+  add(name + "vmmem_accessor", [same_region](benchmark::State& state) {
+    MemoryAccessor accessor(threaded_memory().memory);
+    threaded_reads(state, same_region, [&accessor](uint64_t base, int, uint64_t offset) {
+      return accessor.read<uint64_t>(base + offset).value();
+    });
+  });
+  add(name + "raw", [same_region](benchmark::State& state) {
+    const std::vector<std::byte*>& hosts = threaded_memory().hosts;
+    threaded_reads(state, same_region, [&hosts](uint64_t, int region, uint64_t offset) {
+      uint64_t value;
+      std::memcpy(&value, hosts[region] + offset, sizeof value);
+      return value;
+    });
+  });
+}
+
 // Keeps every outcome observable so the compiler cannot drop the work behind it.
 struct Sink {
   template <class Op>
@@ -256,6 +334,8 @@ void register_profile(const Profile<ms::Op>& profile) {
     register_bulk(bytes);
   for (const Profile<ms::Op>& profile : ms::profiles())
     register_profile(profile);
+  register_threaded(/*same_region=*/false);
+  register_threaded(/*same_region=*/true);
 
   using vmmem::bench::set_ratio_target;
   for (std::string_view profile : {"scalar_sequential", "strided_access", "random_mixed"}) {

@@ -49,9 +49,12 @@ void RatioReporter::ReportRuns(const std::vector<Run>& runs) {
     const std::string& name = run.run_name.function_name;
     const size_t slash = name.rfind('/');
     if (slash == std::string::npos) continue;
+    // Thread counts belong to the case: ours on 8 threads is compared with the peer on 8.
+    std::string bench_case = name.substr(0, slash);
+    if (!run.run_name.threads.empty()) bench_case += "/" + run.run_name.threads;
     const double seconds =
         run.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(run.time_unit);
-    seconds_[name.substr(0, slash)][name.substr(slash + 1)] = seconds;
+    seconds_[bench_case][name.substr(slash + 1)] = seconds;
   }
 }
 

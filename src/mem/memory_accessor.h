@@ -24,6 +24,7 @@ namespace vmmem::mem {
 
 class MemoryAccessor {
  public:
+  // REQUIRES: memory outlives the accessor.
   explicit MemoryAccessor(GuestMemory& memory) : memory_(memory) {}
 
   template <GuestScalar T>

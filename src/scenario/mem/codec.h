@@ -5,6 +5,10 @@
 //   addresses and region sizes: any 64-bit value;
 //   widths: 0..15 (1, 2, 4 and 8 are the valid ones; the rest test the error path);
 //   bulk and host-span lengths: 0..kMaxBulkLength.
+// The format is frozen: corpus/mem/regressions/ holds inputs that must decode to the same ops
+// forever, and since every byte string already decodes to something, any change to decode()
+// would silently rewrite them. A new format needs a new fuzz target with its own corpus.
+//
 // Addresses are usually written relative to a small table of anchors (the bottom of memory,
 // 4 GiB boundaries, the top of the address space, ...) so that mutated inputs keep landing on
 // region edges, where the bugs are.
