@@ -6,6 +6,11 @@
 // may run at the same time. Two threads touching the same guest bytes race as the guest
 // program does; vmmem copies bytes with memcpy and promises no atomicity.
 //
+// The last-region cache is one word shared by every thread. Threads that work in different
+// RAM regions overwrite it in turn and bounce its cache line between cores (the
+// mem/parallel_read_u64/own_region bench shows the cost); give each such thread, as each vCPU,
+// its own MemoryAccessor, whose cache is private.
+//
 // Invariants (check() verifies each):
 //   1. regions_ is sorted by base and no two regions overlap.
 //   2. Every region has size > 0 and its last byte, base + size - 1, does not wrap; a region
@@ -154,7 +159,12 @@ class GuestMemory {
     if (region == nullptr || size == 0 || size > region->size) return nullptr;
     return address - region->base <= region->size - size ? region : nullptr;
   }
-  void remember(const Region* region) const { last_ram_.store(region, std::memory_order_relaxed); }
+  // Stores only on change, so threads that share one hot region keep its cache line shared.
+  void remember(const Region* region) const {
+    if (last_ram_.load(std::memory_order_relaxed) != region) {
+      last_ram_.store(region, std::memory_order_relaxed);
+    }
+  }
 
   GuestMemoryLimits limits_;
   std::vector<Region> regions_;
