@@ -1,6 +1,6 @@
-// Concurrent accesses from many threads: disjoint guest ranges, a shared region-lookup cache
-// that every thread updates, and RAM regions on both sides so the cache keeps changing.
-// Run under the tsan preset, this proves the read path is free of data races.
+// Concurrent accesses from many threads: disjoint guest ranges in several RAM regions, so each
+// thread's cached window keeps changing while others read the shared region table.
+// Run under the tsan preset, this proves the access paths are free of data races.
 #include <gtest/gtest.h>
 
 #include <thread>

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "mem/guest_memory.h"
@@ -215,6 +216,28 @@ TEST(GuestMemory, HostSpanSeesGuestWrites) {
   EXPECT_EQ(view.value()[0], std::byte{0x04});
   EXPECT_EQ(memory.host_span(0x4ff0, 0x20).status().code(), ErrorCode::kUnsupported);
   EXPECT_EQ(memory.host_span(0x5000, 1).status().code(), ErrorCode::kUnmapped);
+}
+
+// The thread's cached window must never answer for an instance it was not taken from: not
+// for a second live instance, nor for a new one built where a destroyed one lived.
+TEST(GuestMemory, CachedWindowNeverCrossesInstances) {
+  std::optional<GuestMemory> first(std::in_place);
+  ASSERT_TRUE(first->add_ram(0x1000, 0x1000).ok());
+  ASSERT_TRUE(first->write<uint64_t>(0x1000, 0xaaaa).ok());  // caches first's region
+  GuestMemory second;
+  ASSERT_TRUE(second.add_ram(0x1000, 0x1000).ok());
+  EXPECT_EQ(second.read<uint64_t>(0x1000).value(), 0u);
+  EXPECT_EQ(first->read<uint64_t>(0x1000).value(), 0xaaaau);
+
+  const GuestMemory* old_address = &*first;
+  first.reset();
+  first.emplace();  // same storage, so the same `this`
+  ASSERT_EQ(&*first, old_address);
+  EXPECT_EQ(first->read<uint64_t>(0x1000).status().code(), ErrorCode::kUnmapped);
+  ASSERT_TRUE(first->add_ram(0x1000, 0x1000).ok());
+  EXPECT_EQ(first->read<uint64_t>(0x1000).value(), 0u);
+  EXPECT_TRUE(first->check().ok());
+  EXPECT_TRUE(second.check().ok());
 }
 
 TEST(GuestMemory, UnmappedAddressNamesTheRequest) {

@@ -26,9 +26,21 @@ void store_little_endian(std::byte* bytes, unsigned width, uint64_t value) {
     bytes[i] = static_cast<std::byte>(value >> (8 * i));
 }
 
+// Generations are drawn from one process-wide counter so that no two GuestMemory states, in
+// any instance, ever share one (invariant 6). It starts at 1: 0 marks an empty thread window.
+uint64_t fresh_generation() {
+  static std::atomic<uint64_t> counter{1};
+  return counter.fetch_add(1, std::memory_order_relaxed);
+}
+
 }  // namespace
 
-GuestMemory::GuestMemory(GuestMemoryLimits limits) : limits_(limits) {}
+GuestMemory::GuestMemory(GuestMemoryLimits limits)
+    : limits_(limits), generation_(fresh_generation()) {}
+
+void GuestMemory::advance_generation() {
+  generation_.store(fresh_generation(), std::memory_order_relaxed);
+}
 
 const GuestMemory::Region* GuestMemory::find(uint64_t address) const {
   // The last region whose base is <= address, if it reaches that far.
@@ -157,8 +169,8 @@ Status GuestMemory::write_scalar(uint64_t address, unsigned width, uint64_t valu
 }
 
 Status GuestMemory::read(uint64_t address, std::span<std::byte> out) const {
-  if (const Region* cached = cached_ram_containing(address, out.size())) {
-    std::memcpy(out.data(), cached->host + (address - cached->base), out.size());
+  if (const std::byte* cached = cached_ram_containing(address, out.size())) {
+    std::memcpy(out.data(), cached, out.size());
     return kOkStatus;
   }
   if (out.empty()) return kOkStatus;
@@ -166,7 +178,7 @@ Status GuestMemory::read(uint64_t address, std::span<std::byte> out) const {
   if (Status status = validate_ram_range(address, out.size(), &region); !status.ok()) {
     return status;
   }
-  remember(region);
+  remember(*region);
   for (size_t done = 0; done < out.size(); ++region) {
     const uint64_t offset = address + done - region->base;
     const size_t chunk = std::min<uint64_t>(out.size() - done, region->size - offset);
@@ -177,8 +189,8 @@ Status GuestMemory::read(uint64_t address, std::span<std::byte> out) const {
 }
 
 Status GuestMemory::write(uint64_t address, std::span<const std::byte> in) {
-  if (const Region* cached = cached_ram_containing(address, in.size())) {
-    std::memcpy(cached->host + (address - cached->base), in.data(), in.size());
+  if (std::byte* cached = cached_ram_containing(address, in.size())) {
+    std::memcpy(cached, in.data(), in.size());
     return kOkStatus;
   }
   if (in.empty()) return kOkStatus;
@@ -186,7 +198,7 @@ Status GuestMemory::write(uint64_t address, std::span<const std::byte> in) {
   if (Status status = validate_ram_range(address, in.size(), &region); !status.ok()) {
     return status;
   }
-  remember(region);
+  remember(*region);
   for (size_t done = 0; done < in.size(); ++region) {
     const uint64_t offset = address + done - region->base;
     const size_t chunk = std::min<uint64_t>(in.size() - done, region->size - offset);
@@ -237,9 +249,8 @@ std::optional<GuestMemory::RamWindow> GuestMemory::ram_window(uint64_t address) 
 void GuestMemory::insert(Region region) {
   auto at = std::upper_bound(regions_.begin(), regions_.end(), region.base,
                              [](uint64_t a, const Region& r) { return a < r.base; });
-  remember(nullptr);  // the cached pointer may move with the vector
   regions_.insert(at, std::move(region));
-  generation_.fetch_add(1, std::memory_order_relaxed);
+  advance_generation();
 }
 
 Status GuestMemory::add_ram(uint64_t base, uint64_t size) {
@@ -285,9 +296,8 @@ Status GuestMemory::remove(uint64_t base) {
     return Status::error(ErrorCode::kNotFound, "no region starts at this address", base, 0);
   }
   if (at->host != nullptr) ram_bytes_ -= at->size;
-  remember(nullptr);
   regions_.erase(at);
-  generation_.fetch_add(1, std::memory_order_relaxed);
+  advance_generation();
   return kOkStatus;
 }
 
@@ -302,8 +312,9 @@ std::vector<RegionInfo> GuestMemory::regions() const {
 
 Status GuestMemory::check() const {
   uint64_t ram = 0;
-  bool cache_found = false;
-  const Region* cached = last_ram_.load(std::memory_order_relaxed);
+  const ThreadWindow& window = thread_window_;
+  const bool window_live = window.generation == generation();
+  bool window_found = false;
   for (size_t i = 0; i < regions_.size(); ++i) {
     const Region& r = regions_[i];
     if (r.size == 0 || !last_byte(r.base, r.size)) {
@@ -327,16 +338,20 @@ Status GuestMemory::check() const {
       }
       ram += r.size;
     }
-    if (&r == cached) cache_found = is_ram;
+    if (window_live && is_ram && r.base == window.base && r.size == window.size &&
+        r.host == window.host) {
+      window_found = true;
+    }
   }
   if (ram != ram_bytes_ || ram_bytes_ > limits_.max_ram_bytes ||
       regions_.size() > limits_.max_regions) {
     return Status::error(ErrorCode::kBrokenInvariant, "check: RAM accounting or limits broken",
                          ram_bytes_, ram);
   }
-  if (cached != nullptr && !cache_found) {
+  if (window_live && !window_found) {
     return Status::error(ErrorCode::kBrokenInvariant,
-                         "check: cached region is not a live RAM region");
+                         "check: this thread's cached window is not a live RAM region", window.base,
+                         window.size);
   }
   return kOkStatus;
 }

@@ -6,10 +6,10 @@
 // may run at the same time. Two threads touching the same guest bytes race as the guest
 // program does; vmmem copies bytes with memcpy and promises no atomicity.
 //
-// The last-region cache is one word shared by every thread. Threads that work in different
-// RAM regions overwrite it in turn and bounce its cache line between cores (the
-// mem/parallel_read_u64/own_region bench shows the cost); give each such thread, as each vCPU,
-// its own MemoryAccessor, whose cache is private.
+// The last-region cache is per thread (thread_local), so threads working in different RAM
+// regions never write a shared cache line; the mem/parallel_read_u64/own_region bench checks
+// that. It is also one entry per thread for all instances: a thread alternating between two
+// GuestMemory objects misses every time, and should give each a MemoryAccessor instead.
 //
 // Invariants (check() verifies each):
 //   1. regions_ is sorted by base and no two regions overlap.
@@ -19,9 +19,12 @@
 //      size bytes; an MMIO region has a handler and no host bytes.
 //   4. ram_bytes_ is the sum of RAM region sizes and stays <= limits_.max_ram_bytes;
 //      regions_.size() <= limits_.max_regions.
-//   5. last_ram_ is null or points at a RAM region inside regions_.
-//   6. generation_ changes with every successful add_ram, add_mmio and remove, so a cached
-//      RamWindow is valid exactly while generation() returns the value it was taken at.
+//   5. When the calling thread's cached window carries generation_, it is exactly one RAM
+//      region of regions_ (base, size and host).
+//   6. generation_ takes a fresh process-wide value at construction and at every successful
+//      add_ram, add_mmio and remove, so a cached window (the thread's own or a MemoryAccessor's)
+//      is valid exactly while generation() returns the value it was taken at, and a window
+//      taken from another instance, even one since destroyed at the same address, never is.
 //
 // Every call is all-or-nothing: a range is validated in full before the first byte moves or
 // the first MMIO callback runs, so a failed call changes nothing. Errors name the request
@@ -125,7 +128,7 @@ class GuestMemory {
   uint64_t ram_bytes() const { return ram_bytes_; }
   const GuestMemoryLimits& limits() const { return limits_; }
 
-  // Verifies invariants 1-5; the first violation found, or ok.
+  // Verifies invariants 1-5 (5 for the calling thread); the first violation found, or ok.
   Status check() const;
 
  private:
@@ -149,42 +152,52 @@ class GuestMemory {
   Result<uint64_t> read_slow(uint64_t address, unsigned width) const;
   Status write_slow(uint64_t address, unsigned width, uint64_t value);
 
+  // The RAM region a thread used last, in whichever GuestMemory; see invariants 5 and 6.
+  struct ThreadWindow {
+    uint64_t generation;  // 0 (never issued) until the thread's first slow-path access
+    uint64_t base;
+    uint64_t size;
+    std::byte* host;
+  };
+  // Constant-initialized and trivially destructible, so the inline fast paths read it with one
+  // thread-pointer-relative load and no TLS wrapper call.
+  static inline constinit thread_local ThreadWindow thread_window_{};
+
   const Region* find(uint64_t address) const;
   Status validate_ram_range(uint64_t address, uint64_t size, const Region** first) const;
   Status admit(uint64_t base, uint64_t size) const;  // overlap and table-size checks
   void insert(Region region);
-  // The cached RAM region when it holds all of [address, address + size) and size > 0.
-  const Region* cached_ram_containing(uint64_t address, uint64_t size) const {
-    const Region* region = last_ram_.load(std::memory_order_relaxed);
-    if (region == nullptr || size == 0 || size > region->size) return nullptr;
-    return address - region->base <= region->size - size ? region : nullptr;
+  // Host address of [address, address + size) when the thread's window holds all of it and
+  // size > 0; otherwise null.
+  std::byte* cached_ram_containing(uint64_t address, uint64_t size) const {
+    const ThreadWindow& window = thread_window_;
+    if (window.generation != generation() || size == 0 || size > window.size) return nullptr;
+    const uint64_t offset = address - window.base;
+    return offset <= window.size - size ? window.host + offset : nullptr;
   }
-  // Stores only on change, so threads that share one hot region keep its cache line shared.
-  void remember(const Region* region) const {
-    if (last_ram_.load(std::memory_order_relaxed) != region) {
-      last_ram_.store(region, std::memory_order_relaxed);
-    }
+  void remember(const Region& region) const {
+    thread_window_ = ThreadWindow{generation(), region.base, region.size, region.host};
   }
+  void advance_generation();
 
   GuestMemoryLimits limits_;
   std::vector<Region> regions_;
   uint64_t ram_bytes_ = 0;
-  // The RAM region of the last slow-path access. Relaxed is enough: regions_ only changes
-  // under exclusive access (add/remove), which also clears this.
-  mutable std::atomic<const Region*> last_ram_{nullptr};
-  // Bumped by add/remove (exclusive access); read by accessors to validate their caches.
-  std::atomic<uint64_t> generation_{0};
+  // Set by the constructor and add/remove (exclusive access); read by every cached access.
+  // Relaxed is enough: add/remove are ordered against accesses by the caller's own
+  // synchronization, which exclusive access already requires.
+  std::atomic<uint64_t> generation_;
 };
 
 template <GuestScalar T>
 inline Result<T> GuestMemory::read(uint64_t address) const {
-  if (const Region* region = last_ram_.load(std::memory_order_relaxed)) {
-    const uint64_t offset = address - region->base;  // huge when address < base
-    if (offset <= region->size - sizeof(T)) {        // RAM regions are >= kPageSize bytes
-      T value;
-      std::memcpy(&value, region->host + offset, sizeof(T));
-      return from_little_endian(value);
-    }
+  const ThreadWindow& window = thread_window_;
+  const uint64_t offset = address - window.base;  // huge when address < base
+  // A valid window is a RAM region, >= kPageSize bytes, so size - sizeof(T) cannot wrap.
+  if (window.generation == generation() && offset <= window.size - sizeof(T)) {
+    T value;
+    std::memcpy(&value, window.host + offset, sizeof(T));
+    return from_little_endian(value);
   }
   Result<uint64_t> slow = read_slow(address, sizeof(T));
   if (!slow.ok()) return slow.status();
@@ -193,13 +206,12 @@ inline Result<T> GuestMemory::read(uint64_t address) const {
 
 template <GuestScalar T>
 inline Status GuestMemory::write(uint64_t address, T value) {
-  if (const Region* region = last_ram_.load(std::memory_order_relaxed)) {
-    const uint64_t offset = address - region->base;
-    if (offset <= region->size - sizeof(T)) {
-      const T stored = from_little_endian(value);
-      std::memcpy(region->host + offset, &stored, sizeof(T));
-      return kOkStatus;
-    }
+  const ThreadWindow& window = thread_window_;
+  const uint64_t offset = address - window.base;
+  if (window.generation == generation() && offset <= window.size - sizeof(T)) {
+    const T stored = from_little_endian(value);
+    std::memcpy(window.host + offset, &stored, sizeof(T));
+    return kOkStatus;
   }
   return write_slow(address, sizeof(T), value);
 }

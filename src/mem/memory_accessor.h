@@ -1,8 +1,8 @@
 // MemoryAccessor: one thread's (one vCPU's) door into a GuestMemory, with a private cache of
-// the last RAM region it touched. Where GuestMemory's own cache is shared by every thread and
-// so must be re-read through an atomic on every access, an accessor's cache lives in the
-// accessor and, in a loop, in registers: the fast path is a generation compare and one bounds
-// check, the way a per-CPU softmmu TLB works in an emulator.
+// the last RAM region it touched. GuestMemory's own cache is one thread_local entry shared by
+// every instance the thread uses; an accessor's belongs to one instance and, in a loop, lives in
+// registers: the fast path is a generation compare and one bounds check, the way a per-CPU
+// softmmu TLB works in an emulator.
 //
 // Thread safety: an accessor is used by one thread at a time; many accessors may share one
 // GuestMemory under GuestMemory's rules (add/remove need exclusive access).
