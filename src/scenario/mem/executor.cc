@@ -68,14 +68,14 @@ Outcome Executor::operator()(const Op& op) {
         } else if constexpr (std::is_same_v<T, Write>) {
           return {write_scalar(o.address, o.width, o.value).code()};
         } else if constexpr (std::is_same_v<T, ReadBulk>) {
-          buffer_.resize(o.length);
-          const Status status = memory_.read(o.address, buffer_);
+          const std::span<std::byte> out = buffer_.resize(o.length);
+          const Status status = memory_.read(o.address, out);
           if (!status.ok() || o.length == 0) return {status.code()};
-          return {ErrorCode::kOk, 0, buffer_};
+          return {ErrorCode::kOk, 0, out};
         } else if constexpr (std::is_same_v<T, WriteBulk>) {
-          buffer_.resize(o.length);
-          fill_pattern(o.pattern, buffer_);
-          return {memory_.write(o.address, std::span<const std::byte>(buffer_)).code()};
+          const std::span<std::byte> in = buffer_.resize(o.length);
+          fill_pattern(o.pattern, in);
+          return {memory_.write(o.address, std::span<const std::byte>(in)).code()};
         } else if constexpr (std::is_same_v<T, HostSpan>) {
           const Result<std::span<std::byte>> view = memory_.host_span(o.address, o.length);
           return {view.status().code(), 0, view.value_or({})};

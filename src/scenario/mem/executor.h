@@ -12,6 +12,7 @@
 #include "mem/guest_memory.h"
 #include "mem/memory_accessor.h"
 #include "scenario/common/model_checker.h"
+#include "scenario/common/reusable_bytes.h"
 #include "scenario/common/runner.h"
 #include "scenario/mem/device.h"
 #include "scenario/mem/ops.h"
@@ -41,7 +42,7 @@ class Executor {
   vmmem::mem::MemoryAccessor accessor_;
   bool use_accessor_ = false;         // flips on every scalar op
   std::shared_ptr<DeviceLog> calls_;  // null when not recording
-  std::vector<std::byte> buffer_;
+  ReusableBytes buffer_;              // bulk data
 };
 
 // The limits fuzz targets and properties run under: small enough that budget and

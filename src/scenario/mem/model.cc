@@ -70,15 +70,15 @@ void Model::store(uint64_t address, std::byte value) {
 }
 
 void Model::copy_out(uint64_t address, size_t length) {
-  bytes_.resize(length);
+  const std::span<std::byte> out = bytes_.resize(length);
   for (size_t done = 0; done < length;) {
     const uint64_t at = address + done;
     const size_t chunk = std::min<uint64_t>(length - done, kPageSize - at % kPageSize);
     auto it = pages_.find(at / kPageSize);
     if (it == pages_.end()) {
-      std::fill_n(bytes_.begin() + done, chunk, std::byte{0});
+      std::fill_n(out.begin() + done, chunk, std::byte{0});
     } else {
-      std::copy_n(it->second.begin() + at % kPageSize, chunk, bytes_.begin() + done);
+      std::copy_n(it->second.begin() + at % kPageSize, chunk, out.begin() + done);
     }
     done += chunk;
   }
@@ -96,7 +96,7 @@ void Model::copy_in(uint64_t address, std::span<const std::byte> data) {
 }
 
 Outcome Model::apply(const Op& op) {
-  bytes_.clear();
+  bytes_.resize(0);
   calls_.clear();
   Outcome outcome = std::visit(
       [this](const auto& o) -> Outcome {
@@ -217,7 +217,7 @@ Outcome Model::read_bulk(const ReadBulk& op) {
     return failed(code);
   }
   copy_out(op.address, op.length);
-  return Outcome{ErrorCode::kOk, 0, bytes_};
+  return Outcome{ErrorCode::kOk, 0, bytes_.view()};
 }
 
 Outcome Model::write_bulk(const WriteBulk& op) {
@@ -225,9 +225,9 @@ Outcome Model::write_bulk(const WriteBulk& op) {
   if (ErrorCode code = ram_range_error(op.address, op.length); code != ErrorCode::kOk) {
     return failed(code);
   }
-  scratch_.resize(op.length);
-  fill_pattern(op.pattern, scratch_);
-  copy_in(op.address, scratch_);
+  const std::span<std::byte> data = scratch_.resize(op.length);
+  fill_pattern(op.pattern, data);
+  copy_in(op.address, data);
   return Outcome{};
 }
 
@@ -239,7 +239,7 @@ Outcome Model::host_span(const HostSpan& op) {
   if (region == nullptr) return failed(ErrorCode::kUnmapped);
   if (!region->is_ram || last > region->last) return failed(ErrorCode::kUnsupported);
   copy_out(op.address, op.length);
-  return Outcome{ErrorCode::kOk, 0, bytes_};
+  return Outcome{ErrorCode::kOk, 0, bytes_.view()};
 }
 
 std::vector<RegionInfo> Model::regions() const {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "mem/guest_memory.h"
+#include "scenario/common/reusable_bytes.h"
 #include "scenario/mem/device.h"
 #include "scenario/mem/ops.h"
 #include "scenario/mem/outcome.h"
@@ -58,9 +59,9 @@ class Model {
   std::map<uint64_t, Region> regions_;  // by base
   std::map<uint64_t, Page> pages_;      // by guest page number (address / 4096)
   uint64_t ram_bytes_ = 0;
-  std::vector<std::byte> bytes_;    // the bytes of the last outcome
-  DeviceLog calls_;                 // the device calls of the last outcome
-  std::vector<std::byte> scratch_;  // WriteBulk data
+  ReusableBytes bytes_;    // the bytes of the last outcome
+  DeviceLog calls_;        // the device calls of the last outcome
+  ReusableBytes scratch_;  // WriteBulk data
 };
 
 }  // namespace vmmem::scenario::mem
