@@ -15,9 +15,6 @@ struct SeedFile {
   std::vector<uint8_t> bytes;
 };
 
-// Workload ops per seed: enough to reach each profile's interesting states, short enough to
-// keep the fuzzer fast.
-inline constexpr size_t kSeedOps = 48;
 inline constexpr uint64_t kSeedRngSeed = 0x5eed;
 
 std::vector<SeedFile> seed_corpus();

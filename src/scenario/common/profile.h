@@ -18,6 +18,9 @@ struct Profile {
   std::string_view description;
   // `count` is the number of workload ops; setup ops (mapping regions, ...) come on top.
   std::vector<Op> (*generate)(Rng& rng, size_t count);
+  // Workload ops in the committed seed: enough to reach the profile's interesting states,
+  // short enough to keep the fuzzer fast. Profiles whose point is breadth ask for more.
+  size_t seed_ops = 48;
 };
 
 template <class Op>

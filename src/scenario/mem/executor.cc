@@ -80,7 +80,8 @@ Outcome Executor::operator()(const Op& op) {
           const Result<std::span<std::byte>> view = memory_.host_span(o.address, o.length);
           return {view.status().code(), 0, view.value_or({})};
         } else {
-          return {memory_.check().code()};
+          return {memory_.check().code(),
+                  region_fingerprint(memory_.regions(), memory_.ram_bytes())};
         }
       },
       op);

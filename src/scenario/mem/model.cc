@@ -118,7 +118,8 @@ Outcome Model::apply(const Op& op) {
         else if constexpr (std::is_same_v<T, HostSpan>)
           return host_span(o);
         else
-          return Outcome{};  // Check: the real invariants must hold
+          // Check: the real invariants must hold, and the region tables agree.
+          return Outcome{ErrorCode::kOk, region_fingerprint(regions(), ram_bytes_)};
       },
       op);
   outcome.device_calls = calls_;

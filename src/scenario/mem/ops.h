@@ -62,7 +62,8 @@ struct HostSpan {
   friend bool operator==(const HostSpan&, const HostSpan&) = default;
 };
 
-// Runs GuestMemory::check().
+// Runs GuestMemory::check() and compares the region table and RAM total with the model's
+// (through region_fingerprint, as the outcome's value).
 struct Check {
   friend bool operator==(const Check&, const Check&) = default;
 };

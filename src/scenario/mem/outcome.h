@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 
+#include "mem/guest_memory.h"
 #include "scenario/mem/device.h"
 #include "support/status.h"
 
@@ -29,5 +30,23 @@ struct Outcome {
 };
 
 std::string describe(const Outcome& outcome);
+
+// A value that differs, with overwhelming likelihood, for any two different region tables
+// (bases, sizes, kinds) or RAM totals: the outcome value of a Check op.
+inline uint64_t region_fingerprint(std::span<const vmmem::mem::RegionInfo> regions,
+                                   uint64_t ram_bytes) {
+  uint64_t hash = 0xcbf29ce484222325 ^ ram_bytes;
+  auto mix = [&hash](uint64_t word) {
+    hash = (hash ^ word) * 0x100000001b3;
+    hash ^= hash >> 29;
+  };
+  for (const vmmem::mem::RegionInfo& r : regions) {
+    mix(r.base);
+    mix(r.size);
+    mix(static_cast<uint64_t>(r.kind));
+  }
+  mix(regions.size());
+  return hash;
+}
 
 }  // namespace vmmem::scenario::mem

@@ -137,36 +137,77 @@ std::vector<Op> region_churn(Rng& rng, size_t count) {
 
 std::vector<Op> edge_cases(Rng& rng, size_t count) {
   // Requests that must be refused, next to the ones at the very edges that must not be.
+  // Layout: RAM at the top page and at page 0, an MMIO device right after page 0 (so RAM
+  // ranges can run into it), and a row of small devices that fill most of a 16-entry region
+  // table, so valid adds meet "table full" until something is removed.
   constexpr uint64_t kTop = 0xffff'ffff'ffff'f000;
-  std::vector<Op> ops{AddRam{kTop, 0x1000}, AddRam{0, 0x1000}};
+  constexpr uint64_t kDevice = 0x1000;
+  constexpr uint64_t kDeviceSize = 0x100;
+  constexpr uint64_t kRow = 0x4000'0000;
+  constexpr int kRowDevices = 12;
+  std::vector<Op> ops{AddRam{kTop, 0x1000}, AddRam{0, 0x1000}, AddMmio{kDevice, kDeviceSize}};
+  for (int i = 0; i < kRowDevices; ++i)
+    ops.push_back(AddMmio{kRow + 0x1000 * static_cast<uint64_t>(i), 0x1000});
+  // Offsets the device refuses, offsets whose access may straddle its end, and any other.
+  auto device_offset = [&rng]() -> uint64_t {
+    if (rng.percent(30)) return 0x3f;
+    return rng.percent(30) ? kDeviceSize - 1 - rng.below(7) : rng.below(kDeviceSize);
+  };
   for (size_t i = 0; i < count; ++i) {
-    switch (rng.below(10)) {
-      case 0:
+    switch (rng.below(16)) {
+      case 0:  // the last bytes of the address space, some accesses wrapping
         ops.push_back(Read{~uint64_t{0} - rng.below(8), any_width(rng)});
         break;
       case 1:
-        ops.push_back(Write{kTop + rng.below(0x1000), any_width(rng), rng.next()});
+        ops.push_back(Write{~uint64_t{0} - rng.below(rng.percent(50) ? 8 : 0x1008), any_width(rng),
+                            rng.next()});
         break;
-      case 2:
-        ops.push_back(Read{rng.below(0x2000), static_cast<uint8_t>(rng.below(16))});
+      case 2:  // widths other than 1, 2, 4, 8, and scalars running off page 0
+        if (rng.percent(30)) {
+          ops.push_back(Read{0x1000 - 1 - rng.below(7), any_width(rng)});
+        } else if (rng.percent(50)) {
+          ops.push_back(Read{rng.below(0x2000), static_cast<uint8_t>(rng.below(16))});
+        } else {
+          ops.push_back(Write{rng.below(0x2000), static_cast<uint8_t>(rng.below(16)), rng.next()});
+        }
         break;
       case 3:
         ops.push_back(ReadBulk{kTop + rng.below(0x1000), static_cast<uint32_t>(rng.below(513))});
         break;
-      case 4:
+      case 4:  // RAM ranges that end inside page 0, in the device, or past it
         ops.push_back(WriteBulk{0x1000 - rng.below(300), 256, rng.next()});
         break;
-      case 5:
+      case 5:  // zero, misaligned and wrapping RAM
         ops.push_back(AddRam{rng.below(4) * 0x800, 0x1000 * rng.below(3)});
         break;
       case 6:
         ops.push_back(AddRam{kTop - 0x1000 * rng.below(3), 0x2000});
         break;
       case 7:
-        ops.push_back(RemoveRegion{rng.percent(50) ? 0x1000 : kTop + 1});
+        ops.push_back(RemoveRegion{rng.percent(50) ? kDevice : kTop + rng.below(2)});
         break;
       case 8:
         ops.push_back(HostSpan{0xff0 + rng.below(32), static_cast<uint32_t>(rng.below(64))});
+        break;
+      case 9:  // the device: its refusals, accesses straddling its end, bulk access to it
+        ops.push_back(Read{kDevice + device_offset(), any_width(rng)});
+        break;
+      case 10:
+        ops.push_back(Write{kDevice + device_offset(), any_width(rng), rng.next()});
+        break;
+      case 11:
+        ops.push_back(ReadBulk{kDevice + rng.below(kDeviceSize), 16});
+        break;
+      case 12:  // a device re-added, or added over RAM, at the top, with no size
+        ops.push_back(AddMmio{rng.percent(50) ? kDevice : kTop - 0x100 * rng.below(2),
+                              rng.percent(20) ? 0 : kDeviceSize * (1 + rng.below(32))});
+        break;
+      case 13:  // over the RAM budget, or taking the last table entries
+        ops.push_back(rng.percent(30) ? AddRam{uint64_t{1} << 32, uint64_t{1} << 32}
+                                      : AddRam{0x2000'0000 + 0x1000 * rng.below(4), 0x1000});
+        break;
+      case 14:
+        ops.push_back(RemoveRegion{kRow + 0x1000 * rng.below(kRowDevices + 1)});
         break;
       default:
         ops.push_back(Check{});
@@ -185,7 +226,8 @@ constexpr Profile<Op> kProfiles[] = {
     {"split_ram", "accesses across the seam of two adjacent RAM regions", split_ram},
     {"mmio_mixed", "RAM traffic with one access in five going to an MMIO device", mmio_mixed},
     {"region_churn", "regions added and removed between accesses", region_churn},
-    {"edge_cases", "wrapping, unmapped, misaligned and top-of-address-space requests", edge_cases},
+    {"edge_cases", "every kind of refused request, next to accepted ones at the same edges",
+     edge_cases, /*seed_ops=*/320},
 };
 
 }  // namespace
