@@ -1,5 +1,8 @@
 #include "support/ratio_reporter.h"
 
+#include <algorithm>
+#include <string_view>
+
 namespace vmmem::bench {
 namespace {
 
@@ -39,6 +42,33 @@ void set_ratio_target(const std::string& bench_case, const std::string& ours,
   targets().insert({bench_case, Target{ours, peer, max_ratio}});
 }
 
+bool NaturalOrder::operator()(const std::string& a, const std::string& b) const {
+  auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    if (is_digit(a[i]) && is_digit(b[j])) {
+      // Compare the two digit runs as numbers: the shorter run (sans leading zeros) is smaller.
+      const size_t a_start = i, b_start = j;
+      while (i < a.size() && is_digit(a[i]))
+        ++i;
+      while (j < b.size() && is_digit(b[j]))
+        ++j;
+      const std::string_view x = std::string_view(a).substr(a_start, i - a_start);
+      const std::string_view y = std::string_view(b).substr(b_start, j - b_start);
+      const std::string_view x_digits = x.substr(std::min(x.find_first_not_of('0'), x.size()));
+      const std::string_view y_digits = y.substr(std::min(y.find_first_not_of('0'), y.size()));
+      if (x_digits.size() != y_digits.size()) return x_digits.size() < y_digits.size();
+      if (x_digits != y_digits) return x_digits < y_digits;
+      if (x.size() != y.size()) return x.size() < y.size();
+    } else {
+      if (a[i] != b[j]) return a[i] < b[j];
+      ++i;
+      ++j;
+    }
+  }
+  return a.size() - i < b.size() - j;
+}
+
 void RatioReporter::ReportRuns(const std::vector<Run>& runs) {
   ConsoleReporter::ReportRuns(runs);
   for (const Run& run : runs) {
@@ -66,11 +96,11 @@ size_t RatioReporter::print_ratios(std::FILE* out) const {
       for (const auto& [peer, peer_seconds] : impls) {
         if (is_ours(peer)) continue;
         if (rows++ == 0) {
-          std::fprintf(out, "\n%-40s %-16s %-8s %12s %12s %8s  %s\n", "case", "ours", "peer",
+          std::fprintf(out, "\n%-48s %-16s %-8s %12s %12s %8s  %s\n", "case", "ours", "peer",
                        "ours ns", "peer ns", "ratio", "target");
         }
         const double ratio = our_seconds / peer_seconds;
-        std::fprintf(out, "%-40s %-16s %-8s %12.2f %12.2f %7.2fx  %s\n", bench_case.c_str(),
+        std::fprintf(out, "%-48s %-16s %-8s %12.2f %12.2f %7.2fx  %s\n", bench_case.c_str(),
                      ours.c_str(), peer.c_str(), our_seconds * 1e9, peer_seconds * 1e9, ratio,
                      verdict(bench_case, ours, peer, ratio).c_str());
       }

@@ -24,6 +24,12 @@ inline constexpr const char* kOurImpl = "vmmem";
 void set_ratio_target(const std::string& bench_case, const std::string& ours,
                       const std::string& peer, double max_ratio);
 
+// Orders names with their numbers by value, so "threads:2" comes before "threads:16" and
+// "bulk_read/4096" before "bulk_read/65536".
+struct NaturalOrder {
+  bool operator()(const std::string& a, const std::string& b) const;
+};
+
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
   void ReportRuns(const std::vector<Run>& runs) override;
@@ -33,7 +39,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
 
  private:
   // case -> impl -> seconds per iteration
-  std::map<std::string, std::map<std::string, double>> seconds_;
+  std::map<std::string, std::map<std::string, double>, NaturalOrder> seconds_;
 };
 
 }  // namespace vmmem::bench
