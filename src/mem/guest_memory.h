@@ -167,6 +167,17 @@ class GuestMemory {
   Status validate_ram_range(uint64_t address, uint64_t size, const Region** first) const;
   Status admit(uint64_t base, uint64_t size) const;  // overlap and table-size checks
   void insert(Region region);
+  // Whether the thread's window holds a T at `address`; if so, *host is where. The scalar fast
+  // path: it skips the bulk checks below because a valid window is a RAM region, at least
+  // kPageSize bytes, so window.size - sizeof(T) cannot wrap.
+  template <GuestScalar T>
+  bool scalar_in_window(uint64_t address, std::byte** host) const {
+    const ThreadWindow& window = thread_window_;
+    const uint64_t offset = address - window.base;  // huge when address < base
+    if (window.generation != generation() || offset > window.size - sizeof(T)) return false;
+    *host = window.host + offset;
+    return true;
+  }
   // Host address of [address, address + size) when the thread's window holds all of it and
   // size > 0; otherwise null.
   std::byte* cached_ram_containing(uint64_t address, uint64_t size) const {
@@ -191,12 +202,9 @@ class GuestMemory {
 
 template <GuestScalar T>
 inline Result<T> GuestMemory::read(uint64_t address) const {
-  const ThreadWindow& window = thread_window_;
-  const uint64_t offset = address - window.base;  // huge when address < base
-  // A valid window is a RAM region, >= kPageSize bytes, so size - sizeof(T) cannot wrap.
-  if (window.generation == generation() && offset <= window.size - sizeof(T)) {
+  if (std::byte * host; scalar_in_window<T>(address, &host)) {
     T value;
-    std::memcpy(&value, window.host + offset, sizeof(T));
+    std::memcpy(&value, host, sizeof(T));
     return from_little_endian(value);
   }
   Result<uint64_t> slow = read_slow(address, sizeof(T));
@@ -206,11 +214,9 @@ inline Result<T> GuestMemory::read(uint64_t address) const {
 
 template <GuestScalar T>
 inline Status GuestMemory::write(uint64_t address, T value) {
-  const ThreadWindow& window = thread_window_;
-  const uint64_t offset = address - window.base;
-  if (window.generation == generation() && offset <= window.size - sizeof(T)) {
+  if (std::byte * host; scalar_in_window<T>(address, &host)) {
     const T stored = from_little_endian(value);
-    std::memcpy(window.host + offset, &stored, sizeof(T));
+    std::memcpy(host, &stored, sizeof(T));
     return kOkStatus;
   }
   return write_slow(address, sizeof(T), value);
