@@ -15,6 +15,11 @@ DEBIAN_PACKAGES=(
   librapidcheck-dev
   clang-format
   python3
+  # allocator and collector peers, measured in the same bench run
+  libmimalloc-dev
+  libjemalloc-dev
+  libgoogle-perftools-dev
+  libgc-dev
 )
 
 is_installed() {
