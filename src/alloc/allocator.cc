@@ -1,0 +1,520 @@
+#include "alloc/allocator.h"
+
+#include <cstdio>
+#include <cstring>
+#include <new>
+
+#include "alloc/thread_binding.h"
+#include "support/check.h"
+
+namespace vmmem::alloc {
+namespace {
+
+constexpr size_t kOsPage = 4096;
+// What a segment header commits: the pages of the Segment struct.
+constexpr size_t kHeaderBytes = (sizeof(Segment) + kOsPage - 1) & ~(kOsPage - 1);
+constexpr size_t kHeapRecordBytes = (sizeof(Heap) + kOsPage - 1) & ~(kOsPage - 1);
+
+void print_report(const Status& status, void* /*context*/) {
+  std::fprintf(stderr, "vmmem allocator: %s\n", status.message().c_str());
+}
+
+Status out_of_memory(size_t size, size_t alignment) {
+  return Status::error(ErrorCode::kOutOfMemory, "the OS refused memory for the request", alignment,
+                       size);
+}
+
+// True when an allocation of class `cls` could have been asked for with `size` at some
+// alignment (sized frees of aligned blocks name the unaligned size).
+bool size_fits_class(size_t size, size_t cls) {
+  const size_t block = class_size(cls);
+  const size_t largest_alignment = block & (~block + 1);
+  for (size_t alignment = 1; alignment <= largest_alignment; alignment *= 2) {
+    if (aligned_size_to_class(size, alignment) == cls) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Allocator::Allocator(Options options) : id_(next_allocator_id()), options_(options) {
+  register_allocator(this);
+}
+
+Allocator::~Allocator() {
+  os_.fail_next_calls(0);
+  unregister_allocator(this);
+  forget_thread_binding(id_);
+  for (Heap* heap = heaps_; heap != nullptr;) {
+    Heap* next = heap->next_in_allocator;
+    for (Segment* segment = heap->segments_; segment != nullptr;) {
+      Segment* following = segment->next;
+      SegmentMap::erase(reinterpret_cast<uintptr_t>(segment));
+      unmap_segment(segment);
+      segment = following;
+    }
+    heap->~Heap();
+    os_.unmap(heap, kHeapRecordBytes);
+    heap = next;
+  }
+  for (Segment** list : {&abandoned_, &cache_, &huge_cache_}) {
+    for (Segment* segment = *list; segment != nullptr;) {
+      Segment* following = segment->next;
+      if (list == &abandoned_) SegmentMap::erase(reinterpret_cast<uintptr_t>(segment));
+      unmap_segment(segment);
+      segment = following;
+    }
+  }
+}
+
+// ---- allocation ----------------------------------------------------------------------------
+
+Status Allocator::validate_request(size_t size, size_t alignment) {
+  if (alignment == 0 || (alignment & (alignment - 1)) != 0)
+    return Status::error(ErrorCode::kInvalidArgument, "alignment is not a power of two", alignment,
+                         size);
+  if (alignment > kMaxAlignment)
+    return Status::error(ErrorCode::kUnsupported, "alignment above the largest supported (2 MiB)",
+                         alignment, size);
+  if (size > kMaxRequest)
+    return Status::error(ErrorCode::kOutOfMemory, "request above the largest allocation (64 TiB)",
+                         alignment, size);
+  return kOkStatus;
+}
+
+Result<void*> Allocator::try_allocate(size_t size, size_t alignment, bool zeroed) {
+  if (Status status = validate_request(size, alignment); !status.ok()) return status;
+  Heap* heap = thread_heap();
+  if (heap == nullptr) return out_of_memory(size, alignment);
+  void* block = heap->allocate(size, alignment, zeroed);
+  if (block == nullptr) return out_of_memory(size, alignment);
+  return block;
+}
+
+void* Allocator::allocate_slow(size_t size, size_t alignment, bool zeroed) {
+  Result<void*> result = try_allocate(size, alignment, zeroed);
+  return result.ok() ? result.value() : nullptr;
+}
+
+Result<void*> Allocator::heap_allocate(Heap* heap, size_t size, size_t alignment, bool zeroed) {
+  if (Status status = validate_request(size, alignment); !status.ok()) return status;
+  if (heap->owner_tid() != current_thread_id())
+    return Status::error(ErrorCode::kInvalidArgument,
+                         "a first-class heap allocates only on the thread that created it",
+                         alignment, size);
+  void* block = heap->allocate(size, alignment, zeroed);
+  if (block == nullptr) return out_of_memory(size, alignment);
+  return block;
+}
+
+// ---- freeing -------------------------------------------------------------------------------
+
+Status Allocator::validate_free(void* p, size_t size, bool full_checks, Segment** segment_out,
+                                Page** page_out) const {
+  const auto address = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t base = segment_base_of(p);
+  if (!SegmentMap::contains(base))
+    return Status::error(ErrorCode::kNotFound, "pointer was not returned by this allocator",
+                         address, size);
+  Segment* segment = reinterpret_cast<Segment*>(base);
+  if (segment->allocator != this)
+    return Status::error(ErrorCode::kConflict, "pointer belongs to another allocator", address,
+                         size);
+  const size_t slice = segment->slice_index(p);
+  const Page* slot = &segment->slices[slice];
+  const size_t first = slice - (slot->slice_offset <= slice ? slot->slice_offset : slice);
+  Page* page = &segment->slices[first];
+  if (slice == 0 || first == 0 || page->slice_count == 0 || first + page->slice_count <= slice ||
+      !page->is_in_use())
+    return Status::error(ErrorCode::kInvalidArgument, "pointer is not inside a live block", address,
+                         size);
+  if (full_checks) {
+    if (page->block_index(p) == SIZE_MAX)
+      return Status::error(ErrorCode::kInvalidArgument, "pointer is not the start of a block",
+                           address, size);
+    if (options_.hardened && !segment->is_marked_allocated(p))
+      return Status::error(ErrorCode::kConflict, "block is already free (double free)", address,
+                           size);
+    if (size != 0) {
+      bool fits;
+      if (page->kind == SpanKind::kSmall) {
+        fits = size <= page->block_size && size_fits_class(size, page->size_class);
+      } else {
+        // A block at its span's start (no alignment padding) ends in the span's last slice.
+        const bool at_span_start = page->start == segment->slice_address(first);
+        fits = size <= page->block_size && size > kMaxSmallSize &&
+               (!at_span_start || page->block_size - size < kSliceSize);
+      }
+      if (!fits)
+        return Status::error(ErrorCode::kInvalidArgument,
+                             "sized free names a size the block was not allocated with", address,
+                             size);
+    }
+  }
+  *segment_out = segment;
+  *page_out = page;
+  return kOkStatus;
+}
+
+void Allocator::free_validated(Segment* segment, Page* page, void* p) {
+  if (options_.hardened && !segment->mark_free(p)) {
+    // Another thread freed the same block between the check and here.
+    report(Status::error(ErrorCode::kConflict, "block is already free (double free)",
+                         reinterpret_cast<uintptr_t>(p), 0));
+    return;
+  }
+  Block* block = static_cast<Block*>(p);
+  if (segment->owner_tid.load(std::memory_order_acquire) == current_thread_id()) {
+    segment->heap.load(std::memory_order_relaxed)->free_local(segment, page, block);
+  } else {
+    Heap::free_remote(segment, page, block);
+  }
+}
+
+void Allocator::deallocate_slow(void* p) {
+  if (p == nullptr) return;
+  Segment* segment;
+  Page* page;
+  const Status status = validate_free(p, 0, options_.hardened, &segment, &page);
+  if (!status.ok()) {
+    report(status);
+    return;
+  }
+  free_validated(segment, page, p);
+}
+
+Status Allocator::deallocate_checked(void* p, size_t size) {
+  if (p == nullptr) return kOkStatus;
+  Segment* segment;
+  Page* page;
+  const Status status = validate_free(p, size, /*full_checks=*/true, &segment, &page);
+  if (!status.ok()) return status;
+  free_validated(segment, page, p);
+  return kOkStatus;
+}
+
+void Allocator::report(const Status& status) {
+  reports_.fetch_add(1, std::memory_order_relaxed);
+  (options_.report != nullptr ? options_.report : print_report)(status, options_.report_context);
+}
+
+size_t Allocator::usable_size(const void* p) const {
+  if (p == nullptr) return 0;
+  Segment* segment;
+  Page* page;
+  if (!validate_free(const_cast<void*>(p), 0, /*full_checks=*/true, &segment, &page).ok()) return 0;
+  if (const void* poisoned = first_poisoned(p, page->block_size))
+    return static_cast<size_t>(static_cast<const std::byte*>(poisoned) -
+                               static_cast<const std::byte*>(p));
+  return page->block_size;
+}
+
+// ---- reallocation --------------------------------------------------------------------------
+
+Result<void*> Allocator::try_reallocate(void* p, size_t size) {
+  if (p == nullptr) return try_allocate(size);
+  Segment* segment;
+  Page* page;
+  if (Status status = validate_free(p, 0, /*full_checks=*/true, &segment, &page); !status.ok())
+    return status;
+  if (size == 0) {
+    free_validated(segment, page, p);
+    return static_cast<void*>(nullptr);
+  }
+  if (Status status = validate_request(size, 1); !status.ok()) return status;
+  const size_t old_usable = usable_size(p);
+  bool in_place = size <= page->block_size && (size > page->block_size / 2 || size <= 16);
+  if (!in_place && size > page->block_size &&
+      segment->owner_tid.load(std::memory_order_acquire) == current_thread_id()) {
+    in_place =
+        segment->heap.load(std::memory_order_relaxed)->try_grow_in_place(segment, page, size);
+  }
+  if (in_place) {
+    unpoison(p, size);
+    poison(static_cast<std::byte*>(p) + size, page->block_size - size);
+    return p;
+  }
+  Result<void*> moved = try_allocate(size);
+  if (!moved.ok()) return moved;
+  std::memcpy(moved.value(), p, old_usable < size ? old_usable : size);
+  free_validated(segment, page, p);
+  return moved;
+}
+
+void* Allocator::reallocate(void* p, size_t size) {
+  Result<void*> result = try_reallocate(p, size);
+  if (!result.ok()) {
+    if (result.status().code() == ErrorCode::kNotFound ||
+        result.status().code() == ErrorCode::kConflict ||
+        result.status().code() == ErrorCode::kInvalidArgument)
+      report(result.status());
+    return nullptr;
+  }
+  return result.value();
+}
+
+// ---- heaps ---------------------------------------------------------------------------------
+
+Heap* Allocator::thread_heap() {
+  const ThreadBinding& binding = detail::current_binding;
+  if (binding.allocator_id == id_) return binding.heap;
+  return bind_thread();
+}
+
+Heap* Allocator::acquire_heap(bool first_class) {
+  Heap* heap = nullptr;
+  {
+    std::lock_guard guard(lock_);
+    for (Heap* h = heaps_; h != nullptr; h = h->next_in_allocator) {
+      if (!h->in_use) {
+        heap = h;
+        break;
+      }
+    }
+    if (heap != nullptr) {
+      Heap* link = heap->next_in_allocator;
+      heap->~Heap();
+      new (heap) Heap(this, current_thread_id(), first_class);
+      heap->next_in_allocator = link;
+      heap->in_use = true;
+      return heap;
+    }
+  }
+  void* record = os_.map_aligned(kHeapRecordBytes, kOsPage);
+  if (record == nullptr) return nullptr;
+  heap = new (record) Heap(this, current_thread_id(), first_class);
+  heap->in_use = true;
+  std::lock_guard guard(lock_);
+  heap->next_in_allocator = heaps_;
+  heaps_ = heap;
+  return heap;
+}
+
+void Allocator::retire_heap(Heap* heap) {
+  std::lock_guard guard(lock_);
+  heap->in_use = false;
+}
+
+void Allocator::release_thread_heap(Heap* heap) {
+  heap->abandon();
+  retire_heap(heap);
+}
+
+Heap* Allocator::create_heap() {
+  return acquire_heap(/*first_class=*/true);
+}
+
+void Allocator::destroy_heap(Heap* heap) {
+  heap->destroy_all();
+  retire_heap(heap);
+}
+
+void Allocator::collect(bool force) {
+  Heap* heap = thread_heap();
+  if (heap == nullptr) return;
+  // Abandoned segments whose blocks were all freed elsewhere are released this way.
+  for (Segment* segment = take_abandoned(); segment != nullptr; segment = take_abandoned())
+    heap->adopt(segment);
+  heap->collect(force);
+  if (force) purge_caches();
+}
+
+// ---- segments ------------------------------------------------------------------------------
+
+void Allocator::add_committed(int64_t bytes) {
+  if (bytes == 0) return;
+  const uint64_t now =
+      committed_.fetch_add(static_cast<uint64_t>(bytes), std::memory_order_relaxed) +
+      static_cast<uint64_t>(bytes);
+  uint64_t peak = peak_committed_.load(std::memory_order_relaxed);
+  while (now > peak &&
+         !peak_committed_.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+  }
+}
+
+Segment* Allocator::map_segment(size_t mapping_size) {
+  // In hardened mode the granule bitmap shares the segment's mapping, right after it, so a
+  // segment and its bitmap are mapped and unmapped together.
+  const size_t bytes = mapping_size + (options_.hardened ? Segment::kHardenedBitsBytes : 0);
+  void* memory = os_.map_aligned(bytes, kSegmentSize);
+  if (memory == nullptr) return nullptr;
+  auto* segment = new (memory) Segment{};
+  segment->mapping_size = mapping_size;
+  if (options_.hardened)
+    segment->allocated_bits =
+        reinterpret_cast<std::atomic<uint64_t>*>(static_cast<std::byte*>(memory) + mapping_size);
+  add_committed(kHeaderBytes);
+  return segment;
+}
+
+size_t Allocator::os_bytes(const Segment* segment) const {
+  return segment->mapping_size + (options_.hardened ? Segment::kHardenedBitsBytes : 0);
+}
+
+void Allocator::unmap_segment(Segment* segment) {
+  const int64_t dirty = segment->huge
+                            ? ((segment->dirty_mask & 2) != 0
+                                   ? static_cast<int64_t>(segment->mapping_size - kSliceSize)
+                                   : 0)
+                            : static_cast<int64_t>(std::popcount(segment->dirty_mask)) *
+                                  static_cast<int64_t>(kSliceSize);
+  if (os_.unmap(segment, os_bytes(segment))) {
+    add_committed(-dirty - static_cast<int64_t>(kHeaderBytes));
+    return;
+  }
+  // The OS refused: keep the segment as an empty cached one, beyond the cache's limit.
+  release_to_cache(segment);
+}
+
+void Allocator::init_segment(Segment* segment, size_t mapping_size, bool huge) {
+  const uint64_t dirty = segment->dirty_mask;
+  std::atomic<uint64_t>* bits = segment->allocated_bits;
+  segment->~Segment();
+  new (segment) Segment{};
+  segment->allocator = this;
+  segment->mapping_size = mapping_size;
+  segment->huge = huge;
+  segment->dirty_mask = dirty;
+  segment->allocated_bits = bits;
+}
+
+bool Allocator::acquire_segment(Heap* heap, bool may_adopt) {
+  if (may_adopt) {
+    if (Segment* segment = take_abandoned()) {
+      heap->adopt(segment);
+      return true;
+    }
+  }
+  Segment* segment = nullptr;
+  {
+    std::lock_guard guard(lock_);
+    if (cache_ != nullptr) {
+      segment = cache_;
+      cache_ = segment->next;
+      --cached_;
+    }
+  }
+  if (segment == nullptr) segment = map_segment(kSegmentSize);
+  if (segment == nullptr) return false;
+  init_segment(segment, kSegmentSize, /*huge=*/false);
+  SegmentMap::insert(reinterpret_cast<uintptr_t>(segment));
+  heap->add_fresh_segment(segment);
+  return true;
+}
+
+Segment* Allocator::take_abandoned() {
+  std::lock_guard guard(lock_);
+  Segment* segment = abandoned_;
+  if (segment != nullptr) abandoned_ = segment->next;
+  return segment;
+}
+
+void Allocator::abandon_segment(Segment* segment) {
+  std::lock_guard guard(lock_);
+  segment->prev = nullptr;
+  segment->next = abandoned_;
+  abandoned_ = segment;
+}
+
+void Allocator::release_to_cache(Segment* segment) {
+  std::lock_guard guard(lock_);
+  if (segment->huge) {
+    segment->next = huge_cache_;
+    huge_cache_ = segment;
+    ++huge_cached_;
+    huge_cached_bytes_ += segment->mapping_size;
+  } else {
+    segment->next = cache_;
+    cache_ = segment;
+    ++cached_;
+  }
+}
+
+void Allocator::release_segment(Segment* segment) {
+  SegmentMap::erase(reinterpret_cast<uintptr_t>(segment));
+  poison(segment->slice_address(1), kSegmentSize - kSliceSize);
+  if (options_.purge != PurgePolicy::kNever && segment->dirty_mask != 0 &&
+      os_.purge(segment->slice_address(1), kSegmentSize - kSliceSize)) {
+    add_committed(-static_cast<int64_t>(std::popcount(segment->dirty_mask)) *
+                  static_cast<int64_t>(kSliceSize));
+    segment->dirty_mask = 0;
+  }
+  bool keep;
+  {
+    std::lock_guard guard(lock_);
+    keep = cached_ < options_.segment_cache;
+  }
+  if (keep) {
+    release_to_cache(segment);
+  } else {
+    unmap_segment(segment);
+  }
+}
+
+Segment* Allocator::acquire_huge(size_t mapping_size) {
+  Segment* segment = nullptr;
+  {
+    std::lock_guard guard(lock_);
+    // The smallest cached mapping that fits without wasting more than a quarter of it.
+    Segment** best = nullptr;
+    for (Segment** link = &huge_cache_; *link != nullptr; link = &(*link)->next) {
+      const size_t size = (*link)->mapping_size;
+      if (size >= mapping_size && size - mapping_size <= size / 4 &&
+          (best == nullptr || size < (*best)->mapping_size))
+        best = link;
+    }
+    if (best != nullptr) {
+      segment = *best;
+      *best = segment->next;
+      --huge_cached_;
+      huge_cached_bytes_ -= segment->mapping_size;
+    }
+  }
+  if (segment == nullptr) segment = map_segment(mapping_size);
+  if (segment == nullptr) return nullptr;
+  init_segment(segment, segment->mapping_size, /*huge=*/true);
+  SegmentMap::insert(reinterpret_cast<uintptr_t>(segment));
+  return segment;
+}
+
+void Allocator::release_huge(Segment* segment) {
+  SegmentMap::erase(reinterpret_cast<uintptr_t>(segment));
+  const size_t object_bytes = segment->mapping_size - kSliceSize;
+  poison(segment->slice_address(1), object_bytes);
+  if (options_.purge != PurgePolicy::kNever && (segment->dirty_mask & 2) != 0 &&
+      os_.purge(segment->slice_address(1), object_bytes)) {
+    add_committed(-static_cast<int64_t>(object_bytes));
+    segment->dirty_mask = 0;
+  }
+  bool keep;
+  {
+    std::lock_guard guard(lock_);
+    keep = huge_cached_bytes_ + segment->mapping_size <= options_.huge_cache_bytes;
+  }
+  if (keep) {
+    release_to_cache(segment);
+  } else {
+    unmap_segment(segment);
+  }
+}
+
+void Allocator::purge_caches() {
+  std::lock_guard guard(lock_);
+  for (Segment* segment = cache_; segment != nullptr; segment = segment->next) {
+    if (segment->dirty_mask != 0 &&
+        os_.purge(segment->slice_address(1), kSegmentSize - kSliceSize)) {
+      add_committed(-static_cast<int64_t>(std::popcount(segment->dirty_mask)) *
+                    static_cast<int64_t>(kSliceSize));
+      segment->dirty_mask = 0;
+    }
+  }
+  for (Segment* segment = huge_cache_; segment != nullptr; segment = segment->next) {
+    const size_t object_bytes = segment->mapping_size - kSliceSize;
+    if ((segment->dirty_mask & 2) != 0 && os_.purge(segment->slice_address(1), object_bytes)) {
+      add_committed(-static_cast<int64_t>(object_bytes));
+      segment->dirty_mask = 0;
+    }
+  }
+}
+
+}  // namespace vmmem::alloc

@@ -1,0 +1,230 @@
+// Allocator: a size-class allocator in the family of mimalloc and scudo. Small blocks (8 B ..
+// 32 KiB, size_classes.h) come from pages of one class carved out of 4 MiB segments
+// (layout.h); larger blocks are runs of 64 KiB slices of the same segments, and objects
+// bigger than a segment get one of their own. Every thread allocates from its own Heap with no
+// lock and no atomic operation on the fast path; a block freed by another thread goes to its
+// page's atomic thread_free list and the owner takes it back.
+//
+// Thread safety: allocate*, deallocate*, reallocate, usable_size and collect may be called
+// from any thread at any time. A first-class Heap is allocated from and destroyed only by the
+// thread that created it; its blocks may be freed anywhere. stats(), check() and
+// for_each_live_block() read every heap and need quiescence: no other thread inside the
+// allocator during the call. The destructor needs the same, and releases every block.
+//
+// Invariants (check() verifies each and names the first violation):
+//   1. Every segment passes the checks of segment.h; every in-use page the identity of page.h;
+//      every heap the list rules of heap.h.
+//   2. No block is on two free lists, every free-list link is a block start of its own page,
+//      and the delayed-free lists hold only blocks of their heap's pages.
+//   3. SegmentMap has the bit of every segment in a heap or on the abandoned list set, and of
+//      no cached segment.
+//   4. The OS layer's mapped bytes equal the segments, caches and heap records walked, and the
+//      committed counter equals the segment headers plus the dirty slices walked.
+//   5. In hardened mode a granule bit is set exactly at the start of each live block.
+//
+// Bad input (every answer below is also what the reference model predicts):
+//   allocate: alignment 0 or not a power of two -> kInvalidArgument; alignment above
+//     kMaxAlignment -> kUnsupported; size above kMaxRequest -> kOutOfMemory; the OS refusing
+//     memory -> kOutOfMemory. Size 0 gets a unique minimal block (as glibc's malloc(0)).
+//     The status's address is the alignment, its size the requested size.
+//   deallocate: null -> nothing. A pointer in no live segment of this process ->
+//     kNotFound ("not returned by this allocator") and nothing changes; a segment of another
+//     Allocator -> kConflict; not the start of a handed-out block -> kInvalidArgument. In
+//     hardened mode also: a block already free (double free) -> kConflict; a sized free whose
+//     size maps to another class (or, for large blocks, another slice count) ->
+//     kInvalidArgument. deallocate() reports these through Options::report and changes
+//     nothing; deallocate_checked() returns them. Without hardening, deallocate() skips the
+//     last two and the block-start check: freeing a pointer it never returned that lies inside
+//     one of its segments is undefined, as with malloc.
+//   reallocate(null, n) is allocate(n); reallocate(p, 0) frees p and returns null (as glibc);
+//     on failure it returns null and p stays valid and unchanged.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "alloc/heap.h"
+#include "alloc/layout.h"
+#include "alloc/os_memory.h"
+#include "alloc/segment.h"
+#include "alloc/segment_map.h"
+#include "alloc/spin_lock.h"
+#include "alloc/stats.h"
+#include "alloc/thread_id.h"
+#include "support/status.h"
+
+namespace vmmem::alloc {
+
+// When free spans go back to the OS (MADV_DONTNEED; they read as zeros afterwards).
+enum class PurgePolicy : uint8_t {
+  kEager,    // as soon as a span is free
+  kDelayed,  // once it has stayed free for Options::purge_delay heap ticks (slow-path calls)
+  kNever,    // only on collect(true)
+};
+
+struct Options {
+  bool hardened = false;
+  PurgePolicy purge = PurgePolicy::kDelayed;
+  uint32_t purge_delay = 512;
+  // Empty ordinary segments kept mapped (purged) for reuse; beyond this they are unmapped.
+  uint32_t segment_cache = 16;
+  // Bytes of freed huge segments kept mapped (purged) for reuse.
+  uint64_t huge_cache_bytes = uint64_t{64} << 20;
+  // Receives every bad free deallocate() detects; null prints the message on stderr.
+  void (*report)(const Status& status, void* context) = nullptr;
+  void* report_context = nullptr;
+};
+
+// Which heap the calling thread uses for which Allocator (the most recent one is cached).
+struct ThreadBinding {
+  uint64_t allocator_id = 0;
+  Heap* heap = nullptr;
+};
+namespace detail {
+// Defined in thread_binding.cc (not inline), so each copy of the library linked into a process
+// has its own.
+extern constinit thread_local ThreadBinding current_binding;
+}  // namespace detail
+
+class Allocator {
+ public:
+  explicit Allocator(Options options = {});
+  ~Allocator();
+  Allocator(const Allocator&) = delete;
+  Allocator& operator=(const Allocator&) = delete;
+
+  // A block of at least `size` bytes aligned to 8 (size <= 8) or 16, or null when out of
+  // memory. The fast path is a thread-local check, a table lookup and a list pop.
+  void* allocate(size_t size) {
+    const ThreadBinding& binding = detail::current_binding;
+    if (__builtin_expect(binding.allocator_id == id_ && size <= kDirectMaxSize, 1)) {
+      if (void* block = binding.heap->try_allocate_direct(size)) return block;
+    }
+    return allocate_slow(size, 1, false);
+  }
+  // REQUIRES nothing: a bad alignment makes it return null (try_allocate says why).
+  void* allocate(size_t size, size_t alignment) { return allocate_slow(size, alignment, false); }
+  void* allocate_zeroed(size_t size, size_t alignment = 1) {
+    return allocate_slow(size, alignment, true);
+  }
+  // Like allocate, with the reason when there is no block.
+  Result<void*> try_allocate(size_t size, size_t alignment = 1, bool zeroed = false);
+
+  // Frees a block from any thread. The fast path (owner thread, not hardened) is a segment-map
+  // bit test, a thread-id compare and a list push.
+  void deallocate(void* p) {
+    const uintptr_t base = segment_base_of(p);
+    if (__builtin_expect(SegmentMap::contains(base), 1)) {
+      Segment* segment = reinterpret_cast<Segment*>(base);
+      if (__builtin_expect(
+              segment->fast_free_tid.load(std::memory_order_relaxed) == current_thread_id(), 1)) {
+        segment->heap.load(std::memory_order_relaxed)
+            ->free_local(segment, segment->page_of(p), static_cast<Block*>(p));
+        return;
+      }
+    }
+    deallocate_slow(p);
+  }
+  // Frees p after checking it whatever the mode; `size` (when not 0) must be the size it was
+  // allocated with. Returns why p was refused, and then nothing changed.
+  Status deallocate_checked(void* p, size_t size = 0);
+
+  void* reallocate(void* p, size_t size);
+  Result<void*> try_reallocate(void* p, size_t size);
+
+  // Bytes the block at p may use: at least what was asked for (exactly that under ASan, which
+  // poisons the rest); 0 for null and for pointers that are not live blocks of this allocator.
+  size_t usable_size(const void* p) const;
+
+  // First-class heaps. create_heap returns null when out of memory.
+  Heap* create_heap();
+  Result<void*> heap_allocate(Heap* heap, size_t size, size_t alignment = 1, bool zeroed = false);
+  // Frees every block of `heap` at once and returns its memory. REQUIRES: called by the thread
+  // that created it; none of its blocks is used again.
+  void destroy_heap(Heap* heap);
+
+  // Takes back the calling thread's remotely freed blocks, returns empty pages and adopts
+  // abandoned segments; with `force` also purges every free span and the caches now.
+  void collect(bool force = false);
+  // The calling thread gives its heap up now, as it does when it exits.
+  void thread_detach();
+
+  Stats stats() const;
+  Status check() const;
+  // Calls visit(block, usable_size, context) for every live block (quiescence required).
+  void for_each_live_block(void (*visit)(void* block, size_t usable, void* context),
+                           void* context) const;
+  template <class F>
+  void for_each_live_block(F&& visit) const {
+    for_each_live_block([](void* block, size_t usable,
+                           void* context) { (*static_cast<F*>(context))(block, usable); },
+                        &visit);
+  }
+
+  const Options& options() const { return options_; }
+  OsMemory& os() { return os_; }
+  uint64_t id() const { return id_; }
+
+ private:
+  friend class Heap;
+  friend void evict_binding(ThreadBinding& binding);
+  friend void register_allocator(Allocator* allocator);
+  friend void unregister_allocator(Allocator* allocator);
+  friend class HeapWalker;
+
+  static Status validate_request(size_t size, size_t alignment);
+  void* allocate_slow(size_t size, size_t alignment, bool zeroed);
+  void deallocate_slow(void* p);
+  // The checks of deallocate_checked; on success *segment/*page are p's.
+  Status validate_free(void* p, size_t size, bool full_checks, Segment** segment,
+                       Page** page) const;
+  void free_validated(Segment* segment, Page* page, void* p);
+  void report(const Status& status);
+
+  // The calling thread's heap, creating it on first use; null when out of memory.
+  Heap* thread_heap();
+  Heap* bind_thread();
+  Heap* acquire_heap(bool first_class);
+  void retire_heap(Heap* heap);
+  // Called at thread exit (or thread_detach) for the thread's default heap.
+  void release_thread_heap(Heap* heap);
+
+  // Segments. acquire_segment gives `heap` a fresh or cached segment, or (may_adopt) an
+  // abandoned one; false when the OS refused memory.
+  bool acquire_segment(Heap* heap, bool may_adopt);
+  Segment* take_abandoned();
+  void abandon_segment(Segment* segment);
+  void release_segment(Segment* segment);
+  Segment* acquire_huge(size_t mapping_size);
+  void release_huge(Segment* segment);
+  Segment* map_segment(size_t mapping_size);
+  void unmap_segment(Segment* segment);
+  void release_to_cache(Segment* segment);
+  size_t os_bytes(const Segment* segment) const;
+  void init_segment(Segment* segment, size_t mapping_size, bool huge);
+  void purge_caches();
+  void add_committed(int64_t bytes);
+
+  Status check_segment(Segment* segment, const Heap* owner) const;
+
+  const uint64_t id_;
+  const Options options_;
+  OsMemory os_;
+
+  mutable SpinLock lock_;  // guards everything below
+  Heap* heaps_ = nullptr;  // every heap record, in use or pooled
+  Segment* abandoned_ = nullptr;
+  Segment* cache_ = nullptr;  // empty ordinary segments
+  size_t cached_ = 0;
+  Segment* huge_cache_ = nullptr;
+  uint64_t huge_cached_bytes_ = 0;
+  size_t huge_cached_ = 0;
+
+  std::atomic<uint64_t> committed_{0};
+  std::atomic<uint64_t> peak_committed_{0};
+  std::atomic<uint64_t> reports_{0};
+
+  Allocator* next_registered_ = nullptr;  // the process-wide registry (thread_binding.cc)
+};
+
+}  // namespace vmmem::alloc

@@ -1,0 +1,191 @@
+// Heap: the pages, free spans and segments one thread allocates from. Every thread that uses
+// an Allocator gets its own default Heap; a first-class heap (Allocator::create_heap) is a
+// Heap that a thread creates, allocates from and destroys explicitly.
+//
+// Thread safety: one owner thread (owner_tid) calls everything here except that any thread may
+// push onto delayed_free_ (through a page in the kNotify state, see page.h). Blocks from this
+// heap may be freed by any thread: the owner frees into local_free, others push onto the
+// page's thread_free.
+//
+// Invariants (check() verifies them):
+//   1. Every in-use small page of class c with free blocks or room to extend is on queues_[c];
+//      a small page on full_ has in_full set and DelayState kNotify or kNone (kNone once a
+//      remote free has handed a block over through delayed_free_); every large page is on
+//      large_ with in_full set.
+//   2. direct_[s] is queues_[class of s].first, or the shared empty page when that queue is
+//      empty or the allocator is hardened (hardened allocation always takes the checked path).
+//   3. Every free span of every segment in segments_ is in bins_[slice_count], and bin_mask_
+//      has bit n set exactly when bins_[n] is not empty.
+//   4. empty_segments_ counts the segments with used_spans == 0, and is at most 1 outside a
+//      call (the retained segment that keeps an alloc/free loop of big blocks off the OS).
+//   5. Every block on delayed_free_ belongs to a page of this heap whose DelayState is not
+//      kNever; such a page is counted as holding that block in `used`.
+//   6. span_cache_ holds at most kSpanCacheSize large spans whose block was freed: kind kLarge,
+//      used == capacity == 0, not in_full, on no other list. An alloc/free loop of big blocks
+//      reuses them without touching the segment layout; they go back to the free spans when
+//      they age past the purge delay, when the cache overflows, or when a span is needed.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "alloc/layout.h"
+#include "alloc/page.h"
+#include "alloc/page_queue.h"
+#include "alloc/segment.h"
+#include "alloc/size_classes.h"
+
+namespace vmmem::alloc {
+
+class Allocator;
+
+class Heap {
+ public:
+  // The empty page every unused direct_ slot points at: its free list is always null, so the
+  // allocation fast path needs no null check of the page.
+  static Page empty_page;
+
+  Heap(Allocator* allocator, uintptr_t owner_tid, bool first_class);
+  Heap(const Heap&) = delete;
+  Heap& operator=(const Heap&) = delete;
+
+  // The allocation fast path: a block for `size` bytes from the current page of its class, or
+  // null when that page has none ready (then call allocate()). REQUIRES: size <= kDirectMaxSize.
+  void* try_allocate_direct(size_t size) {
+    Page* page = direct_[direct_slot(size)];
+    Block* block = page->free;
+    if (__builtin_expect(block == nullptr, 0)) return nullptr;
+    page->free = read_link(block);
+    ++page->used;
+    unpoison(block, size);
+    return block;
+  }
+
+  // Any request (size <= kMaxRequest, alignment a power of two <= kMaxAlignment): null when the
+  // OS refused memory.
+  void* allocate(size_t size, size_t alignment, bool zeroed);
+
+  // Frees a block of one of this heap's pages on the owner thread. REQUIRES: the calling thread
+  // owns the page's segment; block is live.
+  void free_local(Segment* segment, Page* page, Block* block) {
+    poison(block, page->block_size);
+    write_link(block, page->local_free);
+    page->local_free = block;
+    if (__builtin_expect(--page->used == 0 || page->in_full, 0)) {
+      // The current page of its class stays when it empties (no call for an alloc/free loop).
+      if (!page->in_full && queues_[page->size_class].first == page) return;
+      page_freed(segment, page);
+    }
+  }
+
+  // The slow half of free_local: the page left the full list or became empty.
+  void page_freed(Segment* segment, Page* page);
+
+  // Called by a thread that does not own the block's segment.
+  static void free_remote(Segment* segment, Page* page, Block* block);
+
+  // Grows the large block at `page` in place to hold `size` bytes by taking the free slices
+  // right after it; false when they are not free or too few.
+  bool try_grow_in_place(Segment* segment, Page* page, size_t size);
+
+  // Takes the blocks other threads freed (delayed list and every page's thread_free), returns
+  // empty pages to their segments and, with `force`, purges every free span now.
+  void collect(bool force);
+
+  // Hands everything to the allocator as the owner thread leaves: pages with live blocks stay
+  // in their segments, which go on the abandoned list; the heap is empty afterwards.
+  void abandon();
+  // Releases every segment at once, live blocks included (first-class heap destruction).
+  void destroy_all();
+  // Takes an abandoned segment: its pages and free spans become this heap's (the segment is
+  // released at once when none of its blocks is live any more).
+  void adopt(Segment* segment);
+  // Makes a fresh or cached segment this heap's, as one free span.
+  void add_fresh_segment(Segment* segment);
+
+  uintptr_t owner_tid() const { return owner_tid_; }
+  bool first_class() const { return first_class_; }
+  Allocator* allocator() const { return allocator_; }
+  Segment* segments() const { return segments_; }
+  // Pops the delayed-free list (for the walkers, which must see those blocks as free).
+  Block* peek_delayed() const { return delayed_free_.load(std::memory_order_acquire); }
+
+  // Verifies invariants 1-5 for this heap's own lists; segments are checked by the allocator.
+  // Returns a static description of the first violation, or null.
+  const char* check_lists() const;
+
+  Heap* next_in_allocator = nullptr;  // the allocator's list of heaps (pool and live)
+  bool in_use = false;                // owned by a thread or a client; else pooled
+
+ private:
+  friend class Allocator;
+
+  void* allocate_small(size_t cls, size_t size, bool zeroed);
+  void* allocate_large(size_t size, size_t alignment, bool zeroed);
+  void* allocate_huge(size_t size, size_t alignment, bool zeroed);
+  // Sets up a large page (one block at `alignment` in its span) and puts it on large_.
+  void* start_large(Segment* segment, Page* page, size_t size, size_t alignment, bool zeroed);
+  Page* take_cached_span(size_t slices);
+  void cache_span(Segment* segment, Page* span);
+  // Returns cached spans to the free spans: all of them, or those freed before `before`.
+  void flush_span_cache(uint64_t before = UINT64_MAX);
+  Page* find_page(size_t cls);
+  Page* fresh_page(size_t cls);
+  void extend(Page* page);
+  // Moves local_free and thread_free blocks onto free (when free is empty).
+  void collect_page(Page* page);
+  size_t take_thread_free(Page* page);
+  // False when remote frees arrived while moving it (the page then stays queued).
+  bool move_to_full(Page* page);
+  void move_from_full(Page* page);
+  void set_delay_state(Page* page, DelayState state);
+  void process_delayed();
+  void queue_changed(size_t cls);
+  void remove_page(Page* page);
+  void page_empty(Segment* segment, Page* page);
+
+  // Spans.
+  Page* take_span(size_t slices, SpanKind kind);
+  Page* take_span_from_bins(size_t slices, SpanKind kind);
+  // Returns the span to the free spans of its segment (coalescing); an emptied segment is
+  // retained or released unless `keep_segment`, when the caller decides. Returns the free span
+  // it became part of, or null when its segment went back to the allocator.
+  Page* release_span(Segment* segment, Page* span, bool keep_segment = false);
+  void bin_insert(Page* span);
+  void bin_remove(Page* span);
+  void make_free_span(Segment* segment, size_t first, size_t count, uint64_t freed_at);
+  void make_used_span(Segment* segment, size_t first, size_t count, SpanKind kind);
+  void segment_emptied(Segment* segment);
+  void add_segment(Segment* segment);
+  void remove_segment(Segment* segment);
+  void purge_expired(bool force);
+  void purge_span(Segment* segment, Page* span);
+  // A large page with a live block goes on large_ in the kNotify state.
+  void park_large(Page* page);
+  template <class F>
+  void for_each_page(F&& visit);
+  void reset_lists();
+
+  // Hot: the allocation fast path reads direct_ only.
+  Page* direct_[kDirectSlots];
+  Allocator* allocator_;
+  uintptr_t owner_tid_;
+  bool first_class_;
+  bool hardened_;
+  uint64_t tick_ = 0;
+  uint64_t last_purge_tick_ = 0;
+  PageQueue queues_[kNumClasses];
+  PageQueue full_;
+  PageQueue large_;
+  PageQueue bins_[kSlicesPerSegment];  // free spans by slice count (index 0 unused)
+  uint64_t bin_mask_ = 0;
+  Segment* segments_ = nullptr;
+  size_t empty_segments_ = 0;
+  std::atomic<Block*> delayed_free_{nullptr};
+  static constexpr size_t kSpanCacheSize = 8;
+  Page* span_cache_[kSpanCacheSize];  // oldest first
+  size_t span_cache_count_ = 0;
+};
+
+}  // namespace vmmem::alloc

@@ -1,0 +1,107 @@
+// Page: the descriptor of one slice of a segment, and — at the first slice of a span — of the
+// whole span: a page of small blocks of one size class, one large block, or free space.
+//
+// Lists of a small page (mimalloc's sharding):
+//   free        blocks ready to hand out; the allocation fast path pops it.
+//   local_free  blocks the owner thread freed; swapped in when `free` runs dry.
+//   thread_free blocks other threads freed, pushed with a CAS; the owner takes the whole list
+//               in one exchange. Its two low bits are the DelayState (blocks are 8-aligned).
+// Blocks past `capacity` have never been handed out; extend() carves more of them on demand,
+// so a fresh page touches only the memory it uses.
+//
+// Accounting identity of an in-use page (check() verifies it):
+//   used + |free| + |local_free| == capacity <= reserved
+// and the blocks live for the client are `used` minus those on thread_free and on the heap's
+// delayed-free list. No block is on two lists; every link points at a block start inside the
+// page.
+//
+// Thread safety: the owner thread of the page's segment reads and writes every field; other
+// threads only push onto thread_free, and read fields that were set before the block they free
+// was handed out (kind, block_size, start, slice_offset).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "alloc/sanitizer.h"
+
+namespace vmmem::alloc {
+
+class Heap;
+struct Segment;
+
+struct Block {
+  Block* next;
+};
+
+// Free-list link access that ASan allows: free blocks stay poisoned except while one of these
+// touches their first word.
+inline Block* read_link(const Block* block) {
+  unpoison(block, sizeof(Block*));
+  Block* next = block->next;
+  poison(block, sizeof(Block*));
+  return next;
+}
+inline void write_link(Block* block, Block* next) {
+  unpoison(block, sizeof(Block*));
+  block->next = next;
+  poison(block, sizeof(Block*));
+}
+
+// What a remote free does when it pushes onto thread_free (the low bits of the word):
+//   kNone       just push; the owner collects when it next looks at the page.
+//   kNotify     the page sits on the owner's full list, where the owner never looks: hand the
+//               block to the owning heap's delayed-free list instead, so the owner learns.
+//   kNotifying  a remote free is handing a block over right now; everyone else waits.
+//   kNever      no live heap owns the page (abandoned or being destroyed): just push.
+enum class DelayState : uintptr_t { kNone = 0, kNotify = 1, kNotifying = 2, kNever = 3 };
+
+enum class SpanKind : uint8_t { kFree = 0, kSmall = 1, kLarge = 2 };
+
+struct Page {
+  static constexpr uintptr_t kStateMask = 3;
+
+  // Span layout. At a span's first slice slice_count > 0 and slice_offset == 0; every other
+  // slice has slice_count == 0. In an in-use span every slice's slice_offset leads back to the
+  // first; in a free span only the last slice's does (for coalescing).
+  uint32_t slice_count;
+  uint32_t slice_offset;
+
+  SpanKind kind;
+  uint8_t size_class;  // small pages
+  bool in_full;        // on the owner's full list (large pages always)
+  bool free_is_zero;   // every block on `free` is zero except its link word
+  bool fresh;          // the span read as zeros when it was taken (blocks past capacity still do)
+  uint32_t used;
+  uint32_t capacity;  // blocks carved out so far
+  uint32_t reserved;  // blocks the page can hold
+  size_t block_size;
+  std::byte* start;  // first block
+
+  Block* free;
+  Block* local_free;
+  std::atomic<uintptr_t> thread_free;
+
+  // Links in the owner's page queue, full list or large list (in-use spans), or in its span
+  // bin (free spans).
+  Page* next;
+  Page* prev;
+  uint64_t freed_at;  // free spans: the heap tick at which the span became free
+
+  static Block* list_of(uintptr_t word) { return reinterpret_cast<Block*>(word & ~kStateMask); }
+  static DelayState state_of(uintptr_t word) { return static_cast<DelayState>(word & kStateMask); }
+
+  bool is_in_use() const { return kind != SpanKind::kFree; }
+  size_t bytes() const { return block_size * reserved; }
+
+  // Block index of p, or SIZE_MAX when p is not a block start of this page.
+  size_t block_index(const void* p) const {
+    const auto offset = static_cast<size_t>(static_cast<const std::byte*>(p) - start);
+    if (static_cast<const std::byte*>(p) < start || offset >= block_size * capacity)
+      return SIZE_MAX;
+    return offset % block_size == 0 ? offset / block_size : SIZE_MAX;
+  }
+};
+
+}  // namespace vmmem::alloc

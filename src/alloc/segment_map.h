@@ -1,0 +1,51 @@
+// SegmentMap: one bit per kSegmentSize-aligned address in the 48-bit address space, set while
+// a segment of some Allocator in this process lives there and hands out blocks.
+//
+// It is how deallocate() tells a block of ours from any other pointer in O(1) without touching
+// memory it does not own: only when the bit of a pointer's segment base is set is the segment
+// header read. The table is 8 MiB of zero-initialized static storage; the kernel backs only
+// the pages that hold set bits.
+//
+// Thread safety: all functions may be called from any thread (atomic bit operations).
+// Invariant: a bit is set exactly while its segment is mapped and owned by a live heap or on
+// an allocator's abandoned list (never while cached or unmapped).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "alloc/layout.h"
+
+namespace vmmem::alloc {
+
+class SegmentMap {
+ public:
+  static constexpr unsigned kAddressBits = 48;
+  static constexpr size_t kSegments = size_t{1} << (kAddressBits - kSegmentShift);
+  static constexpr size_t kWords = kSegments / 64;
+
+  static bool contains(uintptr_t segment_base) {
+    const uintptr_t index = segment_base >> kSegmentShift;
+    if (index >= kSegments) return false;
+    return (word(index).load(std::memory_order_relaxed) >> (index % 64)) & 1;
+  }
+  static void insert(uintptr_t segment_base) {
+    const uintptr_t index = segment_base >> kSegmentShift;
+    word(index).fetch_or(uint64_t{1} << (index % 64), std::memory_order_release);
+  }
+  static void erase(uintptr_t segment_base) {
+    const uintptr_t index = segment_base >> kSegmentShift;
+    word(index).fetch_and(~(uint64_t{1} << (index % 64)), std::memory_order_release);
+  }
+
+ private:
+  static std::atomic_ref<uint64_t> word(uintptr_t index) {
+    return std::atomic_ref<uint64_t>(bits_[index / 64]);
+  }
+  // Plain words reached only through atomic_ref: zero-initialized static storage with no
+  // constructor to run, whatever the compiler.
+  alignas(std::atomic_ref<uint64_t>::required_alignment) static uint64_t bits_[kWords];
+};
+
+}  // namespace vmmem::alloc
