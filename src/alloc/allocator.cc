@@ -35,6 +35,27 @@ bool size_fits_class(size_t size, size_t cls) {
   return false;
 }
 
+// True when a request of `size` bytes at some alignment the block honours would have taken
+// exactly this large span (or, when huge, a mapping this cache would have handed out).
+bool size_fits_span(size_t size, const Segment* segment, const Page* page) {
+  const auto start = reinterpret_cast<uintptr_t>(page->start);
+  for (size_t alignment = 1; alignment <= kMaxAlignment && start % alignment == 0; alignment *= 2) {
+    if (aligned_size_to_class(size, alignment) < kNumClasses) continue;  // a small block
+    const size_t pad = alignment > kSliceSize ? alignment - kSliceSize : 0;
+    if (segment->huge) {
+      const size_t mapping = (kSliceSize + pad + size + kSliceSize - 1) & ~(kSliceSize - 1);
+      if (segment->mapping_size >= mapping &&
+          segment->mapping_size - mapping <= segment->mapping_size / 4)
+        return true;
+    } else {
+      size_t slices = (size + pad + kSliceSize - 1) / kSliceSize;
+      if (slices == 0) slices = 1;
+      if (slices == page->slice_count) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 Allocator::Allocator(Options options) : id_(next_allocator_id()), options_(options) {
@@ -50,6 +71,8 @@ Allocator::~Allocator() {
     for (Segment* segment = heap->segments_; segment != nullptr;) {
       Segment* following = segment->next;
       SegmentMap::erase(reinterpret_cast<uintptr_t>(segment));
+      if (segment->huge)
+        SegmentMap::erase_tail(reinterpret_cast<uintptr_t>(segment), segment->mapping_size);
       unmap_segment(segment);
       segment = following;
     }
@@ -60,7 +83,11 @@ Allocator::~Allocator() {
   for (Segment** list : {&abandoned_, &cache_, &huge_cache_}) {
     for (Segment* segment = *list; segment != nullptr;) {
       Segment* following = segment->next;
-      if (list == &abandoned_) SegmentMap::erase(reinterpret_cast<uintptr_t>(segment));
+      if (list == &abandoned_) {
+        SegmentMap::erase(reinterpret_cast<uintptr_t>(segment));
+        if (segment->huge)
+          SegmentMap::erase_tail(reinterpret_cast<uintptr_t>(segment), segment->mapping_size);
+      }
       unmap_segment(segment);
       segment = following;
     }
@@ -113,9 +140,13 @@ Status Allocator::validate_free(void* p, size_t size, bool full_checks, Segment*
                                 Page** page_out) const {
   const auto address = reinterpret_cast<uintptr_t>(p);
   const uintptr_t base = segment_base_of(p);
-  if (!SegmentMap::contains(base))
+  if (!SegmentMap::contains(base)) {
+    if (SegmentMap::in_tail(base))
+      return Status::error(ErrorCode::kInvalidArgument,
+                           "pointer is inside a huge block, not at its start", address, size);
     return Status::error(ErrorCode::kNotFound, "pointer was not returned by this allocator",
                          address, size);
+  }
   Segment* segment = reinterpret_cast<Segment*>(base);
   if (segment->allocator != this)
     return Status::error(ErrorCode::kConflict, "pointer belongs to another allocator", address,
@@ -140,10 +171,7 @@ Status Allocator::validate_free(void* p, size_t size, bool full_checks, Segment*
       if (page->kind == SpanKind::kSmall) {
         fits = size <= page->block_size && size_fits_class(size, page->size_class);
       } else {
-        // A block at its span's start (no alignment padding) ends in the span's last slice.
-        const bool at_span_start = page->start == segment->slice_address(first);
-        fits = size <= page->block_size && size > kMaxSmallSize &&
-               (!at_span_start || page->block_size - size < kSliceSize);
+        fits = size <= page->block_size && size_fits_span(size, segment, page);
       }
       if (!fits)
         return Status::error(ErrorCode::kInvalidArgument,
@@ -203,10 +231,7 @@ size_t Allocator::usable_size(const void* p) const {
   Segment* segment;
   Page* page;
   if (!validate_free(const_cast<void*>(p), 0, /*full_checks=*/true, &segment, &page).ok()) return 0;
-  if (const void* poisoned = first_poisoned(p, page->block_size))
-    return static_cast<size_t>(static_cast<const std::byte*>(poisoned) -
-                               static_cast<const std::byte*>(p));
-  return page->block_size;
+  return segment->usable(page, p);
 }
 
 // ---- reallocation --------------------------------------------------------------------------
@@ -223,13 +248,18 @@ Result<void*> Allocator::try_reallocate(void* p, size_t size) {
   }
   if (Status status = validate_request(size, 1); !status.ok()) return status;
   const size_t old_usable = usable_size(p);
-  bool in_place = size <= page->block_size && (size > page->block_size / 2 || size <= 16);
-  if (!in_place && size > page->block_size &&
+  // In place only when a fresh request of `size` could have got this very block, so that a
+  // sized free with the new size stays valid.
+  bool in_place = size <= page->block_size &&
+                  (page->kind == SpanKind::kSmall ? size_fits_class(size, page->size_class)
+                                                  : size_fits_span(size, segment, page));
+  if (!in_place && page->kind == SpanKind::kLarge && size > kMaxSmallSize &&
       segment->owner_tid.load(std::memory_order_acquire) == current_thread_id()) {
     in_place =
-        segment->heap.load(std::memory_order_relaxed)->try_grow_in_place(segment, page, size);
+        segment->heap.load(std::memory_order_relaxed)->try_resize_in_place(segment, page, size);
   }
   if (in_place) {
+    segment->set_requested(page, p, size);
     unpoison(p, size);
     poison(static_cast<std::byte*>(p) + size, page->block_size - size);
     return p;
@@ -332,23 +362,31 @@ void Allocator::add_committed(int64_t bytes) {
   }
 }
 
-Segment* Allocator::map_segment(size_t mapping_size) {
-  // In hardened mode the granule bitmap shares the segment's mapping, right after it, so a
-  // segment and its bitmap are mapped and unmapped together.
-  const size_t bytes = mapping_size + (options_.hardened ? Segment::kHardenedBitsBytes : 0);
+Segment* Allocator::map_segment(size_t mapping_size, bool huge) {
+  // Side tables (the hardened granule bitmap; under ASan the requested sizes) share the
+  // segment's mapping, right after it, so they are mapped and unmapped together.
+  const size_t bytes = mapping_size + side_bytes(huge);
   void* memory = os_.map_aligned(bytes, kSegmentSize);
   if (memory == nullptr) return nullptr;
   auto* segment = new (memory) Segment{};
   segment->mapping_size = mapping_size;
-  if (options_.hardened)
-    segment->allocated_bits =
-        reinterpret_cast<std::atomic<uint64_t>*>(static_cast<std::byte*>(memory) + mapping_size);
+  std::byte* side = static_cast<std::byte*>(memory) + mapping_size;
+  if (options_.hardened) {
+    segment->allocated_bits = reinterpret_cast<std::atomic<uint64_t>*>(side);
+    side += Segment::kHardenedBitsBytes;
+  }
+  if (kAsanEnabled && !huge) segment->requested_sizes = reinterpret_cast<uint16_t*>(side);
   add_committed(kHeaderBytes);
   return segment;
 }
 
+size_t Allocator::side_bytes(bool huge) const {
+  return (options_.hardened ? Segment::kHardenedBitsBytes : 0) +
+         (kAsanEnabled && !huge ? Segment::kRequestedSizesBytes : 0);
+}
+
 size_t Allocator::os_bytes(const Segment* segment) const {
-  return segment->mapping_size + (options_.hardened ? Segment::kHardenedBitsBytes : 0);
+  return segment->mapping_size + side_bytes(segment->huge);
 }
 
 void Allocator::unmap_segment(Segment* segment) {
@@ -369,6 +407,7 @@ void Allocator::unmap_segment(Segment* segment) {
 void Allocator::init_segment(Segment* segment, size_t mapping_size, bool huge) {
   const uint64_t dirty = segment->dirty_mask;
   std::atomic<uint64_t>* bits = segment->allocated_bits;
+  uint16_t* requested = segment->requested_sizes;
   segment->~Segment();
   new (segment) Segment{};
   segment->allocator = this;
@@ -376,6 +415,7 @@ void Allocator::init_segment(Segment* segment, size_t mapping_size, bool huge) {
   segment->huge = huge;
   segment->dirty_mask = dirty;
   segment->allocated_bits = bits;
+  segment->requested_sizes = requested;
 }
 
 bool Allocator::acquire_segment(Heap* heap, bool may_adopt) {
@@ -394,7 +434,7 @@ bool Allocator::acquire_segment(Heap* heap, bool may_adopt) {
       --cached_;
     }
   }
-  if (segment == nullptr) segment = map_segment(kSegmentSize);
+  if (segment == nullptr) segment = map_segment(kSegmentSize, /*huge=*/false);
   if (segment == nullptr) return false;
   init_segment(segment, kSegmentSize, /*huge=*/false);
   SegmentMap::insert(reinterpret_cast<uintptr_t>(segment));
@@ -470,15 +510,17 @@ Segment* Allocator::acquire_huge(size_t mapping_size) {
       huge_cached_bytes_ -= segment->mapping_size;
     }
   }
-  if (segment == nullptr) segment = map_segment(mapping_size);
+  if (segment == nullptr) segment = map_segment(mapping_size, /*huge=*/true);
   if (segment == nullptr) return nullptr;
   init_segment(segment, segment->mapping_size, /*huge=*/true);
   SegmentMap::insert(reinterpret_cast<uintptr_t>(segment));
+  SegmentMap::insert_tail(reinterpret_cast<uintptr_t>(segment), segment->mapping_size);
   return segment;
 }
 
 void Allocator::release_huge(Segment* segment) {
   SegmentMap::erase(reinterpret_cast<uintptr_t>(segment));
+  SegmentMap::erase_tail(reinterpret_cast<uintptr_t>(segment), segment->mapping_size);
   const size_t object_bytes = segment->mapping_size - kSliceSize;
   poison(segment->slice_address(1), object_bytes);
   if (options_.purge != PurgePolicy::kNever && (segment->dirty_mask & 2) != 0 &&

@@ -27,6 +27,9 @@
 //     kMaxAlignment -> kUnsupported; size above kMaxRequest -> kOutOfMemory; the OS refusing
 //     memory -> kOutOfMemory. Size 0 gets a unique minimal block (as glibc's malloc(0)).
 //     The status's address is the alignment, its size the requested size.
+//   usable_size: small blocks waste under 16 bytes up to 128 B and at most 12.5% above (with
+//     the natural alignment); large ones less than a slice plus the alignment; huge ones (above
+//     63 slices) may get a cached mapping up to a third bigger than they need.
 //   deallocate: null -> nothing. A pointer in no live segment of this process ->
 //     kNotFound ("not returned by this allocator") and nothing changes; a segment of another
 //     Allocator -> kConflict; not the start of a handed-out block -> kInvalidArgument. In
@@ -109,6 +112,9 @@ class Allocator {
   }
   // Like allocate, with the reason when there is no block.
   Result<void*> try_allocate(size_t size, size_t alignment = 1, bool zeroed = false);
+  // Why a request would be refused before any memory is sought (bad alignment, too big), or
+  // ok: what explains a null from allocate() other than the OS refusing memory.
+  static Status validate_request(size_t size, size_t alignment);
 
   // Frees a block from any thread. The fast path (owner thread, not hardened) is a segment-map
   // bit test, a thread-id compare and a list push.
@@ -172,7 +178,6 @@ class Allocator {
   friend void unregister_allocator(Allocator* allocator);
   friend class HeapWalker;
 
-  static Status validate_request(size_t size, size_t alignment);
   void* allocate_slow(size_t size, size_t alignment, bool zeroed);
   void deallocate_slow(void* p);
   // The checks of deallocate_checked; on success *segment/*page are p's.
@@ -197,10 +202,11 @@ class Allocator {
   void release_segment(Segment* segment);
   Segment* acquire_huge(size_t mapping_size);
   void release_huge(Segment* segment);
-  Segment* map_segment(size_t mapping_size);
+  Segment* map_segment(size_t mapping_size, bool huge);
   void unmap_segment(Segment* segment);
   void release_to_cache(Segment* segment);
   size_t os_bytes(const Segment* segment) const;
+  size_t side_bytes(bool huge) const;
   void init_segment(Segment* segment, size_t mapping_size, bool huge);
   void purge_caches();
   void add_committed(int64_t bytes);

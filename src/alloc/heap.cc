@@ -69,6 +69,7 @@ void* Heap::allocate_small(size_t cls, size_t size, bool zeroed) {
   page->free = next;
   ++page->used;
   if (hardened_) VMM_CHECK(!segment->mark_allocated(block), "free block marked allocated");
+  segment->set_requested(page, block, size);
   unpoison(block, size);
   if (zeroed) {
     const size_t usable = kAsanEnabled ? size : page->block_size;
@@ -82,12 +83,14 @@ Page* Heap::find_page(size_t cls) {
   PageQueue& queue = queues_[cls];
   Page* page = queue.first;
   while (page != nullptr) {
-    if (page->free == nullptr) collect_page(page);
-    // Growing a young page while its lists are short keeps an alloc/free loop on the fast path
-    // for longer between visits here.
-    if (page->capacity < page->reserved &&
-        (page->free == nullptr || page->capacity * page->block_size < kGrowWhileBelow))
-      extend(page);
+    if (page->free == nullptr) {
+      collect_page(page);
+      // Growing a young page while its lists are short keeps an alloc/free loop on the fast
+      // path for longer between visits here.
+      if (page->capacity < page->reserved &&
+          (page->free == nullptr || page->capacity * page->block_size < kGrowWhileBelow))
+        extend(page);
+    }
     if (page->free != nullptr) {
       if (page != queue.first) {
         queue.remove(page);
@@ -140,9 +143,10 @@ void Heap::extend(Page* page) {
 }
 
 void* Heap::allocate_large(size_t size, size_t alignment, bool zeroed) {
+  // A block of size 0 still needs a byte, or an aligned start could land on its span's end.
+  const size_t needed = size == 0 ? 1 : size;
   const size_t pad = alignment > kSliceSize ? alignment - kSliceSize : 0;
-  size_t slices = (size + pad + kSliceSize - 1) / kSliceSize;
-  if (slices == 0) slices = 1;
+  const size_t slices = (needed + pad + kSliceSize - 1) / kSliceSize;
   if (slices > kMaxSpanSlices) return allocate_huge(size, alignment, zeroed);
   Page* page = take_cached_span(slices);
   if (page == nullptr) page = take_span(slices, SpanKind::kLarge);
@@ -178,6 +182,7 @@ void* Heap::start_large(Segment* segment, Page* page, size_t size, size_t alignm
   page->thread_free.store(static_cast<uintptr_t>(DelayState::kNotify), std::memory_order_relaxed);
   large_.push_back(page);
   if (hardened_) VMM_CHECK(!segment->mark_allocated(page->start), "fresh block marked allocated");
+  segment->set_requested(page, page->start, size);
   unpoison(page->start, size);
   if (zeroed && !page->fresh) std::memset(page->start, 0, kAsanEnabled ? size : page->block_size);
   return page->start;
@@ -310,13 +315,29 @@ void Heap::process_delayed() {
   }
 }
 
-bool Heap::try_grow_in_place(Segment* segment, Page* page, size_t size) {
-  if (segment->huge || page->kind != SpanKind::kLarge) return false;
+bool Heap::try_resize_in_place(Segment* segment, Page* page, size_t size) {
   const size_t first = segment->index_of(page);
+  // Only blocks at their span's start: an over-aligned block's span size depends on an
+  // alignment the allocator does not remember.
+  if (segment->huge || page->kind != SpanKind::kLarge ||
+      page->start != segment->slice_address(first))
+    return false;
   const size_t span_end = first + page->slice_count;
-  const size_t start_offset = static_cast<size_t>(page->start - segment->slice_address(first));
-  const size_t needed = (start_offset + size + kSliceSize - 1) / kSliceSize;
-  if (needed <= page->slice_count) return true;
+  const size_t needed = size <= kSliceSize ? 1 : (size + kSliceSize - 1) / kSliceSize;
+  if (needed == page->slice_count) return true;
+  if (needed < page->slice_count) {
+    // Shrink: the tail slices become a span of their own and are released like one.
+    Page* tail = &segment->slices[first + needed];
+    tail->slice_count = static_cast<uint32_t>(page->slice_count - needed);
+    tail->slice_offset = 0;
+    tail->kind = SpanKind::kLarge;
+    tail->in_full = false;
+    page->slice_count = static_cast<uint32_t>(needed);
+    page->block_size = needed * kSliceSize;
+    ++segment->used_spans;
+    release_span(segment, tail);
+    return true;
+  }
   if (span_end >= kSlicesPerSegment) return false;
   Page* next = &segment->slices[span_end];
   if (next->kind != SpanKind::kFree || page->slice_count + next->slice_count < needed) return false;
@@ -336,7 +357,7 @@ bool Heap::try_grow_in_place(Segment* segment, Page* page, size_t size) {
                             static_cast<int64_t>(kSliceSize));
   segment->dirty_mask |= mask;
   page->slice_count = static_cast<uint32_t>(needed);
-  page->block_size = needed * kSliceSize - start_offset;
+  page->block_size = needed * kSliceSize;
   return true;
 }
 

@@ -58,7 +58,10 @@ class Heap {
     if (__builtin_expect(block == nullptr, 0)) return nullptr;
     page->free = read_link(block);
     ++page->used;
-    unpoison(block, size);
+    if constexpr (kAsanEnabled) {
+      Segment::of(page)->set_requested(page, block, size);
+      unpoison(block, size);
+    }
     return block;
   }
 
@@ -85,9 +88,10 @@ class Heap {
   // Called by a thread that does not own the block's segment.
   static void free_remote(Segment* segment, Page* page, Block* block);
 
-  // Grows the large block at `page` in place to hold `size` bytes by taking the free slices
-  // right after it; false when they are not free or too few.
-  bool try_grow_in_place(Segment* segment, Page* page, size_t size);
+  // Resizes the large block at `page` in place to exactly the slices `size` bytes take, giving
+  // tail slices back or taking the free slices right after it; false when it cannot (too few
+  // free slices, a huge or over-aligned block). REQUIRES: called by the segment's owner thread.
+  bool try_resize_in_place(Segment* segment, Page* page, size_t size);
 
   // Takes the blocks other threads freed (delayed list and every page's thread_free), returns
   // empty pages to their segments and, with `force`, purges every free span now.

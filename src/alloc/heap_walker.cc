@@ -29,13 +29,6 @@ Status broken(const char* what, const void* where, uint64_t size = 0) {
   return Status::error(ErrorCode::kBrokenInvariant, what, reinterpret_cast<uintptr_t>(where), size);
 }
 
-size_t block_usable(const Page& page, const void* block) {
-  if (const void* poisoned = first_poisoned(block, page.block_size))
-    return static_cast<size_t>(static_cast<const std::byte*>(poisoned) -
-                               static_cast<const std::byte*>(block));
-  return page.block_size;
-}
-
 }  // namespace
 
 const char* HeapWalker::collect_free(const Page& page, const Heap* owner, PageFreeSet& set) {
@@ -112,7 +105,7 @@ void Allocator::for_each_live_block(void (*visit)(void* block, size_t usable, vo
         if (set.contains(i)) continue;
         std::byte* block = page->start + i * page->block_size;
         // Remotely freed blocks still waiting on thread_free or delayed lists are in `set`.
-        visit(block, block_usable(*page, block), context);
+        visit(block, segment->usable(page, block), context);
       }
     });
   });

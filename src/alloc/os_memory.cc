@@ -1,5 +1,7 @@
 #include "alloc/os_memory.h"
 
+#include "alloc/sanitizer.h"
+
 #include <sys/mman.h>
 
 #include <cstdint>
@@ -40,6 +42,9 @@ void* OsMemory::map_aligned(size_t size, size_t alignment) {
   if (tail != 0) munmap(reinterpret_cast<void*>(aligned + size), tail);
   maps_.fetch_add(1, std::memory_order_relaxed);
   mapped_bytes_.fetch_add(size, std::memory_order_relaxed);
+  // ASan keeps shadow state across munmap: whatever an earlier mapping here left poisoned
+  // would still be poisoned in this fresh one.
+  unpoison(reinterpret_cast<void*>(aligned), size);
   return reinterpret_cast<void*>(aligned);
 }
 

@@ -77,6 +77,7 @@ struct Page {
   uint32_t capacity;  // blocks carved out so far
   uint32_t reserved;  // blocks the page can hold
   size_t block_size;
+  size_t requested;  // large pages: the size the block was asked for
   std::byte* start;  // first block
 
   Block* free;

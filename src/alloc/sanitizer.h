@@ -52,14 +52,4 @@ inline void unpoison(const void* p, size_t size) {
 #endif
 }
 
-// The first poisoned byte in [p, p + size), or null when none is (always null without ASan).
-inline const void* first_poisoned(const void* p, size_t size) {
-#ifdef VMMEM_ASAN
-  return __asan_region_is_poisoned(const_cast<void*>(p), size);
-#else
-  (void)p, (void)size;
-  return nullptr;
-#endif
-}
-
 }  // namespace vmmem::alloc

@@ -28,6 +28,7 @@
 
 #include "alloc/layout.h"
 #include "alloc/page.h"
+#include "alloc/sanitizer.h"
 
 namespace vmmem::alloc {
 
@@ -45,11 +46,30 @@ struct Segment {
   // Hardened mode: one bit per 8-byte granule of the first kSegmentSize bytes, set at the
   // start of every allocated block. A separate mapping of kHardenedBitsBytes.
   std::atomic<uint64_t>* allocated_bits;
+  // Under ASan, ordinary segments: the size each small block was asked for, per 8-byte granule
+  // (usable_size reports it, and the rest of the block stays poisoned). Null otherwise.
+  uint16_t* requested_sizes;
   Segment* next;
   Segment* prev;
   Page slices[kSlicesPerSegment];
 
   static constexpr size_t kHardenedBitsBytes = kSegmentSize / kWordSize / 8;
+  static constexpr size_t kRequestedSizesBytes = kSegmentSize / kWordSize * sizeof(uint16_t);
+
+  // What a client may use of the live block at p: the block, or under ASan what it asked for.
+  size_t usable(const Page* page, const void* p) const {
+    if constexpr (kAsanEnabled) {
+      return page->kind == SpanKind::kSmall ? requested_sizes[granule_of(p)] : page->requested;
+    }
+    return page->block_size;
+  }
+  void set_requested(Page* page, const void* p, size_t size) {
+    if (page->kind != SpanKind::kSmall) {
+      page->requested = size;
+    } else if constexpr (kAsanEnabled) {
+      requested_sizes[granule_of(p)] = static_cast<uint16_t>(size);
+    }
+  }
 
   static Segment* of(const void* p) { return reinterpret_cast<Segment*>(segment_base_of(p)); }
 

@@ -1,5 +1,7 @@
 // SegmentMap: one bit per kSegmentSize-aligned address in the 48-bit address space, set while
-// a segment of some Allocator in this process lives there and hands out blocks.
+// a segment of some Allocator in this process lives there and hands out blocks; and a second
+// bit, set for the kSegmentSize granules a huge segment covers past its first, so a pointer deep
+// inside a huge block is known for what it is.
 //
 // It is how deallocate() tells a block of ours from any other pointer in O(1) without touching
 // memory it does not own: only when the bit of a pointer's segment base is set is the segment
@@ -39,13 +41,41 @@ class SegmentMap {
     word(index).fetch_and(~(uint64_t{1} << (index % 64)), std::memory_order_release);
   }
 
+  // The granules (kSegmentSize each) after the first of a mapping of `size` bytes at base.
+  static void insert_tail(uintptr_t segment_base, size_t size) {
+    mark_tail(segment_base, size, true);
+  }
+  static void erase_tail(uintptr_t segment_base, size_t size) {
+    mark_tail(segment_base, size, false);
+  }
+  static bool in_tail(uintptr_t granule) {
+    const uintptr_t index = granule >> kSegmentShift;
+    if (index >= kSegments) return false;
+    return (tail_word(index).load(std::memory_order_relaxed) >> (index % 64)) & 1;
+  }
+
  private:
   static std::atomic_ref<uint64_t> word(uintptr_t index) {
     return std::atomic_ref<uint64_t>(bits_[index / 64]);
   }
+  static std::atomic_ref<uint64_t> tail_word(uintptr_t index) {
+    return std::atomic_ref<uint64_t>(tail_bits_[index / 64]);
+  }
+  static void mark_tail(uintptr_t segment_base, size_t size, bool set) {
+    const uintptr_t first = (segment_base >> kSegmentShift) + 1;
+    const uintptr_t end = (segment_base + size + kSegmentSize - 1) >> kSegmentShift;
+    for (uintptr_t index = first; index < end && index < kSegments; ++index) {
+      const uint64_t bit = uint64_t{1} << (index % 64);
+      if (set)
+        tail_word(index).fetch_or(bit, std::memory_order_release);
+      else
+        tail_word(index).fetch_and(~bit, std::memory_order_release);
+    }
+  }
   // Plain words reached only through atomic_ref: zero-initialized static storage with no
   // constructor to run, whatever the compiler.
   alignas(std::atomic_ref<uint64_t>::required_alignment) static uint64_t bits_[kWords];
+  alignas(std::atomic_ref<uint64_t>::required_alignment) static uint64_t tail_bits_[kWords];
 };
 
 }  // namespace vmmem::alloc

@@ -1,5 +1,7 @@
 #include "scenario/seed_corpus.h"
 
+#include "scenario/alloc/codec.h"
+#include "scenario/alloc/profiles.h"
 #include "scenario/mem/codec.h"
 #include "scenario/mem/profiles.h"
 
@@ -7,6 +9,12 @@ namespace vmmem::scenario {
 
 std::vector<SeedFile> seed_corpus() {
   std::vector<SeedFile> files;
+  for (const Profile<alloc::Op>& profile : alloc::profiles()) {
+    Rng rng(kSeedRngSeed);
+    const std::vector<alloc::Op> ops = profile.generate(rng, profile.seed_ops);
+    files.push_back({"alloc", std::string(profile.name),
+                     alloc::encode_input(alloc::seed_config(profile.name), ops)});
+  }
   for (const Profile<mem::Op>& profile : mem::profiles()) {
     Rng rng(kSeedRngSeed);
     const std::vector<mem::Op> ops = profile.generate(rng, profile.seed_ops);

@@ -1,0 +1,530 @@
+// Allocator edge cases by name: bad input, out-of-memory paths, hardened reports, large and
+// huge blocks, reallocation, first-class heaps, object pools, thread exit, and the sanitizer
+// poisoning. Every test ends with Allocator::check().
+#include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "alloc/allocator.h"
+#include "alloc/object_pool.h"
+#include "alloc/size_classes.h"
+
+namespace vmmem::alloc {
+namespace {
+
+std::vector<Status> reports;
+void record_report(const Status& status, void*) {
+  reports.push_back(status);
+}
+
+Options with_reports(Options options = {}) {
+  options.report = record_report;
+  return options;
+}
+
+class AllocatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override { reports.clear(); }
+  void TearDown() override {
+    const Status status = allocator.check();
+    EXPECT_TRUE(status.ok()) << status.message();
+  }
+  Allocator allocator{with_reports()};
+};
+
+TEST(SizeClassTest, EveryClassHoldsItsSizesWithinTheWasteBound) {
+  size_t previous = 0;
+  for (size_t cls = 0; cls < kNumClasses; ++cls) {
+    EXPECT_GT(class_size(cls), previous);
+    previous = class_size(cls);
+  }
+  for (size_t size = 1; size <= kMaxSmallSize; ++size) {
+    const size_t cls = size_to_class(size);
+    ASSERT_GE(class_size(cls), size);
+    if (cls > 0) {
+      ASSERT_LT(class_size(cls - 1), size) << size;
+    }
+    const size_t waste = class_size(cls) - size;
+    if (size <= 128) {
+      ASSERT_LT(waste, 16u) << size;
+    } else {
+      ASSERT_LE(waste * 8, size) << size;
+    }
+  }
+  EXPECT_EQ(size_to_class(0), 0u);
+}
+
+TEST_F(AllocatorTest, ZeroBytesGetUniqueBlocks) {
+  void* a = allocator.allocate(0);
+  void* b = allocator.allocate(0);
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  EXPECT_NE(a, b);
+  allocator.deallocate(a);
+  allocator.deallocate(b);
+}
+
+TEST_F(AllocatorTest, NaturalAlignmentIs8ThenAtLeast16) {
+  for (size_t size : {1, 8, 9, 24, 100, 1000, 40000}) {
+    void* p = allocator.allocate(size);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % (size <= 8 ? 8 : 16), 0u) << size;
+    allocator.deallocate(p);
+  }
+}
+
+TEST_F(AllocatorTest, AlignmentsUpToTwoMebibytes) {
+  for (size_t alignment = 1; alignment <= kMaxAlignment; alignment *= 2) {
+    for (size_t size : {size_t{0}, size_t{1}, size_t{100}, size_t{70000}}) {
+      void* p = allocator.allocate(size, alignment);
+      ASSERT_NE(p, nullptr) << size << " @ " << alignment;
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % alignment, 0u) << size << " @ " << alignment;
+      EXPECT_GE(allocator.usable_size(p), size);
+      std::memset(p, 0xab, size);
+      allocator.deallocate(p);
+    }
+  }
+}
+
+TEST_F(AllocatorTest, BadAlignmentsAndSizesAreRefusedAndChangeNothing) {
+  const Stats before = allocator.stats();
+  EXPECT_EQ(allocator.try_allocate(64, 0).status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(allocator.try_allocate(64, 3).status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(allocator.try_allocate(64, 48).status().code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(allocator.try_allocate(64, kMaxAlignment * 2).status().code(), ErrorCode::kUnsupported);
+  EXPECT_EQ(allocator.try_allocate(SIZE_MAX).status().code(), ErrorCode::kOutOfMemory);
+  EXPECT_EQ(allocator.try_allocate(SIZE_MAX - 15).status().code(), ErrorCode::kOutOfMemory);
+  EXPECT_EQ(allocator.try_allocate(kMaxRequest + 1).status().code(), ErrorCode::kOutOfMemory);
+  EXPECT_EQ(allocator.allocate(SIZE_MAX), nullptr);
+  EXPECT_EQ(allocator.allocate(64, 3), nullptr);
+  const Stats after = allocator.stats();
+  EXPECT_EQ(after.os, before.os);
+  EXPECT_EQ(after.live, before.live);
+}
+
+TEST_F(AllocatorTest, NullAndForeignPointersChangeNothing) {
+  allocator.deallocate(nullptr);
+  EXPECT_TRUE(allocator.deallocate_checked(nullptr).ok());
+  int on_stack = 0;
+  std::vector<int> elsewhere(100);
+  allocator.deallocate(&on_stack);
+  EXPECT_EQ(allocator.deallocate_checked(elsewhere.data()).code(), ErrorCode::kNotFound);
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_EQ(reports[0].code(), ErrorCode::kNotFound);
+  EXPECT_EQ(allocator.usable_size(&on_stack), 0u);
+  EXPECT_EQ(allocator.stats().reports, 1u);
+}
+
+TEST_F(AllocatorTest, ABlockOfAnotherAllocatorIsAConflict) {
+  Allocator other;
+  void* p = other.allocate(64);
+  EXPECT_EQ(allocator.deallocate_checked(p).code(), ErrorCode::kConflict);
+  EXPECT_EQ(allocator.usable_size(p), 0u);
+  other.deallocate(p);
+  EXPECT_TRUE(other.check().ok());
+}
+
+TEST(HardenedTest, DoubleInteriorAndWrongSizeFreesAreReportedAndHarmless) {
+  reports.clear();
+  Options options = with_reports();
+  options.hardened = true;
+  Allocator allocator(options);
+  void* small = allocator.allocate(100);
+  void* large = allocator.allocate(200000);
+  void* keep = allocator.allocate(100);
+  std::memset(keep, 7, 100);
+  allocator.deallocate(small);
+  allocator.deallocate(small);  // double free
+  EXPECT_EQ(allocator.deallocate_checked(small).code(), ErrorCode::kConflict);
+  allocator.deallocate(static_cast<char*>(large) + 16);  // interior
+  EXPECT_EQ(allocator.deallocate_checked(large, 8).code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(allocator.deallocate_checked(keep, 5000).code(), ErrorCode::kInvalidArgument);
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_EQ(reports[0].code(), ErrorCode::kConflict);
+  EXPECT_EQ(reports[1].code(), ErrorCode::kInvalidArgument);
+  EXPECT_NE(reports[0].message().find("double free"), std::string::npos) << reports[0].message();
+  // The heap is intact: the next block of that class is not handed out twice.
+  void* a = allocator.allocate(100);
+  void* b = allocator.allocate(100);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(static_cast<unsigned char*>(keep)[99], 7);
+  EXPECT_TRUE(allocator.deallocate_checked(large, 200000).ok());
+  EXPECT_TRUE(allocator.deallocate_checked(keep, 100).ok());
+  allocator.deallocate(a);
+  allocator.deallocate(b);
+  const Status status = allocator.check();
+  EXPECT_TRUE(status.ok()) << status.message();
+  EXPECT_EQ(allocator.stats().live.blocks, 0u);
+}
+
+TEST(HardenedDeathTest, ACorruptedFreeListLinkStopsTheProcess) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        Options options;
+        options.hardened = true;
+        Allocator allocator(options);
+        std::vector<void*> blocks;
+        for (int i = 0; i < 4; ++i)
+          blocks.push_back(allocator.allocate(64));
+        allocator.deallocate(blocks[1]);
+        allocator.deallocate(blocks[2]);
+        // A write after free overwrites the link of the most recently freed block.
+        void* stray = reinterpret_cast<void*>(0x1234560);
+        std::memcpy(blocks[2], &stray, sizeof stray);
+        // The fresh blocks of the page go first, then the freed ones: the stray link is read.
+        for (int i = 0; i < 200; ++i)
+          allocator.allocate(64);
+      },
+      "corrupted free list");
+}
+
+TEST_F(AllocatorTest, SizedFreeAcceptsTheRequestedSize) {
+  for (size_t size : {1, 24, 1000, 33000, 300000, 5000000}) {
+    void* p = allocator.allocate(size);
+    EXPECT_TRUE(allocator.deallocate_checked(p, size).ok()) << size;
+  }
+  void* aligned = allocator.allocate(100, 4096);
+  EXPECT_TRUE(allocator.deallocate_checked(aligned, 100).ok());
+  void* far_aligned = allocator.allocate(100, 1 << 20);
+  EXPECT_TRUE(allocator.deallocate_checked(far_aligned, 100).ok());
+}
+
+TEST_F(AllocatorTest, OutOfMemoryIsReportedAndLosesNothing) {
+  std::vector<void*> live;
+  for (int i = 0; i < 100; ++i)
+    live.push_back(allocator.allocate(1000));
+  allocator.os().fail_next_calls(1000);
+  // Everything that needs new memory from the OS fails; the heap stays whole.
+  EXPECT_EQ(allocator.try_allocate(10 << 20).status().code(), ErrorCode::kOutOfMemory);
+  std::vector<void*> more;
+  for (int i = 0; i < 2000; ++i) {
+    void* p = allocator.allocate(20000);
+    if (p == nullptr) break;
+    more.push_back(p);
+  }
+  EXPECT_LT(more.size(), 2000u);
+  EXPECT_EQ(allocator.create_heap(), nullptr);
+  void* grown = allocator.reallocate(live[0], 8 << 20);
+  EXPECT_EQ(grown, nullptr);  // and live[0] is still ours
+  EXPECT_TRUE(allocator.check().ok()) << allocator.check().message();
+  EXPECT_EQ(allocator.stats().live.blocks, live.size() + more.size());
+  allocator.os().fail_next_calls(0);
+  for (void* p : live)
+    allocator.deallocate(p);
+  for (void* p : more)
+    allocator.deallocate(p);
+  allocator.collect(true);
+  EXPECT_EQ(allocator.stats().live.blocks, 0u);
+}
+
+TEST_F(AllocatorTest, FailedPurgesAndUnmapsKeepTheMemory) {
+  std::vector<void*> blocks;
+  for (int i = 0; i < 40; ++i)
+    blocks.push_back(allocator.allocate(1 << 20));
+  for (void* p : blocks)
+    allocator.deallocate(p);
+  allocator.os().fail_next_calls(1000);
+  allocator.collect(true);
+  EXPECT_TRUE(allocator.check().ok()) << allocator.check().message();
+  allocator.os().fail_next_calls(0);
+  allocator.collect(true);
+}
+
+// Pages of [p, p + size) that are resident.
+size_t resident_pages(void* p, size_t size) {
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> in_core((size + page - 1) / page);
+  EXPECT_EQ(mincore(p, size, in_core.data()), 0);
+  size_t resident = 0;
+  for (unsigned char c : in_core)
+    resident += c & 1;
+  return resident;
+}
+
+TEST_F(AllocatorTest, ZeroedAllocationOfFreshMemoryWritesNothing) {
+  const size_t size = 8 << 20;  // a huge block: fresh from the OS
+  auto* p = static_cast<unsigned char*>(allocator.allocate_zeroed(size));
+  ASSERT_NE(p, nullptr);
+  EXPECT_LT(resident_pages(p, size), 16u);  // no memset touched it
+  for (size_t i = 0; i < size; i += 4096)
+    ASSERT_EQ(p[i], 0);
+  std::memset(p, 0xff, size);
+  allocator.deallocate(p);
+  // Recycled memory is zeroed for real.
+  auto* q = static_cast<unsigned char*>(allocator.allocate_zeroed(300000));
+  std::memset(q, 0xff, 300000);
+  allocator.deallocate(q);
+  q = static_cast<unsigned char*>(allocator.allocate_zeroed(300000));
+  for (size_t i = 0; i < 300000; ++i)
+    ASSERT_EQ(q[i], 0) << i;
+  allocator.deallocate(q);
+  auto* s = static_cast<unsigned char*>(allocator.allocate(48));
+  std::memset(s, 0xff, 48);
+  allocator.deallocate(s);
+  s = static_cast<unsigned char*>(allocator.allocate_zeroed(48));
+  for (size_t i = 0; i < 48; ++i)
+    ASSERT_EQ(s[i], 0);
+  allocator.deallocate(s);
+}
+
+TEST_F(AllocatorTest, LargeAllocFreeLoopsStayOffTheOs) {
+  for (size_t size : {64u << 10, 256u << 10, 1u << 20}) {
+    allocator.deallocate(allocator.allocate(size));
+    const OsCounters before = allocator.stats().os;
+    for (int i = 0; i < 1000; ++i) {
+      void* p = allocator.allocate(size);
+      static_cast<char*>(p)[size - 1] = 1;
+      allocator.deallocate(p);
+    }
+    const OsCounters after = allocator.stats().os;
+    EXPECT_EQ(after.maps, before.maps) << size;
+    EXPECT_EQ(after.unmaps, before.unmaps) << size;
+  }
+}
+
+TEST(PurgeTest, EagerPurgingReturnsFreedSpansAtOnce) {
+  Options options;
+  options.purge = PurgePolicy::kEager;
+  Allocator allocator(options);
+  void* keep = allocator.allocate(64);
+  void* p = allocator.allocate(2 << 20);
+  std::memset(p, 1, 2 << 20);
+  const uint64_t committed = allocator.stats().committed_bytes;
+  allocator.deallocate(p);
+  EXPECT_LE(allocator.stats().committed_bytes + (2 << 20), committed);
+  EXPECT_GT(allocator.stats().os.purges, 0u);
+  allocator.deallocate(keep);
+  EXPECT_TRUE(allocator.check().ok());
+}
+
+TEST(PurgeTest, DelayedPurgingWaitsThenReturns) {
+  Options options;
+  options.purge = PurgePolicy::kDelayed;
+  options.purge_delay = 64;
+  Allocator allocator(options);
+  std::vector<void*> blocks;
+  for (int i = 0; i < 30; ++i)
+    blocks.push_back(allocator.allocate(100000));
+  for (void* b : blocks)
+    std::memset(b, 1, 100000);
+  for (void* b : blocks)
+    allocator.deallocate(b);
+  const uint64_t purges = allocator.stats().os.purges;
+  for (int i = 0; i < 1000; ++i)
+    allocator.deallocate(allocator.allocate(40000));  // slow-path calls: the heap's clock
+  EXPECT_GT(allocator.stats().os.purges, purges);
+  EXPECT_TRUE(allocator.check().ok());
+}
+
+TEST_F(AllocatorTest, ReallocateGrowsInPlaceWhenTheNextSlicesAreFree) {
+  void* p = allocator.allocate(100000);
+  std::memset(p, 0x5a, 100000);
+  void* q = allocator.reallocate(p, 400000);
+  EXPECT_EQ(q, p);
+  EXPECT_GE(allocator.usable_size(q), 400000u);
+  EXPECT_EQ(static_cast<unsigned char*>(q)[99999], 0x5a);
+  void* r = allocator.reallocate(q, 300000);  // shrinking stays too
+  EXPECT_EQ(r, q);
+  allocator.deallocate(r);
+}
+
+TEST_F(AllocatorTest, ReallocateFollowsTheCRules) {
+  void* p = allocator.reallocate(nullptr, 50);
+  ASSERT_NE(p, nullptr);
+  std::memset(p, 3, 50);
+  void* q = allocator.reallocate(p, 5000);
+  ASSERT_NE(q, nullptr);
+  EXPECT_EQ(static_cast<unsigned char*>(q)[49], 3);
+  EXPECT_EQ(allocator.reallocate(q, 0), nullptr);  // frees, as glibc does
+  EXPECT_EQ(allocator.stats().live.blocks, 0u);
+  void* r = allocator.allocate(10);
+  EXPECT_EQ(allocator.try_reallocate(r, SIZE_MAX).status().code(), ErrorCode::kOutOfMemory);
+  EXPECT_EQ(allocator.usable_size(r), allocator.usable_size(r));
+  allocator.deallocate(r);
+}
+
+TEST_F(AllocatorTest, FirstClassHeapsAreDestroyedWhole) {
+  Heap* heap = allocator.create_heap();
+  ASSERT_NE(heap, nullptr);
+  std::vector<void*> blocks;
+  for (int i = 0; i < 1000; ++i)
+    blocks.push_back(allocator.heap_allocate(heap, 16 + i * 7).value());
+  blocks.push_back(allocator.heap_allocate(heap, 6 << 20).value());
+  void* mine = allocator.allocate(64);
+  // Some of its blocks come back from another thread before the heap goes.
+  std::thread([&] {
+    for (int i = 0; i < 100; ++i)
+      allocator.deallocate(blocks[i]);
+  }).join();
+  EXPECT_EQ(allocator.stats().live.blocks, blocks.size() - 100 + 1);
+  allocator.destroy_heap(heap);
+  EXPECT_EQ(allocator.stats().live.blocks, 1u);
+  // A pointer into the destroyed heap is no longer ours.
+  EXPECT_NE(allocator.deallocate_checked(blocks.back()).code(), ErrorCode::kOk);
+  allocator.deallocate(mine);
+}
+
+TEST_F(AllocatorTest, AHeapAllocatesOnlyOnItsThread) {
+  Heap* heap = allocator.create_heap();
+  std::thread([&] {
+    EXPECT_EQ(allocator.heap_allocate(heap, 64).status().code(), ErrorCode::kInvalidArgument);
+  }).join();
+  allocator.destroy_heap(heap);
+}
+
+TEST_F(AllocatorTest, ThreadsThatExitHandTheirBlocksOver) {
+  std::vector<void*> left_behind;
+  std::thread([&] {
+    for (int i = 0; i < 5000; ++i)
+      left_behind.push_back(allocator.allocate(i % 3 == 0 ? 70000 : 8 + i % 500));
+  }).join();
+  EXPECT_EQ(allocator.stats().abandoned_segments, allocator.stats().segments);
+  EXPECT_EQ(allocator.stats().live.blocks, left_behind.size());
+  ASSERT_TRUE(allocator.check().ok()) << allocator.check().message();
+  for (void* p : left_behind)
+    allocator.deallocate(p);
+  allocator.collect(true);
+  const Stats stats = allocator.stats();
+  EXPECT_EQ(stats.live.blocks, 0u);
+  EXPECT_EQ(stats.abandoned_segments, 0u);
+}
+
+TEST_F(AllocatorTest, ALiveBlockWalkSeesExactlyTheLiveBlocks) {
+  std::set<void*> expected;
+  for (int i = 0; i < 300; ++i)
+    expected.insert(allocator.allocate(static_cast<size_t>(i) * 331));
+  std::thread([&] { allocator.deallocate(*expected.begin()); }).join();  // on thread_free
+  expected.erase(expected.begin());
+  std::set<void*> walked;
+  allocator.for_each_live_block([&](void* block, size_t usable) {
+    walked.insert(block);
+    EXPECT_GE(usable, 0u);
+  });
+  EXPECT_EQ(walked, expected);
+  const Stats stats = allocator.stats();
+  EXPECT_EQ(stats.live.blocks, expected.size());
+  uint64_t per_class = stats.large.blocks;
+  for (const BlockCounts& counts : stats.small)
+    per_class += counts.blocks;
+  EXPECT_EQ(per_class, expected.size());
+  for (void* p : expected)
+    allocator.deallocate(p);
+}
+
+TEST_F(AllocatorTest, MoreAllocatorsThanBindingSlotsOnOneThread) {
+  std::vector<std::unique_ptr<Allocator>> many;
+  std::vector<void*> blocks;
+  for (int i = 0; i < 12; ++i) {
+    many.push_back(std::make_unique<Allocator>());
+    blocks.push_back(many.back()->allocate(100));
+  }
+  for (int i = 0; i < 12; ++i) {
+    many[i]->deallocate(blocks[i]);
+    many[i]->deallocate(many[i]->allocate(100));
+    EXPECT_TRUE(many[i]->check().ok()) << i << ": " << many[i]->check().message();
+    EXPECT_EQ(many[i]->stats().live.blocks, 0u);
+  }
+}
+
+struct Tracked {
+  explicit Tracked(int v) : value(v) {}
+  int value;
+  char payload[40];
+};
+
+TEST_F(AllocatorTest, ObjectPoolReusesTheLastFreedSlot) {
+  ObjectPool<Tracked> pool(allocator, 8);
+  std::vector<Tracked*> objects;
+  for (int i = 0; i < 20; ++i)
+    objects.push_back(pool.create(i));
+  EXPECT_EQ(objects[19]->value, 19);
+  pool.destroy(objects[5]);
+  pool.destroy(objects[7]);
+  EXPECT_EQ(pool.create(100), objects[7]);
+  EXPECT_EQ(pool.create(101), objects[5]);
+  EXPECT_EQ(pool.live(), 20u);
+  EXPECT_TRUE(pool.check().ok());
+  size_t chunks = 0;
+  pool.for_each_chunk([&](const void*, size_t) { ++chunks; });
+  EXPECT_EQ(chunks, 3u);
+}
+
+TEST_F(AllocatorTest, SharedObjectPoolAcrossThreads) {
+  SharedObjectPool<Tracked> pool(allocator, 32);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<Tracked*> mine;
+      for (int i = 0; i < 2000; ++i) {
+        mine.push_back(pool.create(t));
+        if (i % 3 == 0) {
+          EXPECT_EQ(mine.back()->value, t);
+          pool.destroy(mine.back());
+          mine.pop_back();
+        }
+      }
+      for (Tracked* object : mine)
+        pool.destroy(object);
+    });
+  }
+  for (std::thread& thread : threads)
+    thread.join();
+  EXPECT_EQ(pool.live(), 0u);
+  EXPECT_TRUE(pool.check().ok());
+}
+
+#ifdef VMMEM_ASAN
+TEST(AllocatorAsanDeathTest, UseAfterFreeIsReportedByAsan) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        Allocator allocator;
+        auto* p = static_cast<volatile char*>(allocator.allocate(64));
+        allocator.deallocate(const_cast<char*>(p));
+        p[3] = 1;
+      },
+      "use-after-poison");
+}
+
+TEST(AllocatorAsanDeathTest, OverflowIntoTheBlockTailIsReportedByAsan) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        Allocator allocator;
+        auto* p = static_cast<volatile char*>(allocator.allocate(20));  // a 32-byte block
+        p[20] = 1;
+      },
+      "use-after-poison");
+}
+
+TEST(AllocatorAsanDeathTest, UseOfAFreedLargeBlockIsReportedByAsan) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        Allocator allocator;
+        auto* p = static_cast<volatile char*>(allocator.allocate(300000));
+        allocator.deallocate(const_cast<char*>(p));
+        p[200000] = 1;
+      },
+      "use-after-poison");
+}
+
+TEST(AllocatorAsanTest, FreshMappingsAreNotPoisonedByEarlierOnes) {
+  // ASan keeps shadow across munmap; the OS layer must clear it for a new mapping.
+  for (int i = 0; i < 20; ++i) {
+    Allocator allocator;
+    auto* p = static_cast<char*>(allocator.allocate(3 << 20));
+    std::memset(p, 1, 3 << 20);
+    allocator.deallocate(p);
+  }
+}
+#endif
+
+}  // namespace
+}  // namespace vmmem::alloc
