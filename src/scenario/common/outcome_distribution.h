@@ -1,0 +1,46 @@
+// OutcomeDistribution: how often each outcome tag (outcome_tag.h) came up over a whole
+// property run. RapidCheck's own RC_TAG groups whole test cases by their set of tags, which for
+// a stateful run of dozens of ops is a list of unique sets; this counts ops instead, prints one
+// line per tag, and lets the property require that every path it means to check was reached.
+#pragma once
+
+#include <cstdio>
+#include <map>
+#include <string>
+
+namespace vmmem::scenario {
+
+class OutcomeDistribution {
+ public:
+  void add(const std::string& tag) { ++counts_[tag]; }
+  size_t count(const std::string& tag) const {
+    auto it = counts_.find(tag);
+    return it == counts_.end() ? 0 : it->second;
+  }
+  size_t total() const {
+    size_t sum = 0;
+    for (const auto& [tag, n] : counts_)
+      sum += n;
+    return sum;
+  }
+  // "  12.34%  1234  Alloc: ok" per tag, most frequent first.
+  std::string table() const {
+    std::multimap<size_t, std::string, std::greater<>> by_count;
+    for (const auto& [tag, n] : counts_)
+      by_count.emplace(n, tag);
+    std::string out;
+    const double all = static_cast<double>(total());
+    for (const auto& [n, tag] : by_count) {
+      char line[160];
+      std::snprintf(line, sizeof line, "  %6.2f%%  %7zu  %s\n", 100.0 * static_cast<double>(n) / all,
+                    n, tag.c_str());
+      out += line;
+    }
+    return out;
+  }
+
+ private:
+  std::map<std::string, size_t> counts_;
+};
+
+}  // namespace vmmem::scenario
