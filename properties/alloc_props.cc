@@ -45,8 +45,8 @@ rc::Gen<uint64_t> gen_size() {
       {6, rc::gen::inRange<uint64_t>(257, kMaxSmallSize + 1)},
       {3, rc::gen::inRange<uint64_t>(kMaxSmallSize + 1, 1u << 20)},
       {1, rc::gen::inRange<uint64_t>(4u << 20, 9u << 20)},  // huge
-      {1, rc::gen::elementOf(std::vector<uint64_t>{
-                 kTop, kTop - 15, (uint64_t{1} << 46) + 1, uint64_t{1} << 63})},
+      {1, rc::gen::elementOf(
+              std::vector<uint64_t>{kTop, kTop - 15, (uint64_t{1} << 46) + 1, uint64_t{1} << 63})},
   });
 }
 
@@ -207,17 +207,18 @@ void check_against_the_model(const Config& config, std::initializer_list<const c
   std::cout << "outcomes of " << seen.total() << " ops:\n" << seen.table();
   for (const char* tag : required)
     EXPECT_GT(seen.count(tag), 0u) << tag << " was never reached";
-  EXPECT_GT(seen.count("Alloc: ok") * 4, seen.count("Alloc: ok") + seen.count("Alloc: invalid argument") +
+  EXPECT_GT(seen.count("Alloc: ok") * 4, seen.count("Alloc: ok") +
+                                             seen.count("Alloc: invalid argument") +
                                              seen.count("Alloc: out of memory"))
       << "allocations mostly fail: the success path is barely checked";
 }
 
 TEST(AllocModel, AllocatorBehavesLikeTheModel) {
-  check_against_the_model(Config{}, {"Alloc: ok", "Alloc: invalid argument", "Alloc: unsupported",
-                                     "Alloc: out of memory", "Free: ok", "Realloc: ok",
-                                     "Realloc: out of memory", "Handoff: ok", "PoolAlloc: ok",
-                                     "HeapCreate: ok", "HeapCreate: out of memory", "Check: ok",
-                                     "BadFree: not found", "BadFree: invalid argument"});
+  check_against_the_model(
+      Config{}, {"Alloc: ok", "Alloc: invalid argument", "Alloc: unsupported",
+                 "Alloc: out of memory", "Free: ok", "Realloc: ok", "Realloc: out of memory",
+                 "Handoff: ok", "PoolAlloc: ok", "HeapCreate: ok", "HeapCreate: out of memory",
+                 "Check: ok", "BadFree: not found", "BadFree: invalid argument"});
 }
 
 TEST(AllocModel, HardenedAllocatorBehavesLikeTheModel) {

@@ -97,11 +97,20 @@ class Allocator {
   Allocator& operator=(const Allocator&) = delete;
 
   // A block of at least `size` bytes aligned to 8 (size <= 8) or 16, or null when out of
-  // memory. The fast path is a thread-local check, a table lookup and a list pop.
+  // memory. The fast path is a thread-local check, a table lookup and a list pop (for a large
+  // block: an idle span of the right size).
   void* allocate(size_t size) {
     const ThreadBinding& binding = detail::current_binding;
-    if (__builtin_expect(binding.allocator_id == id_ && size <= kDirectMaxSize, 1)) {
-      if (void* block = binding.heap->try_allocate_direct(size)) return block;
+    if (__builtin_expect(binding.allocator_id == id_, 1)) {
+      void* block;
+      if (__builtin_expect(size <= kDirectMaxSize, 1)) {
+        block = binding.heap->try_allocate_direct(size);
+      } else if (size <= kMaxSmallSize) {
+        block = binding.heap->try_allocate_class(detail::compute_class(size), size);
+      } else {
+        block = size <= kLargestSpanBytes ? binding.heap->try_allocate_cached_large(size) : nullptr;
+      }
+      if (__builtin_expect(block != nullptr, 1)) return block;
     }
     return allocate_slow(size, 1, false);
   }
@@ -120,7 +129,9 @@ class Allocator {
   // bit test, a thread-id compare and a list push.
   void deallocate(void* p) {
     const uintptr_t base = segment_base_of(p);
-    if (__builtin_expect(SegmentMap::contains(base), 1)) {
+    // base != 0 costs one fused compare; it also keeps GCC from analysing a literal
+    // deallocate(nullptr) as a segment access at address 0 (false -Warray-bounds).
+    if (__builtin_expect(base != 0 && SegmentMap::contains(base), 1)) {
       Segment* segment = reinterpret_cast<Segment*>(base);
       if (__builtin_expect(
               segment->fast_free_tid.load(std::memory_order_relaxed) == current_thread_id(), 1)) {

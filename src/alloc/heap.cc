@@ -38,6 +38,8 @@ Heap::Heap(Allocator* allocator, uintptr_t owner_tid, bool first_class)
       hardened_(allocator->options().hardened) {
   for (Page*& slot : direct_)
     slot = &empty_page;
+  for (Page*& page : current_)
+    page = &empty_page;
 }
 
 // ---- allocation ----------------------------------------------------------------------------
@@ -84,7 +86,7 @@ Page* Heap::find_page(size_t cls) {
   Page* page = queue.first;
   while (page != nullptr) {
     if (page->free == nullptr) {
-      collect_page(page);
+      take_thread_free(page);
       // Growing a young page while its lists are short keeps an alloc/free loop on the fast
       // path for longer between visits here.
       if (page->capacity < page->reserved &&
@@ -117,7 +119,7 @@ Page* Heap::fresh_page(size_t cls) {
   page->capacity = 0;
   page->used = 0;
   page->start = segment->slice_address(segment->index_of(page));
-  page->free = page->local_free = nullptr;
+  page->free = nullptr;
   page->thread_free.store(static_cast<uintptr_t>(DelayState::kNone), std::memory_order_relaxed);
   page->in_full = false;
   poison(page->start, slices * kSliceSize);
@@ -175,12 +177,11 @@ void* Heap::start_large(Segment* segment, Page* page, size_t size, size_t alignm
   page->block_size = static_cast<size_t>(span_end - page->start);
   page->size_class = kNumClasses;
   page->reserved = page->capacity = page->used = 1;
-  page->free = page->local_free = nullptr;
+  page->free = nullptr;
   page->in_full = true;
   page->free_is_zero = false;
   // Large pages are always full: a remote free must tell the owner through delayed_free_.
   page->thread_free.store(static_cast<uintptr_t>(DelayState::kNotify), std::memory_order_relaxed);
-  large_.push_back(page);
   if (hardened_) VMM_CHECK(!segment->mark_allocated(page->start), "fresh block marked allocated");
   segment->set_requested(page, page->start, size);
   unpoison(page->start, size);
@@ -188,50 +189,62 @@ void* Heap::start_large(Segment* segment, Page* page, size_t size, size_t alignm
   return page->start;
 }
 
+void* Heap::try_allocate_cached_large(size_t size) {
+  const size_t slices = (size + kSliceSize - 1) / kSliceSize;
+  Page* page = span_cache_[slices];
+  if (page == nullptr) return nullptr;
+  span_cache_[slices] = page->next;
+  --span_cache_count_;
+  Segment* segment = Segment::of(page);
+  page->start = segment->slice_address(segment->index_of(page));
+  page->block_size = slices * kSliceSize;
+  page->capacity = page->used = 1;
+  page->in_full = true;
+  page->thread_free.store(static_cast<uintptr_t>(DelayState::kNotify), std::memory_order_relaxed);
+  if (hardened_) VMM_CHECK(!segment->mark_allocated(page->start), "idle span marked allocated");
+  segment->set_requested(page, page->start, size);
+  unpoison(page->start, size);
+  return page->start;
+}
+
 Page* Heap::take_cached_span(size_t slices) {
-  for (size_t i = span_cache_count_; i-- > 0;) {
-    Page* span = span_cache_[i];
-    if (span->slice_count != slices) continue;
-    for (size_t k = i; k + 1 < span_cache_count_; ++k)
-      span_cache_[k] = span_cache_[k + 1];
-    --span_cache_count_;
-    span->fresh = false;
-    return span;
-  }
-  return nullptr;
+  Page* span = span_cache_[slices];
+  if (span == nullptr) return nullptr;
+  span_cache_[slices] = span->next;
+  --span_cache_count_;
+  return span;
 }
 
 void Heap::cache_span(Segment* segment, Page* span) {
   if (span_cache_count_ == kSpanCacheSize) {
-    Page* oldest = span_cache_[0];
-    for (size_t k = 0; k + 1 < span_cache_count_; ++k)
-      span_cache_[k] = span_cache_[k + 1];
-    --span_cache_count_;
-    release_span(Segment::of(oldest), oldest);
+    release_span(segment, span);
+    return;
   }
   poison(segment->slice_address(segment->index_of(span)), span->slice_count * kSliceSize);
   span->capacity = span->used = 0;
   span->start = nullptr;
-  span->free = span->local_free = nullptr;
+  span->free = nullptr;
   span->fresh = false;
   span->freed_at = tick_;
-  span_cache_[span_cache_count_++] = span;
+  span->next = span_cache_[span->slice_count];
+  span_cache_[span->slice_count] = span;
+  ++span_cache_count_;
 }
 
 void Heap::flush_span_cache(uint64_t before) {
-  size_t kept = 0;
-  const size_t count = span_cache_count_;
-  Page* spans[kSpanCacheSize];
-  for (size_t i = 0; i < count; ++i)
-    spans[i] = span_cache_[i];
-  span_cache_count_ = 0;
-  for (size_t i = 0; i < count; ++i) {
-    if (spans[i]->freed_at < before)
-      release_span(Segment::of(spans[i]), spans[i]);
-    else
-      span_cache_[kept++] = spans[i];
+  if (span_cache_count_ == 0) return;
+  for (Page*& head : span_cache_) {
+    for (Page** link = &head; *link != nullptr;) {
+      Page* span = *link;
+      if (span->freed_at >= before) {
+        link = &span->next;
+        continue;
+      }
+      *link = span->next;
+      --span_cache_count_;
+      release_span(Segment::of(span), span);
+    }
   }
-  span_cache_count_ = kept;
 }
 
 // ---- freeing -------------------------------------------------------------------------------
@@ -240,7 +253,6 @@ void Heap::page_freed(Segment* segment, Page* page) {
   if (page->in_full) {
     if (page->kind == SpanKind::kLarge) {
       // A large page holds one block, so it is empty now.
-      large_.remove(page);
       page->in_full = false;
       // No remote free can be handing this block over: it was freed here, and blocks that
       // came through delayed_free_ waited for their notifier first (process_delayed).
@@ -258,10 +270,9 @@ void Heap::page_freed(Segment* segment, Page* page) {
 }
 
 void Heap::page_empty(Segment* segment, Page* page) {
-  PageQueue& queue = queues_[page->size_class];
   // The current page of its class stays, so an alloc/free loop does not churn pages.
-  if (queue.first == page) return;
-  queue.remove(page);
+  if (current_[page->size_class] == page) return;
+  queues_[page->size_class].remove(page);
   release_span(segment, page);
 }
 
@@ -376,19 +387,11 @@ size_t Heap::take_thread_free(Page* page) {
     tail = next;
     ++count;
   }
-  write_link(tail, page->local_free);
-  page->local_free = head;
+  write_link(tail, page->free);
+  page->free = head;
+  page->free_is_zero = false;
   page->used -= static_cast<uint32_t>(count);
   return count;
-}
-
-void Heap::collect_page(Page* page) {
-  take_thread_free(page);
-  if (page->free == nullptr && page->local_free != nullptr) {
-    page->free = page->local_free;
-    page->local_free = nullptr;
-    page->free_is_zero = false;
-  }
 }
 
 void Heap::set_delay_state(Page* page, DelayState state) {
@@ -435,6 +438,7 @@ void Heap::move_from_full(Page* page) {
 void Heap::queue_changed(size_t cls) {
   if (hardened_) return;
   Page* page = queues_[cls].first != nullptr ? queues_[cls].first : &empty_page;
+  current_[cls] = page;
   // The direct slots of class cls are those whose sizes round to it: a contiguous run.
   const size_t lowest = cls == 0 ? 0 : class_size(cls - 1) + 1;
   if (lowest > kDirectMaxSize) return;
@@ -467,7 +471,7 @@ void Heap::make_free_span(Segment* segment, size_t first, size_t count, uint64_t
   span->used = span->capacity = span->reserved = 0;
   span->block_size = 0;
   span->start = nullptr;
-  span->free = span->local_free = nullptr;
+  span->free = nullptr;
   span->thread_free.store(0, std::memory_order_relaxed);
   span->freed_at = freed_at;
   if (count > 1) {
@@ -630,13 +634,10 @@ void Heap::purge_expired(bool force) {
 void Heap::collect(bool force) {
   ++tick_;
   process_delayed();
-  for (PageQueue* list : {&full_, &large_}) {
-    for (Page* page = list->first; page != nullptr;) {
-      Page* next = page->next;
-      Segment* segment = Segment::of(page);
-      if (take_thread_free(page) != 0) page_freed(segment, page);
-      page = next;
-    }
+  for (Page* page = full_.first; page != nullptr;) {
+    Page* next = page->next;
+    if (take_thread_free(page) != 0) page_freed(Segment::of(page), page);
+    page = next;
   }
   for (size_t cls = 0; cls < kNumClasses; ++cls) {
     for (Page* page = queues_[cls].first; page != nullptr;) {
@@ -669,18 +670,13 @@ void Heap::collect(bool force) {
 
 template <class F>
 void Heap::for_each_page(F&& visit) {
-  for (size_t cls = 0; cls < kNumClasses; ++cls) {
-    for (Page* page = queues_[cls].first; page != nullptr;) {
-      Page* next = page->next;
-      visit(page);
-      page = next;
+  for (Segment* segment = segments_; segment != nullptr; segment = segment->next) {
+    if (segment->huge) {
+      visit(&segment->slices[1]);
+      continue;
     }
-  }
-  for (PageQueue* list : {&full_, &large_}) {
-    for (Page* page = list->first; page != nullptr;) {
-      Page* next = page->next;
-      visit(page);
-      page = next;
+    for (size_t i = 1; i < kSlicesPerSegment; i += segment->slices[i].slice_count) {
+      if (segment->slices[i].is_in_use()) visit(&segment->slices[i]);
     }
   }
 }
@@ -688,14 +684,18 @@ void Heap::for_each_page(F&& visit) {
 void Heap::reset_lists() {
   for (Page*& slot : direct_)
     slot = &empty_page;
+  for (Page*& page : current_)
+    page = &empty_page;
   for (PageQueue& queue : queues_)
     queue = {};
   for (PageQueue& bin : bins_)
     bin = {};
-  full_ = large_ = {};
+  full_ = {};
   bin_mask_ = 0;
   segments_ = nullptr;
   empty_segments_ = 0;
+  for (Page*& head : span_cache_)
+    head = nullptr;
   span_cache_count_ = 0;
 }
 
@@ -806,7 +806,6 @@ void Heap::adopt(Segment* segment) {
 void Heap::park_large(Page* page) {
   page->in_full = true;
   set_delay_state(page, DelayState::kNotify);
-  large_.push_back(page);
   // A block freed before kNotify was set sits on thread_free; take it back now.
   if (take_thread_free(page) != 0) page_freed(Segment::of(page), page);
 }

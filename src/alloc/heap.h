@@ -4,26 +4,28 @@
 //
 // Thread safety: one owner thread (owner_tid) calls everything here except that any thread may
 // push onto delayed_free_ (through a page in the kNotify state, see page.h). Blocks from this
-// heap may be freed by any thread: the owner frees into local_free, others push onto the
-// page's thread_free.
+// heap may be freed by any thread: the owner pushes onto the page's free list, others onto its
+// thread_free.
 //
 // Invariants (check() verifies them):
-//   1. Every in-use small page of class c with free blocks or room to extend is on queues_[c];
-//      a small page on full_ has in_full set and DelayState kNotify or kNone (kNone once a
-//      remote free has handed a block over through delayed_free_); every large page is on
-//      large_ with in_full set.
-//   2. direct_[s] is queues_[class of s].first, or the shared empty page when that queue is
-//      empty or the allocator is hardened (hardened allocation always takes the checked path).
+//   1. Every in-use small page of class c is on queues_[c] or on full_; one on full_ has
+//      in_full set and DelayState kNotify or kNone (kNone once a remote free has handed a block
+//      over through delayed_free_). A large page holding its block is on no list, with in_full
+//      set.
+//   2. current_[c] is queues_[c].first, and direct_[s] is current_[class of s], or the shared
+//      empty page when that queue is empty or the allocator is hardened (hardened allocation
+//      always takes the checked path).
 //   3. Every free span of every segment in segments_ is in bins_[slice_count], and bin_mask_
 //      has bit n set exactly when bins_[n] is not empty.
 //   4. empty_segments_ counts the segments with used_spans == 0, and is at most 1 outside a
 //      call (the retained segment that keeps an alloc/free loop of big blocks off the OS).
 //   5. Every block on delayed_free_ belongs to a page of this heap whose DelayState is not
 //      kNever; such a page is counted as holding that block in `used`.
-//   6. span_cache_ holds at most kSpanCacheSize large spans whose block was freed: kind kLarge,
-//      used == capacity == 0, not in_full, on no other list. An alloc/free loop of big blocks
-//      reuses them without touching the segment layout; they go back to the free spans when
-//      they age past the purge delay, when the cache overflows, or when a span is needed.
+//   6. span_cache_[n] lists idle large spans of n slices (their block was freed): kind kLarge,
+//      used == capacity == 0, not in_full; span_cache_count_ counts them, at most
+//      kSpanCacheSize. An alloc/free loop of big blocks reuses them without touching the
+//      segment layout; they go back to the free spans when they age past the purge delay or
+//      when a span is needed and the bins have none.
 #pragma once
 
 #include <atomic>
@@ -69,15 +71,34 @@ class Heap {
   // OS refused memory.
   void* allocate(size_t size, size_t alignment, bool zeroed);
 
+  // A block of class `cls` from its current page, or null (then call allocate()).
+  void* try_allocate_class(size_t cls, size_t size) {
+    Page* page = current_[cls];
+    Block* block = page->free;
+    if (__builtin_expect(block == nullptr, 0)) return nullptr;
+    page->free = read_link(block);
+    ++page->used;
+    if constexpr (kAsanEnabled) {
+      Segment::of(page)->set_requested(page, block, size);
+      unpoison(block, size);
+    }
+    return block;
+  }
+
+  // A large block (kMaxSmallSize < size <= the largest span, natural alignment) from an idle
+  // span of the right size, or null (then call allocate()).
+  void* try_allocate_cached_large(size_t size);
+
   // Frees a block of one of this heap's pages on the owner thread. REQUIRES: the calling thread
   // owns the page's segment; block is live.
   void free_local(Segment* segment, Page* page, Block* block) {
     poison(block, page->block_size);
-    write_link(block, page->local_free);
-    page->local_free = block;
+    write_link(block, page->free);
+    page->free = block;
+    page->free_is_zero = false;
     if (__builtin_expect(--page->used == 0 || page->in_full, 0)) {
       // The current page of its class stays when it empties (no call for an alloc/free loop).
-      if (!page->in_full && queues_[page->size_class].first == page) return;
+      if (!page->in_full && current_[page->size_class] == page) return;
       page_freed(segment, page);
     }
   }
@@ -128,17 +149,17 @@ class Heap {
   void* allocate_small(size_t cls, size_t size, bool zeroed);
   void* allocate_large(size_t size, size_t alignment, bool zeroed);
   void* allocate_huge(size_t size, size_t alignment, bool zeroed);
-  // Sets up a large page (one block at `alignment` in its span) and puts it on large_.
+  // Sets up a large page: one block at `alignment` in its span.
   void* start_large(Segment* segment, Page* page, size_t size, size_t alignment, bool zeroed);
   Page* take_cached_span(size_t slices);
+  // Keeps the idle large span for reuse, or releases it when the cache is full.
   void cache_span(Segment* segment, Page* span);
   // Returns cached spans to the free spans: all of them, or those freed before `before`.
   void flush_span_cache(uint64_t before = UINT64_MAX);
   Page* find_page(size_t cls);
   Page* fresh_page(size_t cls);
   void extend(Page* page);
-  // Moves local_free and thread_free blocks onto free (when free is empty).
-  void collect_page(Page* page);
+  // Moves the thread_free blocks onto free; returns how many.
   size_t take_thread_free(Page* page);
   // False when remote frees arrived while moving it (the page then stays queued).
   bool move_to_full(Page* page);
@@ -165,14 +186,15 @@ class Heap {
   void remove_segment(Segment* segment);
   void purge_expired(bool force);
   void purge_span(Segment* segment, Page* span);
-  // A large page with a live block goes on large_ in the kNotify state.
+  // A large page with a live block waits in the kNotify state (see DelayState).
   void park_large(Page* page);
   template <class F>
   void for_each_page(F&& visit);
   void reset_lists();
 
-  // Hot: the allocation fast path reads direct_ only.
+  // Hot: the allocation fast paths read direct_ (by size in words) and current_ (by class).
   Page* direct_[kDirectSlots];
+  Page* current_[kNumClasses];
   Allocator* allocator_;
   uintptr_t owner_tid_;
   bool first_class_;
@@ -181,14 +203,13 @@ class Heap {
   uint64_t last_purge_tick_ = 0;
   PageQueue queues_[kNumClasses];
   PageQueue full_;
-  PageQueue large_;
   PageQueue bins_[kSlicesPerSegment];  // free spans by slice count (index 0 unused)
   uint64_t bin_mask_ = 0;
   Segment* segments_ = nullptr;
   size_t empty_segments_ = 0;
   std::atomic<Block*> delayed_free_{nullptr};
   static constexpr size_t kSpanCacheSize = 8;
-  Page* span_cache_[kSpanCacheSize];  // oldest first
+  Page* span_cache_[kSlicesPerSegment] = {};  // by slice count, linked through Page::next
   size_t span_cache_count_ = 0;
 };
 

@@ -33,10 +33,9 @@ Status broken(const char* what, const void* where, uint64_t size = 0) {
 
 const char* HeapWalker::collect_free(const Page& page, const Heap* owner, PageFreeSet& set) {
   std::memset(set.bits, 0, sizeof set.bits);
-  set.on_free = set.on_local_free = set.on_thread_free = set.on_delayed = 0;
+  set.on_free = set.on_thread_free = set.on_delayed = 0;
   if (page.capacity > PageFreeSet::kMaxBlocks) return "a page holds more blocks than fit a slice";
   if (const char* error = mark_list(page, page.free, set, &set.on_free)) return error;
-  if (const char* error = mark_list(page, page.local_free, set, &set.on_local_free)) return error;
   if (const char* error =
           mark_list(page, Page::list_of(page.thread_free.load(std::memory_order_acquire)), set,
                     &set.on_thread_free))
@@ -183,11 +182,9 @@ Status Allocator::check_segment(Segment* segment, const Heap* owner) const {
       status = broken("a large page does not hold exactly one block (or none, when cached)", page);
       return;
     }
-    if (page->capacity > page->reserved ||
-        page->used + set.on_free + set.on_local_free != page->capacity ||
+    if (page->capacity > page->reserved || page->used + set.on_free != page->capacity ||
         page->used < set.on_thread_free + set.on_delayed) {
-      status =
-          broken("page accounting: used + |free| + |local_free| != capacity", page, page->used);
+      status = broken("page accounting: used + |free| != capacity", page, page->used);
       return;
     }
     if (owner == nullptr &&
@@ -232,30 +229,35 @@ const char* Heap::check_lists() const {
         (state != DelayState::kNotify && state != DelayState::kNone))
       return "a page on the full list is not a full small page";
   }
-  for (const Page* page = large_.first; page != nullptr; page = page->next) {
-    ++pages_on_lists;
-    if (page->kind != SpanKind::kLarge || !page->in_full)
-      return "a page on the large list is not a large page";
-  }
   if (span_cache_count_ > kSpanCacheSize) return "the span cache overflows";
-  for (size_t i = 0; i < span_cache_count_; ++i) {
-    const Page* span = span_cache_[i];
-    ++pages_on_lists;
-    if (span->kind != SpanKind::kLarge || span->in_full || span->used != 0 || span->capacity != 0 ||
-        Segment::of(span)->heap.load(std::memory_order_relaxed) != this)
-      return "a cached span is not an idle large span of this heap";
+  size_t cached = 0;
+  for (size_t count = 0; count < kSlicesPerSegment; ++count) {
+    for (const Page* span = span_cache_[count]; span != nullptr; span = span->next) {
+      ++cached;
+      if (span->kind != SpanKind::kLarge || span->slice_count != count || span->in_full ||
+          span->used != 0 || span->capacity != 0 ||
+          Segment::of(span)->heap.load(std::memory_order_relaxed) != this)
+        return "a cached span is not an idle large span of its size in this heap";
+    }
   }
+  if (cached != span_cache_count_) return "span_cache_count differs from the cached spans";
+  pages_on_lists += cached;
   size_t in_use_pages = 0, free_spans = 0, empty_segments = 0;
+  bool large_off_list = false;
   for (Segment* segment = segments_; segment != nullptr; segment = segment->next) {
     if (segment->used_spans == 0) ++empty_segments;
     HeapWalker::for_each_span(segment, [&](Page* span) {
-      if (span->is_in_use())
-        ++in_use_pages;
-      else
+      if (!span->is_in_use()) {
         ++free_spans;
+      } else if (span->kind == SpanKind::kSmall || span->used == 0) {
+        ++in_use_pages;  // on a queue, the full list or the span cache
+      } else if (!span->in_full) {
+        large_off_list = true;
+      }
     });
   }
   if (in_use_pages != pages_on_lists) return "an in-use page is on no list of its heap";
+  if (large_off_list) return "a large page holding its block is not marked full";
   size_t binned = 0;
   for (size_t count = 1; count < kSlicesPerSegment; ++count) {
     if (((bin_mask_ >> count) & 1) != (bins_[count].empty() ? 0u : 1u))

@@ -15,7 +15,6 @@ struct PageFreeSet {
   static constexpr size_t kMaxBlocks = kSliceSize / kWordSize;  // 8 B blocks in one slice
   uint64_t bits[kMaxBlocks / 64];
   size_t on_free = 0;
-  size_t on_local_free = 0;
   size_t on_thread_free = 0;
   size_t on_delayed = 0;
   // Blocks the client holds: handed out and not freed by anyone.

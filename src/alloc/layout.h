@@ -20,6 +20,8 @@ inline constexpr size_t kSliceSize = size_t{1} << kSliceShift;  // 64 KiB
 inline constexpr size_t kSlicesPerSegment = kSegmentSize / kSliceSize;
 // Slices a span inside an ordinary segment may cover (all but the header slice).
 inline constexpr size_t kMaxSpanSlices = kSlicesPerSegment - 1;
+// The largest block an ordinary segment holds; bigger ones get a huge segment.
+inline constexpr size_t kLargestSpanBytes = kMaxSpanSlices * kSliceSize;
 
 // Every block is aligned to at least this; blocks of 16 bytes and more to kMinAlignment.
 inline constexpr size_t kWordSize = 8;

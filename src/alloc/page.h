@@ -1,16 +1,17 @@
 // Page: the descriptor of one slice of a segment, and — at the first slice of a span — of the
 // whole span: a page of small blocks of one size class, one large block, or free space.
 //
-// Lists of a small page (mimalloc's sharding):
-//   free        blocks ready to hand out; the allocation fast path pops it.
-//   local_free  blocks the owner thread freed; swapped in when `free` runs dry.
+// Lists of a small page (mimalloc's sharding, with local frees pushed straight back onto free):
+//   free        blocks ready to hand out; the allocation fast path pops it and the owner
+//               thread's frees push onto it (LIFO: an alloc/free loop reuses one warm block).
 //   thread_free blocks other threads freed, pushed with a CAS; the owner takes the whole list
-//               in one exchange. Its two low bits are the DelayState (blocks are 8-aligned).
+//               in one exchange when `free` runs dry. Its two low bits are the DelayState
+//               (blocks are 8-aligned).
 // Blocks past `capacity` have never been handed out; extend() carves more of them on demand,
 // so a fresh page touches only the memory it uses.
 //
 // Accounting identity of an in-use page (check() verifies it):
-//   used + |free| + |local_free| == capacity <= reserved
+//   used + |free| == capacity <= reserved
 // and the blocks live for the client are `used` minus those on thread_free and on the heap's
 // delayed-free list. No block is on two lists; every link points at a block start inside the
 // page.
@@ -59,7 +60,8 @@ enum class DelayState : uintptr_t { kNone = 0, kNotify = 1, kNotifying = 2, kNev
 
 enum class SpanKind : uint8_t { kFree = 0, kSmall = 1, kLarge = 2 };
 
-struct Page {
+// 128 bytes, so that finding a slice's descriptor is a shift, not a multiply.
+struct alignas(128) Page {
   static constexpr uintptr_t kStateMask = 3;
 
   // Span layout. At a span's first slice slice_count > 0 and slice_offset == 0; every other
@@ -81,11 +83,10 @@ struct Page {
   std::byte* start;  // first block
 
   Block* free;
-  Block* local_free;
   std::atomic<uintptr_t> thread_free;
 
-  // Links in the owner's page queue, full list or large list (in-use spans), or in its span
-  // bin (free spans).
+  // Links in the owner's page queue or full list (small pages), span cache (idle large
+  // spans), or span bin (free spans).
   Page* next;
   Page* prev;
   uint64_t freed_at;  // free spans: the heap tick at which the span became free

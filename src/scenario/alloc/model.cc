@@ -78,7 +78,8 @@ std::optional<uint64_t> first_difference(const uint8_t* bytes, uint64_t length,
 
 std::optional<std::string> Model::admit(uint64_t address, uint64_t usable, const char* what) {
   const uint64_t end = address + usable;
-  if (end < address) return format("%s [0x%" PRIx64 ", +%" PRIu64 ") wraps", 0, address, usable);
+  if (end < address)
+    return std::string(what) + format(" [0x%" PRIx64 ", +%" PRIu64 ") wraps", address, usable);
   auto next = intervals_.lower_bound(address);
   if (next != intervals_.end() && next->first < end)
     return std::string(what) +
@@ -237,10 +238,11 @@ std::optional<std::string> Model::judge_alloc(uint64_t size, uint64_t alignment,
     return format("block 0x%" PRIx64 " is not aligned to %" PRIu64, actual.address, required);
   if (actual.usable < size)
     return format("usable size %" PRIu64 " below the request %" PRIu64, actual.usable, size);
-  if (alignment <= 16 && size <= kMaxSmallSize && size > 128 && actual.usable - size > size / 8)
+  const bool natural = alignment <= natural_alignment(size);
+  if (natural && size <= kMaxSmallSize && size > 128 && actual.usable - size > size / 8)
     return format("usable size %" PRIu64 " wastes more than 12.5%% of %" PRIu64, actual.usable,
                   size);
-  if (alignment <= 16 && size <= 128 && actual.usable - size >= 16)
+  if (natural && size <= 128 && actual.usable - size >= 16)
     return format("usable size %" PRIu64 " wastes 16 bytes or more of %" PRIu64, actual.usable,
                   size);
   // Huge blocks may come from a cached mapping up to a third bigger than they need.

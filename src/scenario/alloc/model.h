@@ -80,10 +80,6 @@ class Model {
   size_t verify_cursor_ = 0;
 };
 
-// Slot choice shared by Model and Executor: `slot` modulo the live count.
-inline size_t pick(uint64_t slot, size_t live) {
-  return static_cast<size_t>(slot % live);
-}
 // Requested bytes a scenario keeps live at most: an Alloc or Realloc that would go beyond is
 // skipped by the Executor (outcome kUnsupported, nothing runs), so a fuzz input cannot grow
 // without bound. Both sides count the requested sizes of their live blocks.

@@ -4,6 +4,7 @@
 // well. Sizes and alignments are raw: judging them is part of the allocator's job.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <variant>
@@ -99,6 +100,12 @@ struct BadFree {
   uint32_t offset;
   friend bool operator==(const BadFree&, const BadFree&) = default;
 };
+
+// What a slot names: `slot` modulo the live count (blocks, pool objects or heaps). REQUIRES:
+// live > 0.
+inline size_t pick(uint64_t slot, size_t live) {
+  return static_cast<size_t>(slot % live);
+}
 
 using Op = std::variant<Alloc, Free, Realloc, Write, Check, Collect, PoolAlloc, PoolFree,
                         HeapCreate, HeapDestroy, FailNextOsCall, Handoff, BadFree>;

@@ -32,8 +32,8 @@ class OutcomeDistribution {
     const double all = static_cast<double>(total());
     for (const auto& [n, tag] : by_count) {
       char line[160];
-      std::snprintf(line, sizeof line, "  %6.2f%%  %7zu  %s\n", 100.0 * static_cast<double>(n) / all,
-                    n, tag.c_str());
+      std::snprintf(line, sizeof line, "  %6.2f%%  %7zu  %s\n",
+                    100.0 * static_cast<double>(n) / all, n, tag.c_str());
       out += line;
     }
     return out;
