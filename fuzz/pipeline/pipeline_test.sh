@@ -36,14 +36,17 @@ fuzz_run() {
   }
 }
 
-# findings FIELD KIND: FIELD of the finding of that kind in the scratch findings.json.
+# finding FIELD KIND FUNCTION: FIELD of the one finding of that kind whose stack signature
+# names FUNCTION, from the scratch findings.json.
 finding() {
-  "$python" - "$scratch/out/findings.json" "$1" "$2" <<'PY'
+  "$python" - "$scratch/out/findings.json" "$@" <<'PY'
 import json, sys
-records = [r for r in json.load(open(sys.argv[1])).values() if r["kind"] == sys.argv[3]]
+path, field, kind, function = sys.argv[1:]
+records = [r for r in json.load(open(path)).values()
+           if r["kind"] == kind and any(function in f for f in r["frames"])]
 if len(records) != 1:
-    sys.exit(f"{len(records)} findings of kind {sys.argv[3]}, expected 1")
-value = records[0][sys.argv[2]]
+    sys.exit(f"{len(records)} findings of kind {kind} in {function}, expected 1")
+value = records[0][field]
 print(" ".join(value) if isinstance(value, list) else value)
 PY
 }
@@ -56,28 +59,27 @@ before=$(committed_corpus_state)
 
 start=$SECONDS
 fuzz_run 8 "$scratch/run1.log"
-crash_file=$(finding stored crash)
-timeout_file=$(finding stored timeout)
-[[ $(finding frames crash) == *read_past_end* ]] || fail "crash signature: $(finding signature crash)"
-[[ $(finding frames timeout) == *spin_forever* ]] || fail "timeout signature: $(finding signature timeout)"
+crash_file=$(finding stored crash read_past_end) || fail "no crash finding in read_past_end"
+timeout_file=$(finding stored timeout spin_forever) || fail "no timeout finding in spin_forever"
 [[ $(cat "$crash_file") == "BUG!" ]] ||
   fail "the stored crash is not minimized to \"BUG!\": $(xxd "$crash_file" | head -3)"
 [[ $(find "$regressions" -type f | wc -l) -eq 2 ]] ||
   fail "expected 2 regression inputs (crash, timeout), found: $(ls "$regressions")"
 [[ -s $scratch/out/report/index.html && -s $scratch/out/report/report.txt ]] ||
   fail "no report in $scratch/out/report"
-echo "run 1: crash and timeout filed ($((SECONDS - start)) s); crash hits so far: $(finding count crash)"
+echo "run 1: crash and timeout filed ($((SECONDS - start)) s);" \
+  "crash hits so far: $(finding count crash read_past_end)"
 
 start=$SECONDS
 fuzz_run 4 "$scratch/run2.log"
 [[ $(find "$regressions" -type f | wc -l) -eq 2 ]] ||
   fail "the second run stored again: $(ls "$regressions")"
-hits=$(finding count crash)
+hits=$(finding count crash read_past_end)
 [[ $hits -ge 2 ]] || fail "the crash was hit $hits times in two runs; expected at least 2"
 echo "run 2: nothing stored again ($((SECONDS - start)) s); crash hits in all: $hits"
 
 # The reproduce command, as the report prints it (relative to the repository root).
-repro=$(finding reproduce crash)
+repro=$(finding reproduce crash read_past_end)
 if (cd "$root" && $repro) >"$scratch/reproduce.log" 2>&1; then
   fail "the reproduce command passed: $repro"
 fi

@@ -53,6 +53,8 @@ class Campaign:
         self.lock = threading.Lock()
         self.samples = []            # {t, worker, execs, cov, ft, corp}
         self.merges = []             # {t, cov, ft, files, bytes, seconds}
+        self.merge_count = 0
+        self.merge_thread = None
         self.incarnations = []       # finished libFuzzer processes
         self.errors = []
         self.found = {}              # ident -> hits in this run
@@ -93,15 +95,28 @@ class Campaign:
                 self.triage_queue.task_done()
 
     def _merge(self, sources=()):
-        log = self.logs / f"merge-{len(self.merges)}.log"
-        limit = max(600, self.target.timeout_s * 4)
+        with self.lock:
+            number = self.merge_count
+            self.merge_count += 1
+        log = self.logs / f"merge-{number}.log"
+        started = round(self.now(), 1)  # the union is that of the corpus when the merge began
+        limit = max(1800, self.target.timeout_s * 4)
         result = corpus.merge(self.target, self.work, list(sources), log, limit_s=limit)
-        if result is None:
-            self.errors.append(f"merging the working corpus failed (log: {log})")
-            return None
-        result["t"] = round(self.now(), 1)
-        self.merges.append(result)
+        with self.lock:
+            if result is None:
+                self.errors.append(f"merging the working corpus failed (log: {log})")
+                return None
+            result["t"] = started
+            self.merges.append(result)
         return result
+
+    def _merge_in_background(self, sources=()):
+        """Starts a merge unless one still runs; the workers and this loop go on meanwhile."""
+        if self.merge_thread is not None and self.merge_thread.is_alive():
+            return
+        self.merge_thread = threading.Thread(target=self._merge, args=(list(sources),),
+                                             daemon=True)
+        self.merge_thread.start()
 
     def _on_status(self, worker, status):
         with self.lock:
@@ -162,6 +177,8 @@ class Campaign:
         self.progress.finish()
         self.triage_queue.join()
         self.triage_queue.put(None)
+        if self.merge_thread is not None:
+            self.merge_thread.join()
         self._merge(self._afl_queues() if self.s.engine == "afl" else ())
         after = corpus.size(self.work)
         return self._summary(started, fuzz_seconds, before_any, before, after, interrupted)
@@ -205,8 +222,8 @@ class Campaign:
                     self.running[worker] = self._start_worker(worker, deadline)
             now = time.monotonic()
             if self.running and now >= next_merge and deadline - now > self.s.merge_every_s / 2:
-                self._merge()  # the workers keep running meanwhile
-                next_merge = time.monotonic() + self.s.merge_every_s
+                self._merge_in_background()
+                next_merge = now + self.s.merge_every_s
 
     def _start_worker(self, worker, deadline):
         number = sum(1 for i in self.incarnations if i["worker"] == worker) + 1
@@ -300,9 +317,10 @@ class Campaign:
                         tail = [ANSI.sub("", line) for line in proc.text().splitlines()[-15:]]
                         self.errors.append(f"afl-fuzz w{w} exited with status {rc}"
                                            f" ({proc.log_path}):\n    " + "\n    ".join(tail))
-            if self.running and time.monotonic() >= next_merge and time.monotonic() < deadline - 30:
-                self._merge(self._afl_queues())
-                next_merge += self.s.merge_every_s
+            now = time.monotonic()
+            if self.running and now >= next_merge and deadline - now > self.s.merge_every_s / 2:
+                self._merge_in_background(self._afl_queues())
+                next_merge = now + self.s.merge_every_s
         self._afl_triage_new(out, seen)
 
     def _afl_triage_new(self, out, seen):
