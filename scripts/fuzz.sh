@@ -2,8 +2,6 @@
 # ./suite fuzz: build what the run needs, then hand over to scripts/fuzz_campaign.py (workers,
 # corpus merges, triage of findings, coverage, the report). Sourced by ./suite.
 
-FUZZ_OUT_DEFAULT=$ROOT/build/fuzz
-
 # fuzz_main SECONDS JOBS ENGINE COVERAGE(yes|no) MINIMIZE_S CORPUS OUT FROM TARGET...
 # FROM: a folder of prebuilt libFuzzer binaries (and their .options/.dict); "" builds the
 # fuzz preset.

@@ -46,8 +46,8 @@ void add_ratio_targets_to_context() {
   for (const auto& [bench_case, target] : targets()) {
     char value[32];
     std::snprintf(value, sizeof value, "%.2f", target.max_ratio);
-    benchmark::AddCustomContext("ratio_target " + bench_case + " " + target.ours + "/" + target.peer,
-                                value);
+    benchmark::AddCustomContext(
+        "ratio_target " + bench_case + " " + target.ours + "/" + target.peer, value);
   }
 }
 

@@ -25,7 +25,8 @@ export CFLAGS="-O1 -fno-omit-frame-pointer -gline-tables-only -DFUZZING_BUILD_MO
 export CXXFLAGS="$CFLAGS"
 export LIB_FUZZING_ENGINE="-fsanitize=fuzzer"
 export SANITIZER=address FUZZING_ENGINE=libfuzzer ARCHITECTURE=x86_64 FUZZING_LANGUAGE=c++
-export SRC=$(dirname "$root") WORK=$work OUT=$out
+SRC=$(dirname "$root")
+export SRC WORK=$work OUT=$out
 
 start=$SECONDS
 (cd "$root" && bash .clusterfuzzlite/build.sh) >"$work/build.log" 2>&1 || {

@@ -12,6 +12,7 @@ when every impl reports items_per_second, else per iteration; ratios are ours / 
 the same run, so 1.00 is parity and below 1 is faster.
 """
 import html
+import re
 import statistics
 from collections import defaultdict
 
@@ -60,10 +61,11 @@ class Case:
         return "per item" if self.per_item else "per iteration"
 
     def ours(self):
-        return [i for i in self.impls if names.is_ours(i)]
+        """Our impls, plain vmmem first."""
+        return sorted((i for i in self.impls if names.is_ours(i)), key=lambda i: (i != names.OUR_IMPL, i))
 
     def peers(self):
-        return [i for i in self.impls if not names.is_ours(i)]
+        return sorted(i for i in self.impls if not names.is_ours(i))
 
     def primary(self):
         ours = self.ours()
@@ -92,7 +94,7 @@ def group(results):
 
 
 def natural(text):
-    import re
+    """A sort key that orders the numbers in names by value (threads:2 before threads:16)."""
     return [(0, float(t)) if re.fullmatch(r"\d+(\.\d+)?", t) else (1, t)
             for t in re.split(r"(\d+(?:\.\d+)?)", text) if t]
 
@@ -135,7 +137,7 @@ def _bars(cases):
             text = f" {impl}: {fmt_ns(v)}"
             if not names.is_ours(impl) and primary:
                 text += f"   {primary}/{impl} = {case.value(primary) / v:.2f}x"
-            ax.text(v, y, text, va="center", fontsize=7)
+            ax.text(max(values), y, text, va="center", fontsize=7)
             y += 0.28
         ticks.append((top + y - 0.28 * len(impls)) / 2 if impls else y)
         labels.append(f"{case.case} ({case.unit})")

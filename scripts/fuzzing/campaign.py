@@ -55,6 +55,7 @@ class Campaign:
         self.merges = []             # {t, cov, ft, files, bytes, seconds}
         self.merge_count = 0
         self.merge_thread = None
+        self.running = {}            # worker -> its engine process now
         self.incarnations = []       # finished libFuzzer processes
         self.errors = []
         self.found = {}              # ident -> hits in this run
@@ -184,8 +185,11 @@ class Campaign:
         return self._summary(started, fuzz_seconds, before_any, before, after, interrupted)
 
     def _stop_all(self):
-        for proc in getattr(self, "running", {}).values():
-            proc.stop()
+        for proc in list(self.running.values()):
+            rc = proc.stop()
+            if isinstance(proc, workers.LibFuzzerIncarnation):
+                self._finish_worker(proc, rc)  # its execs still count
+        self.running = {}
 
     # ---- libFuzzer -----------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
-from helpers import SCRIPTS  # noqa: F401
+from helpers import SCRIPTS
 from benchmarks import gate, names, report, results
 
 

@@ -1,9 +1,10 @@
 import unittest
 
-from helpers import SCRIPTS  # noqa: F401
+from helpers import SCRIPTS
 from fuzzing import crash_report
 
 ROOT = "/repo"
+assert SCRIPTS.is_dir()  # helpers put scripts/ on the import path
 
 ASAN = """INFO: Seed: 1
 Running: crash-1

@@ -2,7 +2,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
-from helpers import SCRIPTS  # noqa: F401
+from helpers import SCRIPTS
 from fuzzing import findings, libfuzzer_output, report, targets
 
 
