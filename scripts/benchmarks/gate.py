@@ -1,8 +1,11 @@
 """The regression gate: Google Benchmark's own compare.py (Debian libbenchmark-tools) compares
 a baseline with a new run, repetition by repetition, with its two-sided Mann-Whitney U test
-(scipy) on real time. A bench of ours fails the gate when its median real time is more than
-`threshold` slower than the baseline's and the U test's p-value is below `alpha`. Peers
-(glibc, memcpy...) are reported but never fail it: when a peer moves, the machine did.
+(scipy). A bench of ours fails the gate when its median time is more than `threshold` slower
+than the baseline's and the U test's p-value is below `alpha`. The time is the one the bench
+measures: real time for benches that use it (real_time in the name: multi-threaded ones), CPU
+time for the others, which on a loaded machine keeps the time a process spends waiting for a
+core out of a single-threaded bench. Peers (glibc, memcpy...) are reported but never fail
+it: when a peer moves, the machine did.
 """
 import json
 import subprocess
@@ -38,14 +41,16 @@ def verdicts(diff, threshold, alpha):
     for d in diff:
         if d.get("run_type") == "aggregate" or d["name"] == "OVERALL_GEOMEAN":
             continue
+        real = names.uses_real_time(d["name"])
+        field = "time" if real else "cpu"
         median = medians.get(d["name"] + "_median")
         if median:
-            change = median["measurements"][0]["time"]
+            change = median["measurements"][0][field]
         else:
-            changes = [m["time"] for m in d["measurements"]]
+            changes = [m[field] for m in d["measurements"]]
             change = sum(changes) / len(changes)
         utest = d.get("utest") or {}
-        p = utest.get("time_pvalue")
+        p = utest.get("time_pvalue" if real else "cpu_pvalue")
         if p is None:
             verdict = "untested"
         elif p < alpha and change > threshold:
@@ -55,7 +60,8 @@ def verdicts(diff, threshold, alpha):
         else:
             verdict = "same"
         rows.append({"name": d["name"], "ours": names.parse(d["name"]).ours or
-                     not names.parse(d["name"]).impl, "change": change, "p": p,
+                     not names.parse(d["name"]).impl, "metric": "real" if real else "cpu",
+                     "change": change, "p": p,
                      "reps": (utest.get("nr_of_repetitions"), utest.get("nr_of_repetitions_other")),
                      "verdict": verdict})
     return rows
@@ -69,11 +75,12 @@ def report(rows, threshold, alpha, baseline_label):
     def line(r):
         reps = f"{r['reps'][0]} vs {r['reps'][1]}" if r["reps"][0] else "-"
         p = f"{r['p']:.4f}" if r["p"] is not None else "-"
-        return f"  {r['name']:<64} {r['change'] * 100:+7.1f}%  p={p}  repetitions {reps}"
+        return (f"  {r['name']:<64} {r['change'] * 100:+7.1f}% {r['metric']:>4} time  p={p}"
+                f"  repetitions {reps}")
 
-    out.append(f"\ngate: a bench of ours fails when its median real time is more than"
-               f" {threshold * 100:.0f}% slower than {baseline_label} and compare.py's"
-               f" Mann-Whitney U test gives p < {alpha}")
+    out.append(f"\ngate: a bench of ours fails when its median time (real time for real_time"
+               f" benches, else CPU time) is more than {threshold * 100:.0f}% slower than"
+               f" {baseline_label} and compare.py's Mann-Whitney U test gives p < {alpha}")
     for title, pick in (("SLOWER (fails the gate)", lambda r: r["ours"] and r["verdict"] == "slower"),
                         ("faster", lambda r: r["ours"] and r["verdict"] == "faster"),
                         ("peers that moved (not gated: the machine did)",

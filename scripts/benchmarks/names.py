@@ -15,6 +15,13 @@ _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 _KEY_VALUE = re.compile(r"^([A-Za-z_][\w.]*):(-?[\d.]+)$")
 
 
+def uses_real_time(full):
+    """True when the bench measures wall time (UseRealTime / UseManualTime put real_time or
+    manual_time in its name); the others measure CPU time, as Google Benchmark itself does
+    when it decides how many iterations to run and what its rate counters divide by."""
+    return any(s in ("real_time", "manual_time") for s in full.split("/"))
+
+
 @dataclass(frozen=True)
 class BenchName:
     full: str

@@ -7,9 +7,11 @@ p99_ns, p99.9_us...), and the ratio table with the targets the benches declare; 
 machine. Every figure is generic over names (see names.py): a new subsystem's benches appear
 without changes here.
 
-Statistics: the median over repetitions (min-max as the spread). A case is compared per item
-when every impl reports items_per_second, else per iteration; ratios are ours / peer from
-the same run, so 1.00 is parity and below 1 is faster.
+Statistics: the median over repetitions (min-max as the spread) of the time a bench measures:
+real time for real_time benches, CPU time for the others (as Google Benchmark's rate
+counters do). A case is compared per item when every impl reports items_per_second, else
+per iteration; ratios are ours / peer from the same run, so 1.00 is parity and below 1 is
+faster.
 """
 import html
 import re
@@ -51,7 +53,7 @@ class Case:
         r = self.impls[impl]
         if self.per_item:
             return [1e9 / v for v in r.counters["items_per_second"] if v > 0]
-        return r.real_ns
+        return r.measured_ns
 
     def value(self, impl):
         return statistics.median(self.values(impl))
@@ -156,7 +158,7 @@ def _throughput(result):
         v = result.counter(key)
         if v:
             return v, unit
-    return 1e9 / statistics.median(result.real_ns), "iterations/s"
+    return 1e9 / statistics.median(result.measured_ns), "iterations/s"
 
 
 def curves(results, subsystem):
@@ -288,8 +290,8 @@ def render(results, contexts, errors, root, build_dir, note=""):
         alone = [c for c in cases.values() if not (c.ours() and c.peers())]
         if alone:
             parts.append("<h3>Without a peer</h3>")
-            parts.append(page.table(["benchmark", "median real time", "throughput"], [
-                (r.name.full, fmt_ns(statistics.median(r.real_ns)), fmt_rate(*_throughput(r)))
+            parts.append(page.table(["benchmark", "median time", "throughput"], [
+                (r.name.full, fmt_ns(r.median()), fmt_rate(*_throughput(r)))
                 for c in alone for r in c.impls.values()], numeric={1, 2}))
     if errors:
         parts.append("<h2>Benchmarks that reported an error</h2>")

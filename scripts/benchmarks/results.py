@@ -26,8 +26,13 @@ class Result:
     cpu_ns: list = field(default_factory=list)
     counters: dict = field(default_factory=dict)    # counter -> [value per repetition]
 
+    @property
+    def measured_ns(self):
+        """The time the bench measures: real time for real_time benches, else CPU time."""
+        return self.real_ns if names.uses_real_time(self.name.full) else self.cpu_ns
+
     def median(self, values=None):
-        return statistics.median(values if values is not None else self.real_ns)
+        return statistics.median(values if values is not None else self.measured_ns)
 
     def counter(self, key):
         values = self.counters.get(key)

@@ -312,12 +312,14 @@ class Campaign:
             self._afl_triage_new(out, seen)
             for w, proc in list(self.running.items()):
                 rc = proc.poll()
+                stopped = False
                 if rc is None and time.monotonic() > deadline:
                     # -V counts from the end of AFL++'s calibration; the budget from our start.
                     rc = proc.stop(grace_s=30)
+                    stopped = True
                 if rc is not None:
                     del self.running[w]
-                    if rc != 0:
+                    if rc != 0 and not stopped:
                         tail = [ANSI.sub("", line) for line in proc.text().splitlines()[-15:]]
                         self.errors.append(f"afl-fuzz w{w} exited with status {rc}"
                                            f" ({proc.log_path}):\n    " + "\n    ".join(tail))

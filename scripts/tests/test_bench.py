@@ -15,7 +15,8 @@ def run_json(times, reps=9, extra=None, context=None):
         for i in range(reps):
             b = {"name": name, "run_name": name, "run_type": "iteration", "repetitions": reps,
                  "repetition_index": i, "threads": threads, "iterations": 1000,
-                 "real_time": ns * (1 + 0.01 * ((i * 7) % 5)), "cpu_time": ns, "time_unit": "ns"}
+                 "real_time": ns * (1 + 0.01 * ((i * 7) % 5)),
+                 "cpu_time": ns * (1 + 0.01 * ((i * 3) % 5)), "time_unit": "ns"}
             b.update((extra or {}).get(name, {}))
             benchmarks.append(b)
     return {"context": dict({"num_cpus": 2, "load_avg": [1.0]}, **(context or {})),
@@ -56,6 +57,20 @@ class GateTest(unittest.TestCase):
         text, failed = self.compare(run_json(base), run_json(peer_slow))
         self.assertFalse(failed, text)
         self.assertIn("peers that moved", text)
+
+    def test_real_time_benches_are_gated_on_real_time_the_others_on_cpu_time(self):
+        base = run_json({"mem/par/vmmem/real_time/threads:2": (10.0, 2), "mem/one/vmmem": (10.0, 1)})
+        now = run_json({"mem/par/vmmem/real_time/threads:2": (10.0, 2), "mem/one/vmmem": (10.0, 1)})
+        for b in now["benchmarks"]:
+            b["real_time" if "one" in b["name"] else "cpu_time"] *= 2  # waiting, not working
+        text, failed = self.compare(base, now)
+        self.assertFalse(failed, text)
+        for b in now["benchmarks"]:
+            b["cpu_time" if "one" in b["name"] else "real_time"] *= 2
+        text, failed = self.compare(base, now)
+        self.assertTrue(failed, text)
+        self.assertIn("mem/one/vmmem", text.split("SLOWER")[1])
+        self.assertIn("mem/par/vmmem/real_time/threads:2", text.split("SLOWER")[1])
 
     def test_a_slowdown_below_the_threshold_passes(self):
         base = {"mem/read/vmmem": (10.0, 1)}
