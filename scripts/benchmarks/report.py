@@ -190,7 +190,8 @@ def _curve(family, label, impls):
     ax.set_xscale("log", base=2)
     xs = sorted({x for pts in impls.values() for x, _ in pts})
     ax.set_xticks(xs)
-    ax.set_xticklabels([f"{x:g}" for x in xs])
+    ax.set_xticklabels([f"{int(x):,}" if float(x).is_integer() else f"{x:g}" for x in xs],
+                       rotation=30 if len(xs) > 6 else 0)
     ax.set_xlabel(label)
     ax.set_ylabel(f"{unit} (median; higher is better)")
     ax.set_title(family, fontsize=8)
