@@ -71,7 +71,7 @@ echo "run 1: crash and timeout filed ($((SECONDS - start)) s);" \
   "crash hits so far: $(finding count crash read_past_end)"
 
 start=$SECONDS
-fuzz_run 4 "$scratch/run2.log"
+fuzz_run 3 "$scratch/run2.log"
 [[ $(find "$regressions" -type f | wc -l) -eq 2 ]] ||
   fail "the second run stored again: $(ls "$regressions")"
 hits=$(finding count crash read_past_end)
