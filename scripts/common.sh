@@ -3,7 +3,11 @@
 # Expects ROOT (the repository root) to be set; every path below is relative to it.
 
 # Presets defined in CMakePresets.json; the binary dir of preset P is build/P.
-ALL_PRESETS=(dev release asan tsan fuzz coverage)
+ALL_PRESETS=(dev release asan tsan fuzz coverage afl)
+# Debian's python3, where Debian's python3-matplotlib and python3-scipy are installed (a
+# python3 earlier on PATH, from pyenv or a virtualenv, would not see them).
+# shellcheck disable=SC2034  # used by the scripts that source this one
+if [[ -x /usr/bin/python3 ]]; then PYTHON=/usr/bin/python3; else PYTHON=python3; fi
 # C++ sources that must pass clang-format.
 CPP_DIRS=(src tests properties fuzz benches tools)
 

@@ -60,7 +60,7 @@ coverage_main() {
     -instr-profile="$profdata" "${objects[@]}" "${sources[@]}"
   printf '\nline coverage per subsystem:\n'
   "$cov_tool" export -summary-only -instr-profile="$profdata" "${objects[@]}" "${sources[@]}" |
-    python3 "$ROOT/scripts/coverage_summary.py" --root "$ROOT"
+    "$PYTHON" "$ROOT/scripts/coverage_summary.py" --root "$ROOT"
   printf '\nHTML: %s/html/index.html\n' "$COV_DIR_REL"
   return "$rc"
 }

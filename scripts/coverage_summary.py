@@ -19,29 +19,37 @@ def subsystem(path, src):
     return "src/" if len(parts) == 1 else f"src/{parts[0]}/"
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--root", required=True, help="repository root")
-    args = parser.parse_args()
-    src = os.path.realpath(os.path.join(args.root, "src"))
-
+def per_subsystem(export, root):
+    """{"src/<S>/": (lines, covered lines)} from llvm-cov's export JSON."""
+    src = os.path.realpath(os.path.join(root, "src"))
     totals = {}
-    for export in json.load(sys.stdin).get("data", []):
-        for f in export.get("files", []):
+    for data in export.get("data", []):
+        for f in data.get("files", []):
             name = subsystem(f["filename"], src)
             if name is None:
                 continue
             lines = f["summary"]["lines"]
             count, covered = totals.get(name, (0, 0))
             totals[name] = (count + lines["count"], covered + lines["covered"])
+    return totals
+
+
+def percent(count, covered):
+    return 100.0 * covered / count if count else 100.0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", required=True, help="repository root")
+    args = parser.parse_args()
+    totals = per_subsystem(json.load(sys.stdin), args.root)
     if not totals:
         print("  (no files under src/ in the coverage data)")
         return 1
     width = max(len(name) for name in totals)
     for name in sorted(totals):
         count, covered = totals[name]
-        percent = 100.0 * covered / count if count else 100.0
-        print(f"  {name.ljust(width)}  {percent:6.2f}%  ({covered}/{count} lines)")
+        print(f"  {name.ljust(width)}  {percent(count, covered):6.2f}%  ({covered}/{count} lines)")
     return 0
 
 

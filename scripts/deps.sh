@@ -15,6 +15,14 @@ DEBIAN_PACKAGES=(
   librapidcheck-dev
   clang-format
   python3
+  # ./suite fuzz --engine afl; zip and unzip for the OSS-Fuzz build check's seed corpora
+  afl++
+  zip
+  unzip
+  # ./suite bench --save/--compare (Google Benchmark's compare.py, its U test) and --report
+  libbenchmark-tools
+  python3-scipy
+  python3-matplotlib
   # allocator and collector peers, measured in the same bench run
   libmimalloc-dev
   libjemalloc-dev

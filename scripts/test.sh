@@ -97,19 +97,23 @@ step_preset() {
   fi
 }
 
-# The fuzz smoke: only the fuzzer binaries are needed, so only they are built.
-step_fuzz_smoke() {
+# The fuzz step: a libFuzzer smoke run of every target, the fuzzing pipeline's own test
+# (planted_fuzzer through ./suite fuzz) and the OSS-Fuzz build check. Only the fuzzer binaries
+# are built; the OSS-Fuzz check builds its own, in build/fuzz/oss-fuzz-work.
+FUZZ_STEP_LABELS='fuzz-smoke|fuzz-pipeline|oss-fuzz'
+
+step_fuzz() {
   local start=$EPOCHSECONDS targets=() t
   mapfile -t targets < <(fuzz_targets)
   if ! configure_preset fuzz; then
-    record_step fuzz-smoke - - "$start" "FAILED (configure)"
-  elif ! build_preset fuzz "${targets[@]/%/_fuzzer}"; then
-    record_step fuzz-smoke - - "$start" "FAILED (build)"
+    record_step fuzz - - "$start" "FAILED (configure)"
+  elif ! build_preset fuzz "${targets[@]/%/_fuzzer}" planted_fuzzer; then
+    record_step fuzz - - "$start" "FAILED (build)"
   else
     for t in "${targets[@]}"; do
       [[ -f $ROOT/fuzz/$t.dict ]] || warn "fuzz/$t.dict is missing; the fuzz-smoke.$t test needs it"
     done
-    run_ctest fuzz-smoke fuzz "$start" -L fuzz-smoke
+    run_ctest fuzz fuzz "$start" -L "$FUZZ_STEP_LABELS"
   fi
 }
 
@@ -124,14 +128,15 @@ print_summary() {
   printf '\n%d passed, %d failed\n' "$TOTAL_PASSED" "$TOTAL_FAILED"
 }
 
-# test_main PRESET...: "fuzz" means the fuzz smoke step (ctest -L fuzz-smoke in the fuzz preset).
+# test_main PRESET...: "fuzz" means the fuzz step (ctest -L "$FUZZ_STEP_LABELS" in the fuzz
+# preset).
 test_main() {
   local preset
   mkdir -p "$ROOT/build/logs"
   step_format
   for preset in "$@"; do
     if [[ $preset == fuzz ]]; then
-      step_fuzz_smoke
+      step_fuzz
     else
       step_preset "$preset" "$preset"
     fi

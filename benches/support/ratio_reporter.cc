@@ -42,6 +42,15 @@ void set_ratio_target(const std::string& bench_case, const std::string& ours,
   targets().insert({bench_case, Target{ours, peer, max_ratio}});
 }
 
+void add_ratio_targets_to_context() {
+  for (const auto& [bench_case, target] : targets()) {
+    char value[32];
+    std::snprintf(value, sizeof value, "%.2f", target.max_ratio);
+    benchmark::AddCustomContext(
+        "ratio_target " + bench_case + " " + target.ours + "/" + target.peer, value);
+  }
+}
+
 bool NaturalOrder::operator()(const std::string& a, const std::string& b) const {
   auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
   size_t i = 0, j = 0;

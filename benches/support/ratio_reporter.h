@@ -24,6 +24,11 @@ inline constexpr const char* kOurImpl = "vmmem";
 void set_ratio_target(const std::string& bench_case, const std::string& ours,
                       const std::string& peer, double max_ratio);
 
+// Adds every ratio target to Google Benchmark's context (JSON "context", key
+// "ratio_target <case> <ours>/<peer>", value the maximum ratio), so reports made from the JSON
+// can say whether a run met them. Call before RunSpecifiedBenchmarks.
+void add_ratio_targets_to_context();
+
 // Orders names with their numbers by value, so "threads:2" comes before "threads:16" and
 // "bulk_read/4096" before "bulk_read/65536".
 struct NaturalOrder {

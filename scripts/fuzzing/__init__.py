@@ -1,0 +1,1 @@
+"""The fuzzing pipeline behind ./suite fuzz: workers, corpus merges, crash triage, reports."""

@@ -1,0 +1,1 @@
+"""Shared pieces of the HTML reports: the page, inline plots, the machine description."""
