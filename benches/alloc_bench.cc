@@ -50,9 +50,11 @@ namespace sa = vmmem::scenario::alloc;
 constexpr uint64_t kBenchSeed = 42;
 constexpr size_t kRound = 1000;
 
-Allocator& bench_allocator() {
-  static Allocator allocator;
-  return allocator;
+// One allocator for the whole process, like a malloc: a namespace-scope object, so the fast
+// path is not behind a function-local static's guard.
+Allocator bench_allocator_instance;
+inline Allocator& bench_allocator() {
+  return bench_allocator_instance;
 }
 
 // The two kinds of implementation, one interface: vmmem inline, the peers through pointers.

@@ -122,6 +122,7 @@ Page* Heap::fresh_page(size_t cls) {
   page->free = nullptr;
   page->thread_free.store(static_cast<uintptr_t>(DelayState::kNone), std::memory_order_relaxed);
   page->in_full = false;
+  page->is_current = false;
   poison(page->start, slices * kSliceSize);
   extend(page);
   queues_[cls].push_front(page);
@@ -438,6 +439,9 @@ void Heap::move_from_full(Page* page) {
 void Heap::queue_changed(size_t cls) {
   if (hardened_) return;
   Page* page = queues_[cls].first != nullptr ? queues_[cls].first : &empty_page;
+  // The shared empty page is never written: other threads' heaps point at it too.
+  if (current_[cls] != &empty_page) current_[cls]->is_current = false;
+  if (page != &empty_page) page->is_current = true;
   current_[cls] = page;
   // The direct slots of class cls are those whose sizes round to it: a contiguous run.
   const size_t lowest = cls == 0 ? 0 : class_size(cls - 1) + 1;
@@ -487,6 +491,7 @@ void Heap::make_used_span(Segment* segment, size_t first, size_t count, SpanKind
   span->slice_count = static_cast<uint32_t>(count);
   span->slice_offset = 0;
   span->kind = kind;
+  span->is_current = false;
   for (size_t i = 1; i < count; ++i) {
     segment->slices[first + i].slice_offset = static_cast<uint32_t>(i);
     segment->slices[first + i].slice_count = 0;
@@ -788,6 +793,7 @@ void Heap::adopt(Segment* segment) {
         park_large(page);
       } else {
         page->in_full = false;
+        page->is_current = false;
         const size_t cls = page->size_class;
         const bool was_empty = queues_[cls].empty();
         queues_[cls].push_back(page);

@@ -96,11 +96,9 @@ class Heap {
     write_link(block, page->free);
     page->free = block;
     page->free_is_zero = false;
-    if (__builtin_expect(--page->used == 0 || page->in_full, 0)) {
-      // The current page of its class stays when it empties (no call for an alloc/free loop).
-      if (!page->in_full && current_[page->size_class] == page) return;
+    // The current page of its class stays when it empties, so an alloc/free loop makes no call.
+    if (__builtin_expect((--page->used == 0 && !page->is_current) || page->in_full, 0))
       page_freed(segment, page);
-    }
   }
 
   // The slow half of free_local: the page left the full list or became empty.

@@ -214,6 +214,8 @@ const char* Heap::check_lists() const {
         return "a queued page is not a small page of its queue's class";
       if (Segment::of(page)->heap.load(std::memory_order_relaxed) != this)
         return "a queued page belongs to another heap";
+      if (page->is_current != (current_[cls] == page))
+        return "a page's is_current disagrees with its heap's current page";
     }
     const Page* expected =
         hardened_ || queues_[cls].first == nullptr ? &empty_page : queues_[cls].first;
@@ -225,7 +227,7 @@ const char* Heap::check_lists() const {
   for (const Page* page = full_.first; page != nullptr; page = page->next) {
     ++pages_on_lists;
     const DelayState state = Page::state_of(page->thread_free.load(std::memory_order_relaxed));
-    if (page->kind != SpanKind::kSmall || !page->in_full ||
+    if (page->kind != SpanKind::kSmall || !page->in_full || page->is_current ||
         (state != DelayState::kNotify && state != DelayState::kNone))
       return "a page on the full list is not a full small page";
   }

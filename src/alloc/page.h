@@ -73,6 +73,7 @@ struct alignas(128) Page {
   SpanKind kind;
   uint8_t size_class;  // small pages
   bool in_full;        // on the owner's full list (large pages always)
+  bool is_current;     // its heap's current page for its class (kept when it empties)
   bool free_is_zero;   // every block on `free` is zero except its link word
   bool fresh;          // the span read as zeros when it was taken (blocks past capacity still do)
   uint32_t used;

@@ -21,6 +21,8 @@ const char* kind_name(BadFreeKind kind) {
       return "wrong-size";
     case BadFreeKind::kDoubleFree:
       return "double-free";
+    case BadFreeKind::kFreeTwice:
+      return "free-twice";
     default:
       return "?";
   }

@@ -305,6 +305,15 @@ Outcome Executor::bad_free(const BadFree& op) {
       if (config_.hardened && !recently_freed_.empty())
         target = recently_freed_[pick(op.offset, recently_freed_.size())];
       break;
+    case BadFreeKind::kFreeTwice:
+      if (config_.hardened && !blocks_.empty()) {
+        const size_t slot = pick(op.slot, blocks_.size());
+        target = blocks_[slot].block;
+        drop(slot);
+        remember_freed(target);
+        allocator_->deallocate(target);
+      }
+      break;
     default:
       break;
   }

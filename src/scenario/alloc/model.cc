@@ -401,6 +401,22 @@ std::optional<std::string> Model::judge_bad_free(const BadFree& op, const Outcom
     case BadFreeKind::kWrongSize:
       if (!blocks_.empty()) expected = ErrorCode::kInvalidArgument;
       break;
+    case BadFreeKind::kFreeTwice:
+      if (hardened_ && !blocks_.empty()) {
+        const size_t slot = pick(op.slot, blocks_.size());
+        if (actual.address != blocks_[slot].address)
+          return format("freed 0x%" PRIx64 " twice, the model's slot holds 0x%" PRIx64,
+                        actual.address, blocks_[slot].address);
+        remember_freed(blocks_[slot].address);
+        remove_block(slot);
+        // Its page may have gone with the first free (then the pointer is inside free space).
+        if (actual.code == ErrorCode::kConflict || actual.code == ErrorCode::kInvalidArgument ||
+            actual.code == ErrorCode::kNotFound)
+          return std::nullopt;
+        return format("the second free of 0x%" PRIx64 " was not refused (code %" PRIu64 ")",
+                      actual.address, static_cast<uint64_t>(actual.code));
+      }
+      break;
     case BadFreeKind::kDoubleFree:
       if (hardened_ && !recently_freed_.empty()) {
         // Where that block was may now be free space, another block's middle or nothing the

@@ -92,6 +92,7 @@ enum class BadFreeKind : uint8_t {
   kInterior,    // the block in `slot` plus `offset` (1 .. its size - 1): kInvalidArgument
   kWrongSize,   // a sized free of the block in `slot` naming a size it cannot have had
   kDoubleFree,  // a block freed earlier and not reused since (hardened mode only)
+  kFreeTwice,   // the block in `slot` freed (validly), then at once again (hardened mode only)
   kCount,
 };
 struct BadFree {

@@ -276,7 +276,7 @@ std::vector<Op> edge_cases(Rng& rng, size_t count) {
         s.alloc(64, kBadAlignments[rng.below(kBadAlignments.size())]);
         break;
       case 2:
-        s.push(BadFree{static_cast<BadFreeKind>(rng.below(5)), static_cast<uint16_t>(rng.below(64)),
+        s.push(BadFree{static_cast<BadFreeKind>(rng.below(static_cast<uint64_t>(BadFreeKind::kCount))), static_cast<uint16_t>(rng.below(64)),
                        static_cast<uint32_t>(rng.next())});
         break;
       case 3:
