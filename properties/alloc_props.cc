@@ -86,10 +86,12 @@ rc::Gen<Op> gen_op(int bad_frees = 2) {
       {1, as_op(rc::gen::construct<HeapDestroy>(rc::gen::inRange<uint8_t>(0, 4)))},
       {1, as_op(rc::gen::construct<FailNextOsCall>(rc::gen::inRange<uint8_t>(1, 4)))},
       {2, as_op(rc::gen::construct<Handoff>(gen_slot(), rc::gen::inRange<uint8_t>(0, 4)))},
-      {bad_frees, as_op(rc::gen::construct<BadFree>(
-              rc::gen::map(rc::gen::inRange<uint8_t>(0, static_cast<uint8_t>(BadFreeKind::kCount)),
-                           [](uint8_t k) { return static_cast<BadFreeKind>(k); }),
-              gen_slot(), rc::gen::arbitrary<uint32_t>()))},
+      {1, rc::gen::just(Op{Detach{}})},
+      {bad_frees,
+       as_op(rc::gen::construct<BadFree>(
+           rc::gen::map(rc::gen::inRange<uint8_t>(0, static_cast<uint8_t>(BadFreeKind::kCount)),
+                        [](uint8_t k) { return static_cast<BadFreeKind>(k); }),
+           gen_slot(), rc::gen::arbitrary<uint32_t>()))},
   });
 }
 
@@ -146,7 +148,7 @@ RC_GTEST_PROP(AllocModel, ProfilesAgreeWithTheModelForAnySeed, (uint64_t seed)) 
 TEST(AllocModel, RefusedOpsChangeNothing) {
   OutcomeDistribution seen;
   const bool passed = rc::check("refused ops change nothing", [&seen] {
-    const auto ops = *rc::gen::container<std::vector<Op>>(gen_op());
+    const auto ops = *rc::gen::container<std::vector<Op>>(gen_op(/*bad_frees=*/8));
     Executor executor(Config{.hardened = true});
     auto snapshot = [&executor] {
       const vmmem::alloc::Stats stats = executor.allocator().stats();
@@ -167,8 +169,10 @@ TEST(AllocModel, RefusedOpsChangeNothing) {
   });
   EXPECT_TRUE(passed);
   std::cout << "refusals checked:\n" << seen.table();
+  // (A stale double free is refused with "conflict" too rarely to require here: the freed
+  // block is usually reused first. The hardened stateful property requires free-twice.)
   for (const char* tag : {"Alloc: invalid argument", "Alloc: unsupported", "Alloc: out of memory",
-                          "BadFree: not found", "BadFree: invalid argument", "BadFree: conflict"})
+                          "BadFree: not found", "BadFree: invalid argument"})
     EXPECT_GT(seen.count(tag), 0u) << tag << " was never reached";
 }
 
@@ -192,7 +196,6 @@ struct ApplyOp : rc::state::Command<Counts, System> {
   void show(std::ostream& os) const override { os << describe(op); }
 
   static void apply(const Op& op, const Counts&, System& system) {
-
     if (auto complaint = system.model.before(op)) RC_FAIL(*complaint);
     const Outcome outcome = system.executor(op);
     system.seen.add(outcome_kind(op, outcome));
@@ -240,9 +243,9 @@ TEST(AllocModel, AllocatorBehavesLikeTheModel) {
 }
 
 TEST(AllocModel, HardenedAllocatorBehavesLikeTheModel) {
-  check_against_the_model<ApplyOpManyBadFrees>(Config{.hardened = true},
-                          {"Alloc: ok", "Free: ok", "Handoff: ok", "BadFree: conflict",
-                           "BadFree: invalid argument", "BadFree: not found", "Check: ok"});
+  check_against_the_model<ApplyOpManyBadFrees>(
+      Config{.hardened = true}, {"Alloc: ok", "Free: ok", "Handoff: ok", "BadFree: conflict",
+                                 "BadFree: invalid argument", "BadFree: not found", "Check: ok"});
 }
 
 }  // namespace

@@ -1,12 +1,17 @@
-// Prints the ops a fuzz input decodes to, one per line, and what the model predicts for each:
-// the first thing to read when a regression input needs explaining.
-// Usage: vmmem_decode TARGET FILE...   (TARGET: mem)
+// Prints the ops a fuzz input decodes to, one per line, and what happens to each: the first
+// thing to read when a regression input needs explaining.
+//   mem:   what the model predicts for each op;
+//   alloc: the configuration, then what the allocator did and what the model says of it.
+// Usage: vmmem_decode TARGET FILE...   (TARGET: mem, alloc)
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 #include <vector>
 
+#include "scenario/alloc/codec.h"
+#include "scenario/alloc/executor.h"
+#include "scenario/alloc/model.h"
 #include "scenario/mem/codec.h"
 #include "scenario/mem/executor.h"
 #include "scenario/mem/model.h"
@@ -24,13 +29,40 @@ int decode_mem(const std::vector<uint8_t>& bytes) {
   return 0;
 }
 
+int decode_alloc(const std::vector<uint8_t>& bytes) {
+  using namespace vmmem::scenario::alloc;
+  const Input input = decode_input(bytes);
+  std::printf("config: %s, purge %s\n", input.config.hardened ? "hardened" : "plain",
+              input.config.purge == vmmem::alloc::PurgePolicy::kEager   ? "eager"
+              : input.config.purge == vmmem::alloc::PurgePolicy::kNever ? "never"
+                                                                        : "delayed");
+  Executor executor(input.config);
+  Model model(input.config.hardened);
+  size_t index = 0;
+  for (const Op& op : input.ops) {
+    if (auto complaint = model.before(op)) {
+      std::printf("%4zu  %-60s before: %s\n", index, describe(op).c_str(), complaint->c_str());
+      return 1;
+    }
+    const Outcome outcome = executor(op);
+    const auto complaint = model.judge(op, outcome);
+    std::printf("%4zu  %-60s -> %s%s%s\n", index++, describe(op).c_str(), describe(outcome).c_str(),
+                complaint ? "\n      MODEL OBJECTS: " : "", complaint ? complaint->c_str() : "");
+    if (complaint) return 1;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 3 || std::strcmp(argv[1], "mem") != 0) {
-    std::fprintf(stderr, "usage: vmmem_decode mem FILE...\n");
+  const bool mem = argc >= 3 && std::strcmp(argv[1], "mem") == 0;
+  const bool alloc = argc >= 3 && std::strcmp(argv[1], "alloc") == 0;
+  if (!mem && !alloc) {
+    std::fprintf(stderr, "usage: vmmem_decode mem|alloc FILE...\n");
     return 2;
   }
+  int status = 0;
   for (int i = 2; i < argc; ++i) {
     std::ifstream in(argv[i], std::ios::binary);
     if (!in) {
@@ -38,7 +70,9 @@ int main(int argc, char** argv) {
       return 2;
     }
     std::printf("%s:\n", argv[i]);
-    decode_mem({std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()});
+    const std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(in),
+                                     std::istreambuf_iterator<char>()};
+    status |= mem ? decode_mem(bytes) : decode_alloc(bytes);
   }
-  return 0;
+  return status;
 }

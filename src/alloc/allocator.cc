@@ -419,7 +419,9 @@ void Allocator::init_segment(Segment* segment, size_t mapping_size, bool huge) {
 }
 
 bool Allocator::acquire_segment(Heap* heap, bool may_adopt) {
-  if (may_adopt) {
+  // Only threads' own heaps adopt: a first-class heap's destruction frees all it holds, and
+  // the blocks of an abandoned segment are not its to free.
+  if (may_adopt && !heap->first_class()) {
     if (Segment* segment = take_abandoned()) {
       heap->adopt(segment);
       return true;

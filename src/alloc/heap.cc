@@ -727,6 +727,8 @@ void Heap::abandon() {
       remove_segment(segment);
       allocator_->release_huge(segment);
     } else if (segment->used_spans == 0) {
+      // Out of the bins first: later releases in this loop still coalesce through them.
+      bin_remove(&segment->slices[1]);
       remove_segment(segment);
       allocator_->release_segment(segment);
     } else {

@@ -122,7 +122,7 @@ class Heap {
   // Releases every segment at once, live blocks included (first-class heap destruction).
   void destroy_all();
   // Takes an abandoned segment: its pages and free spans become this heap's (the segment is
-  // released at once when none of its blocks is live any more).
+  // released at once when none of its blocks is live any more). REQUIRES: not first_class().
   void adopt(Segment* segment);
   // Makes a fresh or cached segment this heap's, as one free span.
   void add_fresh_segment(Segment* segment);

@@ -71,7 +71,7 @@ constexpr std::array<uint64_t, 8> kBadAlignments = {0,   3, 6, 24, 100, 4097, ui
 constexpr uint8_t kLargestAlignmentShift = 22;
 
 enum Tag : uint8_t {
-  kAlloc = 0,     // 0..8 and 31
+  kAlloc = 0,     // 0..8
   kFree = 9,      // 9..14
   kRealloc = 15,  // 15..16
   kWrite = 17,    // 17..18
@@ -84,6 +84,7 @@ enum Tag : uint8_t {
   kFailNextOsCall = 26,
   kHandoff = 27,  // 27..28
   kBadFree = 29,  // 29..30
+  kDetach = 31,
 };
 
 uint64_t decode_size(ByteSource& source) {
@@ -156,7 +157,7 @@ bool alignment_in_domain(uint64_t alignment) {
 
 Op decode(ByteSource& source) {
   const uint8_t tag = source.u8() % 32;
-  if (tag <= 8 || tag == 31) {
+  if (tag <= 8) {
     Alloc op;
     op.size = decode_size(source);
     op.alignment = decode_alignment(source);
@@ -195,6 +196,8 @@ Op decode(ByteSource& source) {
       const uint16_t slot = source.u16();
       return Handoff{slot, source.u8()};
     }
+    case kDetach:
+      return Detach{};
     case kBadFree:
     case kBadFree + 1: {
       const auto kind =
@@ -250,6 +253,8 @@ void encode(const Op& op, ByteSink& sink) {
           sink.u8(kHandoff);
           sink.u16(o.slot);
           sink.u8(o.thread);
+        } else if constexpr (std::is_same_v<T, Detach>) {
+          sink.u8(kDetach);
         } else {
           sink.u8(kBadFree);
           sink.u8(static_cast<uint8_t>(o.kind));

@@ -60,6 +60,8 @@ std::string describe(const Op& op) {
           out << "FailNextOsCall{count=" << +o.count << "}";
         } else if constexpr (std::is_same_v<T, Handoff>) {
           out << "Handoff{slot=" << o.slot << ", thread=" << +o.thread << "}";
+        } else if constexpr (std::is_same_v<T, Detach>) {
+          out << "Detach{}";
         } else {
           out << "BadFree{kind=" << kind_name(o.kind) << ", slot=" << o.slot
               << ", offset=" << o.offset << "}";

@@ -134,6 +134,9 @@ Outcome Executor::operator()(const Op& op) {
         } else if constexpr (std::is_same_v<T, FailNextOsCall>) {
           allocator_->os().fail_next_calls(o.count);
           return {};
+        } else if constexpr (std::is_same_v<T, Detach>) {
+          allocator_->thread_detach();
+          return {};
         } else if constexpr (std::is_same_v<T, Handoff>) {
           if (blocks_.empty()) return {};
           const size_t slot = pick(o.slot, blocks_.size());

@@ -204,6 +204,10 @@ std::optional<std::string> Model::judge(const Op& op, const Outcome& actual) {
         } else if constexpr (std::is_same_v<T, FailNextOsCall>) {
           armed_failures_ = o.count;
           return std::nullopt;
+        } else if constexpr (std::is_same_v<T, Detach>) {
+          consume(actual);
+          if (actual.code != ErrorCode::kOk) return "detaching failed";
+          return std::nullopt;  // every block stays live, wherever its segment went
         } else {
           return judge_bad_free(o, actual);
         }

@@ -78,6 +78,12 @@ struct FailNextOsCall {
   friend bool operator==(const FailNextOsCall&, const FailNextOsCall&) = default;
 };
 
+// The calling thread gives its heap up, as at thread exit (Allocator::thread_detach): its
+// segments with live blocks are abandoned, and its next allocation adopts them again.
+struct Detach {
+  friend bool operator==(const Detach&, const Detach&) = default;
+};
+
 // Frees the block in `slot` on another thread (a remote free).
 struct Handoff {
   uint16_t slot;
@@ -109,7 +115,7 @@ inline size_t pick(uint64_t slot, size_t live) {
 }
 
 using Op = std::variant<Alloc, Free, Realloc, Write, Check, Collect, PoolAlloc, PoolFree,
-                        HeapCreate, HeapDestroy, FailNextOsCall, Handoff, BadFree>;
+                        HeapCreate, HeapDestroy, FailNextOsCall, Handoff, BadFree, Detach>;
 
 // One line, e.g. "Alloc{size=24, alignment=1, zeroed=0, heap=0}".
 std::string describe(const Op& op);

@@ -208,6 +208,7 @@ std::vector<Op> cross_thread(Rng& rng, size_t count) {
       s.free_any();
     }
     if (rng.percent(5)) s.push(Collect{false});
+    if (rng.percent(3)) s.push(Detach{});  // as if the thread exited: abandon, then adopt
   }
   return s.take();
 }
@@ -276,8 +277,9 @@ std::vector<Op> edge_cases(Rng& rng, size_t count) {
         s.alloc(64, kBadAlignments[rng.below(kBadAlignments.size())]);
         break;
       case 2:
-        s.push(BadFree{static_cast<BadFreeKind>(rng.below(static_cast<uint64_t>(BadFreeKind::kCount))), static_cast<uint16_t>(rng.below(64)),
-                       static_cast<uint32_t>(rng.next())});
+        s.push(
+            BadFree{static_cast<BadFreeKind>(rng.below(static_cast<uint64_t>(BadFreeKind::kCount))),
+                    static_cast<uint16_t>(rng.below(64)), static_cast<uint32_t>(rng.next())});
         break;
       case 3:
         s.push(FailNextOsCall{static_cast<uint8_t>(1 + rng.below(3))});
@@ -318,6 +320,7 @@ std::vector<Op> edge_cases(Rng& rng, size_t count) {
         s.alloc(1 + rng.below(512));
         s.write_any();
         s.handoff_any();
+        if (rng.percent(30)) s.push(Detach{});
         break;
       default:
         s.alloc(1 + rng.below(100000), uint64_t{1} << rng.below(22), rng.percent(30));
