@@ -56,6 +56,20 @@ bool size_fits_span(size_t size, const Segment* segment, const Page* page) {
   return false;
 }
 
+// True when allocate(size) could return this very block.
+bool natural_fit(size_t size, Segment* segment, const Page* page) {
+  if (page->kind == SpanKind::kSmall)
+    return size <= kMaxSmallSize && size_to_class(size) == page->size_class;
+  if (size <= kMaxSmallSize || page->start != segment->slice_address(segment->index_of(page)))
+    return false;
+  if (segment->huge) {
+    const size_t mapping = (kSliceSize + size + kSliceSize - 1) & ~(kSliceSize - 1);
+    return size > kLargestSpanBytes && segment->mapping_size >= mapping &&
+           segment->mapping_size - mapping <= segment->mapping_size / 4;
+  }
+  return (size + kSliceSize - 1) / kSliceSize == page->slice_count;
+}
+
 }  // namespace
 
 Allocator::Allocator(Options options) : id_(next_allocator_id()), options_(options) {
@@ -248,11 +262,10 @@ Result<void*> Allocator::try_reallocate(void* p, size_t size) {
   }
   if (Status status = validate_request(size, 1); !status.ok()) return status;
   const size_t old_usable = usable_size(p);
-  // In place only when a fresh request of `size` could have got this very block, so that a
-  // sized free with the new size stays valid.
-  bool in_place = size <= page->block_size &&
-                  (page->kind == SpanKind::kSmall ? size_fits_class(size, page->size_class)
-                                                  : size_fits_span(size, segment, page));
+  // In place only when a fresh request of `size` at the natural alignment would get this very
+  // block, so that a sized free with the new size stays valid (and no over-aligned block is
+  // kept for a request that no longer asks for the alignment).
+  bool in_place = size <= page->block_size && natural_fit(size, segment, page);
   if (!in_place && page->kind == SpanKind::kLarge && size > kMaxSmallSize &&
       segment->owner_tid.load(std::memory_order_acquire) == current_thread_id()) {
     in_place =
