@@ -59,7 +59,7 @@ inline Allocator& bench_allocator() {
 
 // The two kinds of implementation, one interface: vmmem inline, the peers through pointers.
 struct Vmmem {
-  static constexpr const char* name = "vmmem";
+  static constexpr const char* kName = "vmmem";
   void* malloc(size_t n) const { return bench_allocator().allocate(n); }
   void free(void* p) const { bench_allocator().deallocate(p); }
   void* calloc(size_t n) const { return bench_allocator().allocate_zeroed(n); }
@@ -81,7 +81,7 @@ struct Peer {
 // Runs `register_one(impl_name, api)` for vmmem and every peer.
 template <class F>
 void for_each_impl(F&& register_one) {
-  register_one(std::string("vmmem"), Vmmem{});
+  register_one(std::string(Vmmem::kName), Vmmem{});
   for (const AllocatorPeer& peer : vmmem::bench::allocator_peers())
     register_one(peer.name, Peer{&peer});
 }
