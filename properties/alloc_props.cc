@@ -113,7 +113,9 @@ RC_GTEST_PROP(SizeClasses, TheClassOfASizeIsTheSmallestThatHoldsIt, ()) {
   const size_t size = *rc::gen::inRange<size_t>(1, kMaxSmallSize + 1);
   const size_t cls = vmmem::alloc::size_to_class(size);
   RC_ASSERT(class_size(cls) >= size);
-  RC_ASSERT(cls == 0 || class_size(cls - 1) < size);
+  // RC_ASSERT decomposes its expression, so || would not short-circuit inside it.
+  const bool smallest = cls == 0 || class_size(cls - 1) < size;
+  RC_ASSERT(smallest);
   const size_t waste = class_size(cls) - size;
   const bool within_bound = size <= 128 ? waste < 16 : waste * 8 <= size;
   RC_ASSERT(within_bound);

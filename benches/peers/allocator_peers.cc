@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "alloc/sanitizer.h"
+
 namespace vmmem::bench {
 namespace {
 
@@ -76,6 +78,10 @@ bool load(const char* library_name, const char* name, const char* malloc_name,
 std::vector<AllocatorPeer> load_all() {
   std::vector<AllocatorPeer> peers;
   peers.push_back({"glibc", ::malloc, ::free, ::calloc, ::realloc, glibc_release});
+  // Under a sanitizer the timings mean nothing, and the peers' deliberate process-lifetime
+  // objects (tcmalloc's extension registry) are leaks to LeakSanitizer: the smoke run of the
+  // sanitizer presets compares with glibc (that is, the sanitizer's malloc) alone.
+  if (alloc::kAsanEnabled || alloc::kTsanEnabled) return peers;
   load("libmimalloc.so.2", "mimalloc", "mi_malloc", "mi_free", "mi_calloc", "mi_realloc", peers);
   load("libjemalloc.so.2", "jemalloc", "malloc", "free", "calloc", "realloc", peers);
   load("libtcmalloc_minimal.so.4", "tcmalloc", "tc_malloc", "tc_free", "tc_calloc", "tc_realloc",
@@ -107,7 +113,7 @@ void ensure_static_tls() {
 
 const std::vector<AllocatorPeer>& allocator_peers() {
   static const std::vector<AllocatorPeer> peers = [] {
-    ensure_static_tls();
+    if (!alloc::kAsanEnabled && !alloc::kTsanEnabled) ensure_static_tls();
     return load_all();
   }();
   return peers;

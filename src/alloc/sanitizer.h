@@ -36,6 +36,13 @@ inline constexpr bool kAsanEnabled =
     false;
 #endif
 
+inline constexpr bool kTsanEnabled =
+#ifdef VMMEM_TSAN
+    true;
+#else
+    false;
+#endif
+
 inline void poison(const void* p, size_t size) {
 #ifdef VMMEM_ASAN
   ASAN_POISON_MEMORY_REGION(p, size);

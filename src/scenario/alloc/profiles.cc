@@ -6,6 +6,10 @@
 namespace vmmem::scenario::alloc {
 namespace {
 
+// The committed seeds are these profiles' bytes and every compiler must produce the same ones:
+// never two draws from the Rng among the arguments of one call, whose order is unspecified
+// (gcc and clang differ). Braced initializers are ordered and may hold several.
+
 constexpr std::array<uint64_t, 6> kSmallSizes = {8, 16, 32, 64, 128, 256};
 
 // Builds an op stream while tracking how many blocks and pool objects are live, so frees name
@@ -225,8 +229,9 @@ std::vector<Op> heaps(Rng& rng, size_t count) {
       s.push(HeapDestroy{static_cast<uint8_t>(rng.below(live_heaps))});
       --live_heaps;
     } else if (roll < 70) {
-      s.alloc(rng.percent(90) ? 8 + rng.below(2048) : kib_to_mib(rng), 1, rng.percent(20),
-              static_cast<uint8_t>(1 + rng.below(live_heaps)));
+      const uint64_t size = rng.percent(90) ? 8 + rng.below(2048) : kib_to_mib(rng);
+      const bool zeroed = rng.percent(20);
+      s.alloc(size, 1, zeroed, static_cast<uint8_t>(1 + rng.below(live_heaps)));
     } else if (roll < 90) {
       s.free_any();
     } else {
@@ -240,7 +245,8 @@ std::vector<Op> aligned(Rng& rng, size_t count) {
   Stream s(rng, count);
   while (!s.full()) {
     const uint64_t alignment = uint64_t{16} << rng.below(17);  // 16 B .. 1 MiB
-    s.alloc(1 + rng.below(rng.percent(70) ? 1024 : 256 * 1024), alignment, rng.percent(20));
+    const uint64_t size = 1 + rng.below(rng.percent(70) ? 1024 : 256 * 1024);
+    s.alloc(size, alignment, /*zeroed=*/rng.percent(20));
     if (s.live() > 24 || rng.percent(40)) s.free_any(/*sized=*/rng.percent(50));
   }
   return s.take();
@@ -299,9 +305,10 @@ std::vector<Op> edge_cases(Rng& rng, size_t count) {
         s.push(FailNextOsCall{static_cast<uint8_t>(1 + rng.below(3))});
         s.realloc_any(3u << 20);
         break;
-      case 7:
-        s.alloc(rng.percent(50) ? 6u << 20 : (4u << 20) - (64u << 10), 1, rng.percent(50));
-        break;
+      case 7: {
+        const uint64_t size = rng.percent(50) ? 6u << 20 : (4u << 20) - (64u << 10);
+        s.alloc(size, 1, /*zeroed=*/rng.percent(50));
+      } break;
       case 8:
         s.push(Collect{rng.percent(50)});
         break;
@@ -322,9 +329,11 @@ std::vector<Op> edge_cases(Rng& rng, size_t count) {
         s.handoff_any();
         if (rng.percent(30)) s.push(Detach{});
         break;
-      default:
-        s.alloc(1 + rng.below(100000), uint64_t{1} << rng.below(22), rng.percent(30));
-        break;
+      default: {
+        const uint64_t size = 1 + rng.below(100000);
+        const uint64_t alignment = uint64_t{1} << rng.below(22);
+        s.alloc(size, alignment, /*zeroed=*/rng.percent(30));
+      } break;
     }
   }
   return s.take();
