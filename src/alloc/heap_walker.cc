@@ -155,6 +155,12 @@ Status Allocator::check_segment(Segment* segment, const Heap* owner) const {
       previous_free = true;
       if (count > 1 && segment->slices[i + count - 1].slice_offset != count - 1)
         return broken("a free span's last slice does not lead back to its first", &span);
+      // Only a span's first slice has a count: a stale one inside a free span (left by a
+      // coalesce) would be taken for a span start once the slices around it are reused.
+      for (size_t k = 1; k < count; ++k) {
+        if (segment->slices[i + k].slice_count != 0)
+          return broken("a free span's slice still has a slice count", &segment->slices[i + k]);
+      }
     }
     i += count;
   }
