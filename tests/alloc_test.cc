@@ -130,6 +130,28 @@ TEST_F(AllocatorTest, ABlockOfAnotherAllocatorIsAConflict) {
   EXPECT_TRUE(other.check().ok());
 }
 
+// Blocks past a page's carved ones have never been handed out: the address where the next one
+// would start is no block, in plain and in hardened mode, for a checked free and for usable_size.
+TEST(AllocatorBoundaryTest, TheFirstUncarvedBlockOfAPageIsNoBlock) {
+  for (bool hardened : {false, true}) {
+    reports.clear();
+    Options options = with_reports();
+    options.hardened = hardened;
+    Allocator allocator(options);
+    void* p = allocator.allocate(64);
+    const Page* page = Segment::of(p)->page_of(p);
+    ASSERT_LT(page->capacity, page->reserved) << "a fresh page carves its blocks gradually";
+    std::byte* uncarved = page->start + page->capacity * page->block_size;
+    const Status status = allocator.deallocate_checked(uncarved);
+    EXPECT_EQ(status.code(), ErrorCode::kInvalidArgument) << status.message();
+    EXPECT_EQ(allocator.usable_size(uncarved), 0u);
+    EXPECT_EQ(allocator.stats().live.blocks, 1u);
+    allocator.deallocate(p);
+    const Status check = allocator.check();
+    EXPECT_TRUE(check.ok()) << check.message();
+  }
+}
+
 TEST(HardenedTest, DoubleInteriorAndWrongSizeFreesAreReportedAndHarmless) {
   reports.clear();
   Options options = with_reports();
