@@ -315,6 +315,34 @@ TEST_F(AllocatorTest, LargeAllocFreeLoopsStayOffTheOs) {
   }
 }
 
+// A huge block freed and asked for again reuses its cached mapping without a purge (its pages
+// stay resident); the cache purges it once other segments have come and gone, and at once on
+// collect(true).
+TEST(PurgeTest, AHugeAllocFreeLoopKeepsItsPagesUntilTheCacheAges) {
+  Allocator allocator;
+  constexpr size_t kHuge = 6u << 20;
+  allocator.deallocate(allocator.allocate(kHuge));
+  const OsCounters before = allocator.stats().os;
+  for (int i = 0; i < 100; ++i) {
+    void* p = allocator.allocate(kHuge);
+    static_cast<char*>(p)[kHuge - 1] = 1;
+    allocator.deallocate(p);
+  }
+  OsCounters after = allocator.stats().os;
+  EXPECT_EQ(after.maps, before.maps);
+  EXPECT_EQ(after.purges, before.purges);
+  EXPECT_GE(allocator.stats().committed_bytes, kHuge - (64u << 10));
+  // Other huge mappings pass through the cache: the idle one ages and is purged.
+  for (size_t i = 0; i < kCachePurgeEvents; ++i)
+    allocator.deallocate(allocator.allocate(kHuge + (1u << 20) * (i % 2 + 3)));
+  after = allocator.stats().os;
+  EXPECT_GT(after.purges, before.purges);
+  allocator.collect(true);
+  EXPECT_LT(allocator.stats().committed_bytes, 1u << 20);
+  const Status status = allocator.check();
+  EXPECT_TRUE(status.ok()) << status.message();
+}
+
 TEST(PurgeTest, EagerPurgingReturnsFreedSpansAtOnce) {
   Options options;
   options.purge = PurgePolicy::kEager;

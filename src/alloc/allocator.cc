@@ -447,6 +447,7 @@ bool Allocator::acquire_segment(Heap* heap, bool may_adopt) {
       segment = cache_;
       cache_ = segment->next;
       --cached_;
+      tick_cache_clock();
     }
   }
   if (segment == nullptr) segment = map_segment(kSegmentSize, /*huge=*/false);
@@ -473,6 +474,8 @@ void Allocator::abandon_segment(Segment* segment) {
 
 void Allocator::release_to_cache(Segment* segment) {
   std::lock_guard guard(lock_);
+  tick_cache_clock();
+  segment->cached_at = cache_clock_;
   if (segment->huge) {
     segment->next = huge_cache_;
     huge_cache_ = segment;
@@ -488,12 +491,7 @@ void Allocator::release_to_cache(Segment* segment) {
 void Allocator::release_segment(Segment* segment) {
   SegmentMap::erase(reinterpret_cast<uintptr_t>(segment));
   poison(segment->slice_address(1), kSegmentSize - kSliceSize);
-  if (options_.purge != PurgePolicy::kNever && segment->dirty_mask != 0 &&
-      os_.purge(segment->slice_address(1), kSegmentSize - kSliceSize)) {
-    add_committed(-static_cast<int64_t>(std::popcount(segment->dirty_mask)) *
-                  static_cast<int64_t>(kSliceSize));
-    segment->dirty_mask = 0;
-  }
+  if (options_.purge == PurgePolicy::kEager) purge_segment(segment);
   bool keep;
   {
     std::lock_guard guard(lock_);
@@ -523,6 +521,7 @@ Segment* Allocator::acquire_huge(size_t mapping_size) {
       *best = segment->next;
       --huge_cached_;
       huge_cached_bytes_ -= segment->mapping_size;
+      tick_cache_clock();
     }
   }
   if (segment == nullptr) segment = map_segment(mapping_size, /*huge=*/true);
@@ -538,11 +537,7 @@ void Allocator::release_huge(Segment* segment) {
   SegmentMap::erase_tail(reinterpret_cast<uintptr_t>(segment), segment->mapping_size);
   const size_t object_bytes = segment->mapping_size - kSliceSize;
   poison(segment->slice_address(1), object_bytes);
-  if (options_.purge != PurgePolicy::kNever && (segment->dirty_mask & 2) != 0 &&
-      os_.purge(segment->slice_address(1), object_bytes)) {
-    add_committed(-static_cast<int64_t>(object_bytes));
-    segment->dirty_mask = 0;
-  }
+  if (options_.purge == PurgePolicy::kEager) purge_segment(segment);
   bool keep;
   {
     std::lock_guard guard(lock_);
@@ -557,19 +552,32 @@ void Allocator::release_huge(Segment* segment) {
 
 void Allocator::purge_caches() {
   std::lock_guard guard(lock_);
-  for (Segment* segment = cache_; segment != nullptr; segment = segment->next) {
-    if (segment->dirty_mask != 0 &&
-        os_.purge(segment->slice_address(1), kSegmentSize - kSliceSize)) {
-      add_committed(-static_cast<int64_t>(std::popcount(segment->dirty_mask)) *
-                    static_cast<int64_t>(kSliceSize));
-      segment->dirty_mask = 0;
-    }
+  for (Segment* list : {cache_, huge_cache_}) {
+    for (Segment* segment = list; segment != nullptr; segment = segment->next)
+      purge_segment(segment);
   }
-  for (Segment* segment = huge_cache_; segment != nullptr; segment = segment->next) {
-    const size_t object_bytes = segment->mapping_size - kSliceSize;
-    if ((segment->dirty_mask & 2) != 0 && os_.purge(segment->slice_address(1), object_bytes)) {
-      add_committed(-static_cast<int64_t>(object_bytes));
-      segment->dirty_mask = 0;
+}
+
+bool Allocator::purge_segment(Segment* segment) {
+  // A huge segment's object is one span, dirty as a whole (bit 1); an ordinary segment's
+  // slices each have their bit.
+  const bool dirty = segment->huge ? (segment->dirty_mask & 2) != 0 : segment->dirty_mask != 0;
+  if (!dirty) return true;
+  const size_t bytes = (segment->huge ? segment->mapping_size : kSegmentSize) - kSliceSize;
+  if (!os_.purge(segment->slice_address(1), bytes)) return false;
+  add_committed(segment->huge ? -static_cast<int64_t>(bytes)
+                              : -static_cast<int64_t>(std::popcount(segment->dirty_mask)) *
+                                    static_cast<int64_t>(kSliceSize));
+  segment->dirty_mask = 0;
+  return true;
+}
+
+void Allocator::tick_cache_clock() {
+  ++cache_clock_;
+  if (options_.purge != PurgePolicy::kDelayed) return;
+  for (Segment* list : {cache_, huge_cache_}) {
+    for (Segment* segment = list; segment != nullptr; segment = segment->next) {
+      if (cache_clock_ - segment->cached_at >= kCachePurgeEvents) purge_segment(segment);
     }
   }
 }

@@ -58,12 +58,21 @@
 
 namespace vmmem::alloc {
 
-// When free spans go back to the OS (MADV_DONTNEED; they read as zeros afterwards).
+// When free memory goes back to the OS (MADV_DONTNEED; it reads as zeros afterwards).
 enum class PurgePolicy : uint8_t {
-  kEager,    // as soon as a span is free
-  kDelayed,  // once it has stayed free for Options::purge_delay heap ticks (slow-path calls)
-  kNever,    // only on collect(true)
+  // As soon as a span is free or a segment enters the cache.
+  kEager,
+  // A free span once it has stayed free for Options::purge_delay heap ticks (slow-path calls);
+  // an empty segment in the cache once kCachePurgeEvents other segments have entered or left
+  // the cache since it came in, so a loop that frees and allocates one big object reuses its
+  // pages without faulting them in again. Dirty cached memory is bounded by the cache limits.
+  kDelayed,
+  kNever,  // only on collect(true)
 };
+
+// Cache events (a segment entering or leaving the segment caches) after which a cached empty
+// segment is purged under PurgePolicy::kDelayed.
+inline constexpr uint64_t kCachePurgeEvents = 16;
 
 struct Options {
   bool hardened = false;
@@ -220,6 +229,12 @@ class Allocator {
   size_t side_bytes(bool huge) const;
   void init_segment(Segment* segment, size_t mapping_size, bool huge);
   void purge_caches();
+  // Returns the cached segment's dirty memory to the OS; false when the OS refused. REQUIRES:
+  // lock_ held, or the segment in no list.
+  bool purge_segment(Segment* segment);
+  // Advances the cache clock by one event and, under kDelayed, purges the cached segments it
+  // has aged past kCachePurgeEvents. REQUIRES: lock_ held.
+  void tick_cache_clock();
   void add_committed(int64_t bytes);
 
   Status check_segment(Segment* segment, const Heap* owner) const;
@@ -236,6 +251,7 @@ class Allocator {
   Segment* huge_cache_ = nullptr;
   uint64_t huge_cached_bytes_ = 0;
   size_t huge_cached_ = 0;
+  uint64_t cache_clock_ = 0;  // segments that entered or left a cache
 
   std::atomic<uint64_t> committed_{0};
   std::atomic<uint64_t> peak_committed_{0};

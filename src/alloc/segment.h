@@ -51,6 +51,7 @@ struct Segment {
   uint16_t* requested_sizes;
   Segment* next;
   Segment* prev;
+  uint64_t cached_at;  // in an allocator's cache: its cache clock when the segment entered
   Page slices[kSlicesPerSegment];
 
   static constexpr size_t kHardenedBitsBytes = kSegmentSize / kWordSize / 8;
