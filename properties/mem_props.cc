@@ -4,16 +4,22 @@
 //     shrinking to the shortest failing command list);
 //   - every profile agrees with the Model for any seed;
 //   - an op that fails changes nothing observable.
+// Generators aim at the regions mapped so far and keep every path reachable at every
+// RapidCheck size (fixed weights, fixed ranges). The op-sequence properties count what every
+// op did (OutcomeDistribution), print the table, and fail when a path was never reached.
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
 #include <rapidcheck/state.h>
 
+#include <iostream>
 #include <ostream>
 
+#include "scenario/common/outcome_distribution.h"
 #include "scenario/mem/codec.h"
 #include "scenario/mem/executor.h"
 #include "scenario/mem/model.h"
+#include "scenario/mem/outcome_kind.h"
 #include "scenario/mem/profiles.h"
 
 namespace vmmem::scenario::mem {
@@ -24,30 +30,120 @@ void showValue(const Op& op, std::ostream& os) {
 
 namespace {
 
+using vmmem::mem::kPageSize;
+using vmmem::mem::RegionInfo;
+using Regions = std::vector<RegionInfo>;
+
 constexpr uint64_t kTop = ~uint64_t{0};
 
 // Tight limits, so that generated sequences of a hundred ops reach a full region table and an
 // exhausted RAM budget as well as the ordinary paths.
-constexpr GuestMemoryLimits kPropertyLimits{.max_ram_bytes = 1u << 20, .max_regions = 5};
+constexpr GuestMemoryLimits kPropertyLimits{.max_ram_bytes = 1u << 20, .max_regions = 4};
 
-// Addresses cluster where the bugs live: region bases and ends, 4 GiB, the top of the space.
-rc::Gen<uint64_t> gen_address() {
-  return rc::gen::weightedOneOf<uint64_t>({
-      {6, rc::gen::map(rc::gen::pair(rc::gen::element<uint64_t>(0, 0x1000, 0x10000, 0x8000'0000,
-                                                                0x1'0000'0000, kTop - 0xffff),
-                                     rc::gen::inRange<uint64_t>(0, 0x12000)),
+// Generators see the regions mapped so far and aim at them: at region bases, inside, at the
+// last bytes, just past the end. Every choice has a fixed weight and every range a fixed span
+// (fixed_size below), so the share of ops that succeed, and of each error, does not drift with
+// RapidCheck's size: a large max_size checks the same paths as a small one.
+template <class T>
+rc::Gen<T> fixed_size(rc::Gen<T> gen) {
+  return rc::gen::resize(rc::kNominalSize, std::move(gen));
+}
+
+// weightedOneOf for a list built at run time; choices of weight zero are never taken.
+template <class T>
+rc::Gen<T> choose(std::vector<std::pair<std::size_t, rc::Gen<T>>> choices) {
+  std::size_t total = 0;
+  for (const auto& choice : choices)
+    total += choice.first;
+  return rc::gen::mapcat(fixed_size(rc::gen::inRange<std::size_t>(0, total)),
+                         [choices = std::move(choices)](std::size_t pick) {
+                           for (const auto& [weight, gen] : choices) {
+                             if (pick < weight) return gen;
+                             pick -= weight;
+                           }
+                           return choices.back().second;
+                         });
+}
+
+// Page-aligned places away from the regions: anchors (the bottom, 2 GiB, below and at 4 GiB,
+// the last pages of the address space) plus a few pages.
+rc::Gen<uint64_t> gen_aligned_anchor() {
+  return rc::gen::map(
+      rc::gen::pair(rc::gen::element<uint64_t>(0, 0x10000, 0x8000'0000, 0xffff'0000, 0x1'0000'0000,
+                                               kTop - 0x1fff),
+                    rc::gen::inRange<uint64_t>(0, 8)),
+      [](std::pair<uint64_t, uint64_t> p) { return p.first + p.second * kPageSize; });
+}
+
+// A byte of, or next to, one of `regions` (nonempty): anywhere inside, one of its last eight
+// bytes (so wide accesses straddle the end), its base, the byte before it, the first byte past
+// it, the offset the scenario device refuses.
+rc::Gen<uint64_t> gen_near_region(const Regions& regions) {
+  return rc::gen::mapcat(rc::gen::elementOf(regions), [](const RegionInfo& r) {
+    const uint64_t end = r.base + r.size;  // wraps to 0 for a region at the top
+    return rc::gen::weightedOneOf<uint64_t>({
+        {4, rc::gen::map(rc::gen::inRange<uint64_t>(0, r.size),
+                         [base = r.base](uint64_t offset) { return base + offset; })},
+        {2, rc::gen::map(rc::gen::inRange<uint64_t>(1, 9),
+                         [end](uint64_t back) { return end - back; })},
+        {1, rc::gen::elementOf(std::vector<uint64_t>{r.base, r.base - 1, end})},
+        {1, rc::gen::just(r.base + 0x3f)},
+    });
+  });
+}
+
+// The first byte past a region: where an adjacent region goes.
+rc::Gen<uint64_t> gen_region_end(const Regions& regions) {
+  return rc::gen::map(rc::gen::elementOf(regions),
+                      [](const RegionInfo& r) { return r.base + r.size; });
+}
+
+rc::Gen<uint64_t> gen_region_base(const Regions& regions) {
+  return rc::gen::map(rc::gen::elementOf(regions), [](const RegionInfo& r) { return r.base; });
+}
+
+rc::Gen<uint64_t> gen_address(const Regions& regions) {
+  const std::size_t near = regions.empty() ? 0 : 10;
+  return choose<uint64_t>({
+      {near, gen_near_region(regions)},
+      {2, gen_aligned_anchor()},
+      {1, rc::gen::map(rc::gen::pair(gen_aligned_anchor(), rc::gen::inRange<uint64_t>(1, 0x2000)),
                        [](std::pair<uint64_t, uint64_t> p) { return p.first + p.second; })},
-      {1, rc::gen::map(rc::gen::inRange<uint64_t>(0, 64), [](uint64_t d) { return kTop - d; })},
+      {2, rc::gen::map(rc::gen::inRange<uint64_t>(0, 8), [](uint64_t d) { return kTop - d; })},
       {1, rc::gen::arbitrary<uint64_t>()},
   });
 }
 
-rc::Gen<uint64_t> gen_region_size(uint64_t max_size) {
+// Where a new region goes: free aligned space, right after a region (adjacent RAM forms one
+// range), on a region (conflict), or anywhere gen_address goes (mostly unaligned for RAM).
+rc::Gen<uint64_t> gen_new_region_base(const Regions& regions) {
+  const std::size_t some = regions.empty() ? 0 : 1;
+  return choose<uint64_t>({
+      {4, gen_aligned_anchor()},
+      {3 * some, gen_region_end(regions)},
+      {some, gen_region_base(regions)},
+      {1, gen_address(regions)},
+  });
+}
+
+// Mostly a few pages (the 1 MiB budget holds several regions of up to 16 pages), sometimes up
+// to 64 pages, and bad sizes: empty, unaligned, over the budget, wrapping from anywhere.
+rc::Gen<uint64_t> gen_ram_size() {
   return rc::gen::weightedOneOf<uint64_t>({
-      {6, rc::gen::map(rc::gen::inRange<uint64_t>(1, max_size / 0x1000 + 1),
-                       [](uint64_t pages) { return pages * 0x1000; })},
-      {1, rc::gen::element<uint64_t>(0, 1, 0x800, 0x1001)},
+      {8, rc::gen::map(rc::gen::inRange<uint64_t>(1, 17),
+                       [](uint64_t pages) { return pages * kPageSize; })},
+      {2, rc::gen::map(rc::gen::inRange<uint64_t>(17, 65),
+                       [](uint64_t pages) { return pages * kPageSize; })},
+      {2, rc::gen::element<uint64_t>(0, 1, 0x800, 0x1001, uint64_t{1} << 30, kTop - 0xfff)},
       {1, rc::gen::arbitrary<uint64_t>()},
+  });
+}
+
+rc::Gen<uint64_t> gen_mmio_size() {
+  return rc::gen::weightedOneOf<uint64_t>({
+      {6, rc::gen::element<uint64_t>(0x8, 0x40, 0x100, 0x1000, 0x2000)},
+      {2, rc::gen::inRange<uint64_t>(1, 0x2000)},
+      {1, rc::gen::element<uint64_t>(0, kTop)},
   });
 }
 
@@ -60,8 +156,30 @@ rc::Gen<uint8_t> gen_width() {
 
 rc::Gen<uint32_t> gen_length() {
   return rc::gen::weightedOneOf<uint32_t>({
-      {8, rc::gen::inRange<uint32_t>(0, 0x2100)},
-      {1, rc::gen::element<uint32_t>(0, kMaxBulkLength)},
+      {6, rc::gen::inRange<uint32_t>(0, 0x2100)},
+      {1, rc::gen::element<uint32_t>(0, 1, 4096, kMaxBulkLength)},
+  });
+}
+
+// A bulk range: anywhere, a short one near a region, or one that ends exactly at the end of a
+// region or a few bytes past it (into the next region, a gap or an MMIO region).
+rc::Gen<std::pair<uint64_t, uint32_t>> gen_range(const Regions& regions) {
+  auto to_region_end = rc::gen::mapcat(rc::gen::elementOf(regions), [](const RegionInfo& r) {
+    const uint64_t end = r.base + r.size;
+    const auto most = static_cast<uint32_t>(std::min<uint64_t>(r.size, 0x4000));
+    return rc::gen::map(rc::gen::pair(rc::gen::inRange<uint32_t>(1, most + 1),
+                                      rc::gen::weightedOneOf<uint32_t>(
+                                          {{2, rc::gen::just<uint32_t>(0)},
+                                           {1, rc::gen::inRange<uint32_t>(1, 0x100)}})),
+                        [end](std::pair<uint32_t, uint32_t> p) {
+                          return std::make_pair(end - p.first, p.first + p.second);
+                        });
+  });
+  const std::size_t some = regions.empty() ? 0 : 2;
+  return choose<std::pair<uint64_t, uint32_t>>({
+      {3, rc::gen::pair(gen_address(regions), gen_length())},
+      {some, std::move(to_region_end)},
+      {some, rc::gen::pair(gen_near_region(regions), rc::gen::inRange<uint32_t>(0, 0x40))},
   });
 }
 
@@ -70,22 +188,32 @@ rc::Gen<Op> as_op(rc::Gen<T> gen) {
   return rc::gen::map(std::move(gen), [](T value) { return Op{value}; });
 }
 
-// Any op of the decodable domain; RAM regions no larger than max_region_size (except the
-// rare arbitrary size, which the budget refuses).
-rc::Gen<Op> gen_op(uint64_t max_region_size = 0x40000) {
-  return rc::gen::weightedOneOf<Op>({
-      {2, as_op(rc::gen::construct<AddRam>(gen_address(), gen_region_size(max_region_size)))},
-      {1, as_op(rc::gen::construct<AddMmio>(gen_address(), gen_region_size(0x2000)))},
-      {1, as_op(rc::gen::construct<RemoveRegion>(gen_address()))},
-      {5, as_op(rc::gen::construct<Read>(gen_address(), gen_width()))},
-      {5, as_op(rc::gen::construct<Write>(gen_address(), gen_width(),
-                                          rc::gen::arbitrary<uint64_t>()))},
-      {2, as_op(rc::gen::construct<ReadBulk>(gen_address(), gen_length()))},
-      {2, as_op(rc::gen::construct<WriteBulk>(gen_address(), gen_length(),
-                                              rc::gen::arbitrary<uint64_t>()))},
-      {1, as_op(rc::gen::construct<HostSpan>(gen_address(), gen_length()))},
-      {1, rc::gen::just(Op{Check{}})},
+template <class T>
+rc::Gen<Op> bulk_op(const Regions& regions) {
+  return rc::gen::map(gen_range(regions), [](std::pair<uint64_t, uint32_t> range) {
+    return Op{T{range.first, range.second}};
   });
+}
+
+// Any op of the decodable domain, aimed at `regions` (the regions mapped when it runs).
+rc::Gen<Op> gen_op(const Regions& regions = {}) {
+  const std::size_t some = regions.empty() ? 0 : 1;
+  return fixed_size(choose<Op>({
+      {2, as_op(rc::gen::construct<AddRam>(gen_new_region_base(regions), gen_ram_size()))},
+      {2, as_op(rc::gen::construct<AddMmio>(gen_new_region_base(regions), gen_mmio_size()))},
+      {some, as_op(rc::gen::construct<RemoveRegion>(gen_region_base(regions)))},
+      {1, as_op(rc::gen::construct<RemoveRegion>(gen_address(regions)))},
+      {5, as_op(rc::gen::construct<Read>(gen_address(regions), gen_width()))},
+      {5, as_op(rc::gen::construct<Write>(gen_address(regions), gen_width(),
+                                          rc::gen::arbitrary<uint64_t>()))},
+      {2, bulk_op<ReadBulk>(regions)},
+      {2, rc::gen::map(rc::gen::pair(gen_range(regions), rc::gen::arbitrary<uint64_t>()),
+                       [](std::pair<std::pair<uint64_t, uint32_t>, uint64_t> p) {
+                         return Op{WriteBulk{p.first.first, p.first.second, p.second}};
+                       })},
+      {1, bulk_op<HostSpan>(regions)},
+      {1, rc::gen::just(Op{Check{}})},
+  }));
 }
 
 RC_GTEST_PROP(MemCodec, DecodeInvertsEncode, ()) {
@@ -106,36 +234,51 @@ RC_GTEST_PROP(MemModel, ProfilesAgreeWithTheModelForAnySeed, (uint64_t seed)) {
   if (failure) RC_FAIL(*failure);
 }
 
-RC_GTEST_PROP(MemModel, FailedOpsChangeNothing, ()) {
-  const auto ops = *rc::gen::container<std::vector<Op>>(gen_op(0x8000));
-  GuestMemory memory(kPropertyLimits);
-  Executor executor(memory, /*record_device_calls=*/false);
-  // Everything a client can observe: the region table and the bytes of every RAM region.
-  auto snapshot = [&memory] {
-    std::vector<std::byte> contents;
-    for (const vmmem::mem::RegionInfo& region : memory.regions()) {
-      if (region.kind != vmmem::mem::RegionKind::kRam) continue;
-      const size_t at = contents.size();
-      contents.resize(at + region.size);
-      VMM_CHECK(memory.read(region.base, std::span(contents).subspan(at)).ok(), "snapshot");
+TEST(MemModel, FailedOpsChangeNothing) {
+  OutcomeDistribution refused;
+  const bool passed = rc::check("failed ops change nothing", [&refused] {
+    GuestMemory memory(kPropertyLimits);
+    Executor executor(memory, /*record_device_calls=*/false);
+    // Everything a client can observe: the region table and the bytes of every RAM region.
+    auto snapshot = [&memory] {
+      std::vector<std::byte> contents;
+      for (const vmmem::mem::RegionInfo& region : memory.regions()) {
+        if (region.kind != vmmem::mem::RegionKind::kRam) continue;
+        const size_t at = contents.size();
+        contents.resize(at + region.size);
+        VMM_CHECK(memory.read(region.base, std::span(contents).subspan(at)).ok(), "snapshot");
+      }
+      return std::make_pair(memory.regions(), contents);
+    };
+    const auto count = *rc::gen::inRange<size_t>(0, 100);
+    for (size_t i = 0; i < count; ++i) {
+      const Op op = *gen_op(memory.regions());
+      const auto before = snapshot();
+      const Outcome outcome = executor(op);
+      if (outcome.code == ErrorCode::kOk) continue;
+      refused.add(outcome_kind(op, outcome));
+      RC_ASSERT(snapshot() == before);
     }
-    return std::make_pair(memory.regions(), contents);
-  };
-  for (const Op& op : ops) {
-    const auto before = snapshot();
-    if (executor(op).code == ErrorCode::kOk) continue;
-    RC_ASSERT(snapshot() == before);
-  }
+  });
+  EXPECT_TRUE(passed);
+  std::cout << "refusals checked:\n" << refused.table();
+  for (const std::string& tag :
+       refused.missing({"AddRam: conflict", "AddRam: out of memory", "Write: unmapped",
+                        "Write: unsupported", "WriteBulk: unmapped", "WriteBulk: unsupported"}))
+    ADD_FAILURE() << tag << " was never reached";
 }
 
 // The stateful property: the model is the state, GuestMemory the system under test.
 struct System {
+  explicit System(OutcomeDistribution& seen) : seen(seen) {}
   GuestMemory memory{kPropertyLimits};
   Executor executor{memory, /*record_device_calls=*/true};
+  OutcomeDistribution& seen;
 };
 
 struct ApplyOp : rc::state::Command<Model, System> {
-  Op op = *gen_op();
+  explicit ApplyOp(const Model& model) : op(*gen_op(model.regions())) {}
+  Op op;
 
   void apply(Model& model) const override { model.apply(op); }
 
@@ -143,6 +286,7 @@ struct ApplyOp : rc::state::Command<Model, System> {
     Model predicted = state;
     const Outcome expected = predicted.apply(op);
     const Outcome actual = system.executor(op);
+    system.seen.add(outcome_kind(op, actual));
     RC_ASSERT(expected == actual);
     RC_ASSERT(system.memory.check().ok());
     RC_ASSERT(system.memory.regions() == predicted.regions());
@@ -151,9 +295,60 @@ struct ApplyOp : rc::state::Command<Model, System> {
   void show(std::ostream& os) const override { os << describe(op); }
 };
 
-RC_GTEST_PROP(MemModel, GuestMemoryBehavesLikeTheModel, ()) {
-  System system;
-  rc::state::check(Model(kPropertyLimits), system, rc::state::gen::execOneOfWithArgs<ApplyOp>());
+TEST(MemModel, GuestMemoryBehavesLikeTheModel) {
+  OutcomeDistribution seen;
+  const bool passed = rc::check("guest memory behaves like the model", [&seen] {
+    System system(seen);
+    rc::state::check(Model(kPropertyLimits), system, rc::state::gen::execOneOfWithArgs<ApplyOp>());
+  });
+  EXPECT_TRUE(passed);
+  std::cout << "outcomes of " << seen.total() << " ops:\n" << seen.table();
+  // Every success and every error an op can meet here.
+  for (const std::string& tag : seen.missing({"AddRam: ok",
+                                              "AddRam: invalid argument",
+                                              "AddRam: overflow",
+                                              "AddRam: conflict",
+                                              "AddRam: out of memory",
+                                              "AddMmio: ok",
+                                              "AddMmio: invalid argument",
+                                              "AddMmio: overflow",
+                                              "AddMmio: conflict",
+                                              "AddMmio: out of memory",
+                                              "RemoveRegion: ok",
+                                              "RemoveRegion: not found",
+                                              "Read: ok",
+                                              "Read: ok (device)",
+                                              "Read: invalid argument",
+                                              "Read: overflow",
+                                              "Read: unmapped",
+                                              "Read: unsupported",
+                                              "Read: device error (device)",
+                                              "Write: ok",
+                                              "Write: ok (device)",
+                                              "Write: invalid argument",
+                                              "Write: overflow",
+                                              "Write: unmapped",
+                                              "Write: unsupported",
+                                              "Write: device error (device)",
+                                              "ReadBulk: ok",
+                                              "ReadBulk: overflow",
+                                              "ReadBulk: unmapped",
+                                              "ReadBulk: unsupported",
+                                              "WriteBulk: ok",
+                                              "WriteBulk: overflow",
+                                              "WriteBulk: unmapped",
+                                              "WriteBulk: unsupported",
+                                              "HostSpan: ok",
+                                              "HostSpan: overflow",
+                                              "HostSpan: unmapped",
+                                              "HostSpan: unsupported",
+                                              "Check: ok"}))
+    ADD_FAILURE() << tag << " was never reached";
+  // The RAM paths are the point: most accesses must reach RAM, not only the error paths.
+  for (const char* op : {"AddRam", "Read", "Write", "ReadBulk", "WriteBulk", "HostSpan"}) {
+    const std::string prefix = std::string(op) + ": ";
+    EXPECT_GT(seen.share(prefix + "ok", prefix), 0.1) << op << " mostly fails";
+  }
 }
 
 }  // namespace

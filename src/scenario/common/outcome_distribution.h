@@ -5,8 +5,10 @@
 #pragma once
 
 #include <cstdio>
+#include <initializer_list>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace vmmem::scenario {
 
@@ -22,6 +24,22 @@ class OutcomeDistribution {
     for (const auto& [tag, n] : counts_)
       sum += n;
     return sum;
+  }
+  // The tags of `required` that never came up, in the order given.
+  std::vector<std::string> missing(std::initializer_list<const char*> required) const {
+    std::vector<std::string> out;
+    for (const char* tag : required)
+      if (count(tag) == 0) out.emplace_back(tag);
+    return out;
+  }
+  // count(tag) over the total of every tag that starts with `prefix` ("Read: "): how often an
+  // op of one kind took this path. 0 when no such op ran.
+  double share(const std::string& tag, const std::string& prefix) const {
+    size_t all = 0;
+    for (auto it = counts_.lower_bound(prefix);
+         it != counts_.end() && it->first.starts_with(prefix); ++it)
+      all += it->second;
+    return all == 0 ? 0.0 : static_cast<double>(count(tag)) / static_cast<double>(all);
   }
   // "  12.34%  1234  Alloc: ok" per tag, most frequent first.
   std::string table() const {
