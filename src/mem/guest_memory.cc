@@ -261,6 +261,19 @@ Status GuestMemory::admit(uint64_t base, uint64_t size) const {
   return kOkStatus;
 }
 
+Result<std::byte*> GuestMemory::atomic_location_slow(uint64_t address, unsigned width) const {
+  const Region* region = find(address);
+  if (region == nullptr) {
+    return Status::error(ErrorCode::kUnmapped, "no region backs the atomic access", address, width);
+  }
+  if (region->host == nullptr) {
+    return Status::error(ErrorCode::kUnsupported, "atomic access to MMIO", address, width);
+  }
+  remember(*region);
+  // Aligned and inside a RAM region, whose size is a multiple of every width: no straddling.
+  return region->host + (address - region->base);
+}
+
 std::optional<GuestMemory::RamWindow> GuestMemory::ram_window(uint64_t address) const {
   const Region* region = find(address);
   if (region == nullptr || region->host == nullptr) return std::nullopt;

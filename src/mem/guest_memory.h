@@ -123,6 +123,25 @@ class GuestMemory {
   Status read(uint64_t address, std::span<std::byte> out) const;
   Status write(uint64_t address, std::span<const std::byte> in);
 
+  // Atomic access to a naturally aligned scalar in RAM, with the memory order asked for: for
+  // rings shared with the guest (virtio) and page-table A/D updates. Refused, in this order: an
+  // order the operation cannot take (an acquire store, a release load; anything but the six
+  // std::memory_order values) or an address that is not a multiple of sizeof(T) ->
+  // kInvalidArgument; no region -> kUnmapped; MMIO -> kUnsupported.
+  template <GuestScalar T>
+  Result<T> load_atomic(uint64_t address, std::memory_order order) const;
+  template <GuestScalar T>
+  Status store_atomic(uint64_t address, T value, std::memory_order order);
+  // Stores `desired` if the value equals `expected`; returns the value found (so the exchange
+  // happened exactly when it equals `expected`).
+  template <GuestScalar T>
+  Result<T> compare_exchange(uint64_t address, T expected, T desired, std::memory_order order);
+  // Add (wrapping) or or `value` in; return the value before.
+  template <GuestScalar T>
+  Result<T> fetch_add(uint64_t address, T value, std::memory_order order);
+  template <GuestScalar T>
+  Result<T> fetch_or(uint64_t address, T value, std::memory_order order);
+
   // Host view of [address, address + size) when it lies inside a single RAM region (for DMA
   // and page-table walkers). The view stays valid until that region is removed.
   Result<std::span<std::byte>> host_span(uint64_t address, uint64_t size) const;
@@ -181,6 +200,14 @@ class GuestMemory {
   // process (an inline thread_local is, under the GNU ABI), two copies loaded side by side would
   // issue the same generations and one would read through the other's window.
   static inline constinit std::atomic<uint64_t> generation_counter_{1};
+
+  enum class AtomicKind { kLoad, kStore, kReadModifyWrite };
+  static constexpr bool order_allowed(AtomicKind kind, std::memory_order order);
+  // Where the naturally aligned T at `address` lives in RAM, or why an atomic access there is
+  // refused (the order documented at load_atomic).
+  template <GuestScalar T>
+  Result<T*> atomic_location(uint64_t address, AtomicKind kind, std::memory_order order) const;
+  Result<std::byte*> atomic_location_slow(uint64_t address, unsigned width) const;
 
   const Region* find(uint64_t address) const;
   Status validate_ram_range(uint64_t address, uint64_t size, const Region** first) const;
@@ -246,3 +273,5 @@ inline Status GuestMemory::write(uint64_t address, T value) {
 }
 
 }  // namespace vmmem::mem
+
+#include "mem/guest_memory_atomic.h"  // IWYU pragma: export
