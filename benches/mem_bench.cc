@@ -16,6 +16,7 @@
 // the ratio is the cost of the guest-address checks alone.
 #include <benchmark/benchmark.h>
 
+#include <atomic>
 #include <cstring>
 #include <string>
 #include <type_traits>
@@ -300,6 +301,61 @@ struct Sink {
   }
 };
 
+// Atomic access against std::atomic_ref on the same host bytes: what the checks cost on top of
+// the atomic instruction itself.
+void register_atomic(std::string_view profile) {
+  const std::string where = "/" + std::string(profile) + "/";
+  const std::vector<uint64_t> addresses = profile_addresses(profile, 8);
+  benchmark::RegisterBenchmark(
+      ("mem/load_acquire_u64" + where + "vmmem").c_str(), [addresses](benchmark::State& state) {
+        const GuestMemory& memory = bench_memory().memory;
+        for (auto _ : state) {
+          for (uint64_t a : addresses) {
+            uint64_t value = memory.load_atomic<uint64_t>(a, std::memory_order_acquire).value();
+            benchmark::DoNotOptimize(value);
+          }
+        }
+        state.SetItemsProcessed(state.iterations() * addresses.size());
+      });
+  benchmark::RegisterBenchmark(
+      ("mem/load_acquire_u64" + where + "raw").c_str(), [addresses](benchmark::State& state) {
+        std::byte* host = bench_memory().host;
+        for (auto _ : state) {
+          for (uint64_t a : addresses) {
+            uint64_t value = std::atomic_ref<uint64_t>(
+                                 *reinterpret_cast<uint64_t*>(host + (a - ms::kProfileRamBase)))
+                                 .load(std::memory_order_acquire);
+            benchmark::DoNotOptimize(value);
+          }
+        }
+        state.SetItemsProcessed(state.iterations() * addresses.size());
+      });
+  benchmark::RegisterBenchmark(
+      ("mem/fetch_add_u64" + where + "vmmem").c_str(), [addresses](benchmark::State& state) {
+        GuestMemory& memory = bench_memory().memory;
+        for (auto _ : state) {
+          for (uint64_t a : addresses) {
+            uint64_t value = memory.fetch_add<uint64_t>(a, 1, std::memory_order_seq_cst).value();
+            benchmark::DoNotOptimize(value);
+          }
+        }
+        state.SetItemsProcessed(state.iterations() * addresses.size());
+      });
+  benchmark::RegisterBenchmark(
+      ("mem/fetch_add_u64" + where + "raw").c_str(), [addresses](benchmark::State& state) {
+        std::byte* host = bench_memory().host;
+        for (auto _ : state) {
+          for (uint64_t a : addresses) {
+            uint64_t value = std::atomic_ref<uint64_t>(
+                                 *reinterpret_cast<uint64_t*>(host + (a - ms::kProfileRamBase)))
+                                 .fetch_add(1, std::memory_order_seq_cst);
+            benchmark::DoNotOptimize(value);
+          }
+        }
+        state.SetItemsProcessed(state.iterations() * addresses.size());
+      });
+}
+
 void register_profile(const Profile<ms::Op>& profile) {
   constexpr size_t kOps = 10000;
   Rng rng(kBenchSeed);
@@ -332,6 +388,8 @@ void register_profile(const Profile<ms::Op>& profile) {
   }
   for (uint32_t bytes : {256u, 4096u, 65536u, 1u << 20})
     register_bulk(bytes);
+  for (std::string_view profile : {"scalar_sequential", "random_mixed"})
+    register_atomic(profile);
   for (const Profile<ms::Op>& profile : ms::profiles())
     register_profile(profile);
   register_threaded(/*same_region=*/false);

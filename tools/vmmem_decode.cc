@@ -1,8 +1,8 @@
 // Prints the ops a fuzz input decodes to, one per line, and what happens to each: the first
 // thing to read when a regression input needs explaining.
-//   mem:   what the model predicts for each op;
+//   mem, mem_full: what the model predicts for each op (mem_full: the host page size first);
 //   alloc: the configuration, then what the allocator did and what the model says of it.
-// Usage: vmmem_decode TARGET FILE...   (TARGET: mem, alloc)
+// Usage: vmmem_decode TARGET FILE...   (TARGET: mem, mem_full, alloc)
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -18,11 +18,20 @@
 
 namespace {
 
-int decode_mem(const std::vector<uint8_t>& bytes) {
+int decode_mem(const std::vector<uint8_t>& bytes, bool full) {
   using namespace vmmem::scenario::mem;
   Model model(kCheckedLimits);
   size_t index = 0;
-  for (const Op& op : decode_ops(bytes)) {
+  std::vector<Op> ops;
+  if (full) {
+    FullInput input = decode_full_input(bytes);
+    std::printf("  host pages of %llu bytes\n",
+                static_cast<unsigned long long>(input.host_page_size));
+    ops = std::move(input.ops);
+  } else {
+    ops = decode_ops(bytes);
+  }
+  for (const Op& op : ops) {
     std::printf("%4zu  %-60s -> %s\n", index++, describe(op).c_str(),
                 describe(model.apply(op)).c_str());
   }
@@ -57,9 +66,10 @@ int decode_alloc(const std::vector<uint8_t>& bytes) {
 
 int main(int argc, char** argv) {
   const bool mem = argc >= 3 && std::strcmp(argv[1], "mem") == 0;
+  const bool mem_full = argc >= 3 && std::strcmp(argv[1], "mem_full") == 0;
   const bool alloc = argc >= 3 && std::strcmp(argv[1], "alloc") == 0;
-  if (!mem && !alloc) {
-    std::fprintf(stderr, "usage: vmmem_decode mem|alloc FILE...\n");
+  if (!mem && !mem_full && !alloc) {
+    std::fprintf(stderr, "usage: vmmem_decode mem|mem_full|alloc FILE...\n");
     return 2;
   }
   int status = 0;
@@ -72,7 +82,7 @@ int main(int argc, char** argv) {
     std::printf("%s:\n", argv[i]);
     const std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(in),
                                      std::istreambuf_iterator<char>()};
-    status |= mem ? decode_mem(bytes) : decode_alloc(bytes);
+    status |= alloc ? decode_alloc(bytes) : decode_mem(bytes, mem_full);
   }
   return status;
 }

@@ -1,6 +1,7 @@
 #include "mem/guest_memory.h"
 
 #include <algorithm>
+#include <functional>
 
 namespace vmmem::mem {
 namespace {
@@ -26,17 +27,18 @@ void store_little_endian(std::byte* bytes, unsigned width, uint64_t value) {
     bytes[i] = static_cast<std::byte>(value >> (8 * i));
 }
 
-// Generations are drawn from one process-wide counter so that no two GuestMemory states, in
-// any instance, ever share one (invariant 6). It starts at 1: 0 marks an empty thread window.
-uint64_t fresh_generation() {
-  static std::atomic<uint64_t> counter{1};
-  return counter.fetch_add(1, std::memory_order_relaxed);
-}
-
 }  // namespace
 
+uint64_t GuestMemory::fresh_generation() {
+  return generation_counter_.fetch_add(1, std::memory_order_relaxed);
+}
+
 GuestMemory::GuestMemory(GuestMemoryLimits limits)
-    : limits_(limits), generation_(fresh_generation()) {}
+    : limits_(limits),
+      mapping_granule_(std::max(limits.host_page_size, HostMapping::system_page_size())),
+      generation_(fresh_generation()) {
+  VMM_CHECK(std::has_single_bit(mapping_granule_), "host page size must be a power of two");
+}
 
 void GuestMemory::advance_generation() {
   generation_.store(fresh_generation(), std::memory_order_relaxed);
@@ -90,7 +92,9 @@ Result<uint64_t> GuestMemory::read_slow(uint64_t address, unsigned width) const 
       return Status::error(ErrorCode::kUnsupported, "access straddles the end of an MMIO region",
                            address, width);
     }
-    Result<uint64_t> value = region->mmio->read(address - region->base, width);
+    // The handler may remove its own region (re-entrant call): hold it for the whole call.
+    const std::shared_ptr<MmioHandler> handler = region->mmio;
+    Result<uint64_t> value = handler->read(address - region->base, width);
     if (!value.ok()) {
       return Status::error(ErrorCode::kDeviceError, "MMIO handler refused the read", address,
                            width);
@@ -121,7 +125,8 @@ Status GuestMemory::write_slow(uint64_t address, unsigned width, uint64_t value)
       return Status::error(ErrorCode::kUnsupported, "access straddles the end of an MMIO region",
                            address, width);
     }
-    if (!region->mmio->write(address - region->base, width, truncate_to_width(value, width)).ok()) {
+    const std::shared_ptr<MmioHandler> handler = region->mmio;  // as in read_slow
+    if (!handler->write(address - region->base, width, truncate_to_width(value, width)).ok()) {
       return Status::error(ErrorCode::kDeviceError, "MMIO handler refused the write", address,
                            width);
     }
@@ -170,7 +175,7 @@ Status GuestMemory::write_scalar(uint64_t address, unsigned width, uint64_t valu
 
 Status GuestMemory::read(uint64_t address, std::span<std::byte> out) const {
   if (const std::byte* cached = cached_ram_containing(address, out.size())) {
-    std::memcpy(out.data(), cached, out.size());
+    std::memmove(out.data(), cached, out.size());  // `out` may be a host span of guest memory
     return kOkStatus;
   }
   if (out.empty()) return kOkStatus;
@@ -182,7 +187,7 @@ Status GuestMemory::read(uint64_t address, std::span<std::byte> out) const {
   for (size_t done = 0; done < out.size(); ++region) {
     const uint64_t offset = address + done - region->base;
     const size_t chunk = std::min<uint64_t>(out.size() - done, region->size - offset);
-    std::memcpy(out.data() + done, region->host + offset, chunk);
+    std::memmove(out.data() + done, region->host + offset, chunk);
     done += chunk;
   }
   return kOkStatus;
@@ -190,7 +195,7 @@ Status GuestMemory::read(uint64_t address, std::span<std::byte> out) const {
 
 Status GuestMemory::write(uint64_t address, std::span<const std::byte> in) {
   if (std::byte* cached = cached_ram_containing(address, in.size())) {
-    std::memcpy(cached, in.data(), in.size());
+    std::memmove(cached, in.data(), in.size());  // `in` may be a host span of guest memory
     return kOkStatus;
   }
   if (in.empty()) return kOkStatus;
@@ -199,13 +204,29 @@ Status GuestMemory::write(uint64_t address, std::span<const std::byte> in) {
     return status;
   }
   remember(*region);
+  // `in` may be a host span of this guest memory (a device's guest-to-guest copy). Within one
+  // region memmove handles the overlap; across regions an earlier chunk could overwrite source
+  // bytes a later chunk still needs, so an overlapping source is copied out first.
+  std::vector<std::byte> copy;
+  if (*last_byte(address, in.size()) > region->last() && overlaps_ram(in)) {
+    copy.assign(in.begin(), in.end());
+    in = copy;
+  }
   for (size_t done = 0; done < in.size(); ++region) {
     const uint64_t offset = address + done - region->base;
     const size_t chunk = std::min<uint64_t>(in.size() - done, region->size - offset);
-    std::memcpy(region->host + offset, in.data() + done, chunk);
+    std::memmove(region->host + offset, in.data() + done, chunk);
     done += chunk;
   }
   return kOkStatus;
+}
+
+bool GuestMemory::overlaps_ram(std::span<const std::byte> bytes) const {
+  const auto* first = bytes.data();
+  const auto* end = first + bytes.size();
+  return std::any_of(regions_.begin(), regions_.end(), [&](const Region& r) {
+    return r.host != nullptr && std::less<>()(first, r.host + r.size) && std::less<>()(r.host, end);
+  });
 }
 
 Result<std::span<std::byte>> GuestMemory::host_span(uint64_t address, uint64_t size) const {
@@ -240,6 +261,19 @@ Status GuestMemory::admit(uint64_t base, uint64_t size) const {
   return kOkStatus;
 }
 
+Result<std::byte*> GuestMemory::atomic_location_slow(uint64_t address, unsigned width) const {
+  const Region* region = find(address);
+  if (region == nullptr) {
+    return Status::error(ErrorCode::kUnmapped, "no region backs the atomic access", address, width);
+  }
+  if (region->host == nullptr) {
+    return Status::error(ErrorCode::kUnsupported, "atomic access to MMIO", address, width);
+  }
+  remember(*region);
+  // Aligned and inside a RAM region, whose size is a multiple of every width: no straddling.
+  return region->host + (address - region->base);
+}
+
 std::optional<GuestMemory::RamWindow> GuestMemory::ram_window(uint64_t address) const {
   const Region* region = find(address);
   if (region == nullptr || region->host == nullptr) return std::nullopt;
@@ -266,7 +300,7 @@ Status GuestMemory::add_ram(uint64_t base, uint64_t size) {
   if (size > limits_.max_ram_bytes - ram_bytes_) {
     return Status::error(ErrorCode::kOutOfMemory, "RAM budget exceeded", base, size);
   }
-  Result<HostMapping> mapping = HostMapping::create(size);
+  Result<HostMapping> mapping = HostMapping::create(size, mapping_granule_);
   if (!mapping.ok()) {
     return Status::error(ErrorCode::kOutOfMemory, mapping.status().what(), base, size);
   }
@@ -332,7 +366,8 @@ Status GuestMemory::check() const {
     }
     if (is_ram) {
       if (!is_aligned(r.base, kPageSize) || !is_aligned(r.size, kPageSize) ||
-          r.mapping.data() != r.host || r.mapping.size() != r.size) {
+          r.mapping.data() != r.host || r.mapping.size() != r.size ||
+          r.mapping.granule() != mapping_granule_) {
         return Status::error(ErrorCode::kBrokenInvariant,
                              "check: RAM region and its mapping disagree", r.base, r.size);
       }

@@ -4,7 +4,16 @@
 // Thread safety: accesses (read*, write*, host_span) and check() may run concurrently from
 // any number of threads. add_ram, add_mmio and remove need exclusive access: no other call
 // may run at the same time. Two threads touching the same guest bytes race as the guest
-// program does; vmmem copies bytes with memcpy and promises no atomicity.
+// program does: plain accesses copy bytes and promise no atomicity; the atomic accesses
+// (load_atomic, store_atomic, compare_exchange, fetch_add, fetch_or) are atomic with the
+// memory order asked for, against each other and against host-span users of std::atomic_ref.
+//
+// An MMIO handler runs inside the access, on the accessing thread, and may call back into the
+// same GuestMemory: accesses always; add_ram, add_mmio and remove (a device moving or unplugging
+// its own region) when the accessing thread has the exclusive access those calls need. The
+// handler is kept alive for the whole call even when it removes its own region. What a handler
+// does through such calls is the device's own doing: it stands even when the handler then
+// refuses the access ("a failed call changes nothing" is about what GuestMemory does).
 //
 // The last-region cache is per thread (thread_local), so threads working in different RAM
 // regions never write a shared cache line; the mem/parallel_read_u64/own_region bench checks
@@ -16,7 +25,8 @@
 //   2. Every region has size > 0 and its last byte, base + size - 1, does not wrap; a region
 //      may end exactly at the top of the address space.
 //   3. A RAM region has base and size aligned to kPageSize and owns a host mapping of exactly
-//      size bytes; an MMIO region has a handler and no host bytes.
+//      size bytes, made of host pages (mapping_granule_; the slack up to the next host page is
+//      unreachable); an MMIO region has a handler and no host bytes.
 //   4. ram_bytes_ is the sum of RAM region sizes and stays <= limits_.max_ram_bytes;
 //      regions_.size() <= limits_.max_regions.
 //   5. When the calling thread's cached window carries generation_, it is exactly one RAM
@@ -65,6 +75,9 @@ inline constexpr uint64_t kPageSize = 4096;
 struct GuestMemoryLimits {
   uint64_t max_ram_bytes = uint64_t{1} << 40;  // total RAM over all regions
   size_t max_regions = 4096;
+  // The page size host mappings are made of: the larger of this and the host's own. Tests and
+  // the fuzzer set 16 KiB or 64 KiB to run as on an aarch64 or ppc64le host. A power of two.
+  uint64_t host_page_size = 0;
 };
 
 enum class RegionKind : uint8_t { kRam, kMmio };
@@ -105,9 +118,29 @@ class GuestMemory {
   Result<uint64_t> read_scalar(uint64_t address, unsigned width) const;
   Status write_scalar(uint64_t address, unsigned width, uint64_t value);
 
-  // Bulk copies over one RAM region or several adjacent ones.
+  // Bulk copies over one RAM region or several adjacent ones. The other side may be a host
+  // span of this same guest memory, overlapping or not: copies behave like memmove.
   Status read(uint64_t address, std::span<std::byte> out) const;
   Status write(uint64_t address, std::span<const std::byte> in);
+
+  // Atomic access to a naturally aligned scalar in RAM, with the memory order asked for: for
+  // rings shared with the guest (virtio) and page-table A/D updates. Refused, in this order: an
+  // order the operation cannot take (an acquire store, a release load; anything but the six
+  // std::memory_order values) or an address that is not a multiple of sizeof(T) ->
+  // kInvalidArgument; no region -> kUnmapped; MMIO -> kUnsupported.
+  template <GuestScalar T>
+  Result<T> load_atomic(uint64_t address, std::memory_order order) const;
+  template <GuestScalar T>
+  Status store_atomic(uint64_t address, T value, std::memory_order order);
+  // Stores `desired` if the value equals `expected`; returns the value found (so the exchange
+  // happened exactly when it equals `expected`).
+  template <GuestScalar T>
+  Result<T> compare_exchange(uint64_t address, T expected, T desired, std::memory_order order);
+  // Add (wrapping) or or `value` in; return the value before.
+  template <GuestScalar T>
+  Result<T> fetch_add(uint64_t address, T value, std::memory_order order);
+  template <GuestScalar T>
+  Result<T> fetch_or(uint64_t address, T value, std::memory_order order);
 
   // Host view of [address, address + size) when it lies inside a single RAM region (for DMA
   // and page-table walkers). The view stays valid until that region is removed.
@@ -162,6 +195,19 @@ class GuestMemory {
   // Constant-initialized and trivially destructible, so the inline fast paths read it with one
   // thread-pointer-relative load and no TLS wrapper call.
   static inline constinit thread_local ThreadWindow thread_window_{};
+  // Where generations come from (invariant 6); starts at 1, since 0 marks an empty window. It has
+  // the window's linkage: were it one per copy of the library while the window is one per
+  // process (an inline thread_local is, under the GNU ABI), two copies loaded side by side would
+  // issue the same generations and one would read through the other's window.
+  static inline constinit std::atomic<uint64_t> generation_counter_{1};
+
+  enum class AtomicKind { kLoad, kStore, kReadModifyWrite };
+  static constexpr bool order_allowed(AtomicKind kind, std::memory_order order);
+  // Where the naturally aligned T at `address` lives in RAM, or why an atomic access there is
+  // refused (the order documented at load_atomic).
+  template <GuestScalar T>
+  Result<T*> atomic_location(uint64_t address, AtomicKind kind, std::memory_order order) const;
+  Result<std::byte*> atomic_location_slow(uint64_t address, unsigned width) const;
 
   const Region* find(uint64_t address) const;
   Status validate_ram_range(uint64_t address, uint64_t size, const Region** first) const;
@@ -190,8 +236,12 @@ class GuestMemory {
     thread_window_ = ThreadWindow{generation(), region.base, region.size, region.host};
   }
   void advance_generation();
+  static uint64_t fresh_generation();
+  // Whether `bytes` shares a byte with the host memory of any RAM region.
+  bool overlaps_ram(std::span<const std::byte> bytes) const;
 
   GuestMemoryLimits limits_;
+  uint64_t mapping_granule_;  // host page size of every RAM mapping (invariant 3)
   std::vector<Region> regions_;
   uint64_t ram_bytes_ = 0;
   // Set by the constructor and add/remove (exclusive access); read by every cached access.
@@ -223,3 +273,5 @@ inline Status GuestMemory::write(uint64_t address, T value) {
 }
 
 }  // namespace vmmem::mem
+
+#include "mem/guest_memory_atomic.h"  // IWYU pragma: export

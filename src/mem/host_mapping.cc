@@ -3,47 +3,91 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <deque>
+#include <mutex>
 #include <utility>
 
 namespace vmmem::mem {
 namespace {
 
-uint64_t host_page_size() {
-  static const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-  return page;
+// The bytes of a mapping including its guards, rounded to whole pages.
+uint64_t reserved_bytes(uint64_t size, uint64_t granule) {
+  return (size + granule - 1) / granule * granule + 2 * granule;
+}
+
+// Released ranges, kept reserved and inaccessible (invariant 3).
+class Quarantine {
+ public:
+  void hold(void* base, uint64_t bytes) {
+    // Drop the pages and the access at once; keep the addresses out of the next mmap's reach.
+    void* fresh = mmap(base, bytes, PROT_NONE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+    if (fresh == MAP_FAILED) {
+      munmap(base, bytes);
+      return;
+    }
+    std::lock_guard lock(mutex_);
+    held_.push_back({base, bytes});
+    held_bytes_ += bytes;
+    while (held_bytes_ > HostMapping::kQuarantineBytes ||
+           held_.size() > HostMapping::kQuarantineRanges) {
+      munmap(held_.front().first, held_.front().second);
+      held_bytes_ -= held_.front().second;
+      held_.pop_front();
+    }
+  }
+
+ private:
+  std::mutex mutex_;
+  std::deque<std::pair<void*, uint64_t>> held_;
+  uint64_t held_bytes_ = 0;
+};
+
+Quarantine& quarantine() {
+  static Quarantine* const instance = new Quarantine();  // never destroyed: used by destructors
+  return *instance;
 }
 
 }  // namespace
 
-Result<HostMapping> HostMapping::create(uint64_t size) {
-  const uint64_t guard = host_page_size();
-  VMM_CHECK(size > 0 && size % guard == 0, "HostMapping size must be whole host pages");
-  if (size > UINT64_MAX - 2 * guard) {
+uint64_t HostMapping::system_page_size() {
+  static const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  return page;
+}
+
+Result<HostMapping> HostMapping::create(uint64_t size, uint64_t granule) {
+  VMM_CHECK(size > 0 && granule % system_page_size() == 0 && (granule & (granule - 1)) == 0,
+            "HostMapping needs a nonempty size and a power-of-two multiple of the system page");
+  if (size > UINT64_MAX - 3 * granule) {
     return Status::error(ErrorCode::kOutOfMemory, "RAM region too large for the host", 0, size);
   }
+  const uint64_t total = reserved_bytes(size, granule);
+  const uint64_t body_bytes = total - 2 * granule;
   // Reserve the guards and the body inaccessible, then open the body. MAP_NORESERVE: guest RAM
   // is committed page by page as the guest touches it, like any VMM's.
-  void* base = mmap(nullptr, size + 2 * guard, PROT_NONE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void* base = mmap(nullptr, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (base == MAP_FAILED) {
     return Status::error(ErrorCode::kOutOfMemory, "host mmap refused the RAM region", 0, size);
   }
-  auto* body = static_cast<std::byte*>(base) + guard;
-  if (mprotect(body, size, PROT_READ | PROT_WRITE) != 0) {
-    munmap(base, size + 2 * guard);
+  auto* body = static_cast<std::byte*>(base) + granule;
+  if (mprotect(body, body_bytes, PROT_READ | PROT_WRITE) != 0) {
+    munmap(base, total);
     return Status::error(ErrorCode::kOutOfMemory, "host mprotect refused the RAM region", 0, size);
   }
-  return HostMapping(body, size);
+  return HostMapping(body, size, granule);
 }
 
 HostMapping::HostMapping(HostMapping&& other) noexcept
-    : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+    : data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)),
+      granule_(std::exchange(other.granule_, 0)) {}
 
 HostMapping& HostMapping::operator=(HostMapping&& other) noexcept {
   if (this != &other) {
     release();
     data_ = std::exchange(other.data_, nullptr);
     size_ = std::exchange(other.size_, 0);
+    granule_ = std::exchange(other.granule_, 0);
   }
   return *this;
 }
@@ -54,10 +98,10 @@ HostMapping::~HostMapping() {
 
 void HostMapping::release() {
   if (data_ == nullptr) return;
-  const uint64_t guard = host_page_size();
-  munmap(data_ - guard, size_ + 2 * guard);
+  quarantine().hold(data_ - granule_, reserved_bytes(size_, granule_));
   data_ = nullptr;
   size_ = 0;
+  granule_ = 0;
 }
 
 }  // namespace vmmem::mem

@@ -3,8 +3,14 @@
 // Invariants:
 //   1. A non-empty mapping owns exactly size() readable and writable bytes at data(), zero
 //      when fresh, and unmaps them on destruction.
-//   2. One inaccessible guard page sits directly below and one directly above those bytes, so
-//      an access that escapes the region faults at once instead of reading a neighbour.
+//   2. The mapping is made of whole pages of granule() bytes (a power of two, at least the
+//      system page size): size() rounded up to a page is readable and writable, and one
+//      inaccessible guard page sits directly below and one directly above that, so an access
+//      that escapes the region faults instead of reading a neighbour.
+//   3. Released host ranges are not handed back to the system at once: they stay reserved and
+//      inaccessible in a bounded process-wide quarantine (at most kQuarantineBytes of address
+//      space in kQuarantineRanges ranges, oldest released first), so a host span kept past its
+//      region's removal faults instead of writing into whatever the next mapping puts there.
 #pragma once
 
 #include <cstddef>
@@ -23,18 +29,27 @@ class HostMapping {
   HostMapping& operator=(const HostMapping&) = delete;
   ~HostMapping();
 
-  // Maps `size` zeroed bytes. REQUIRES: size > 0 and a multiple of the host page size.
-  static Result<HostMapping> create(uint64_t size);
+  // Address space the quarantine (invariant 3) may hold.
+  static constexpr uint64_t kQuarantineBytes = uint64_t{64} << 30;
+  static constexpr size_t kQuarantineRanges = 1024;  // each is a kernel mapping (VMA)
+
+  // Maps `size` zeroed bytes in pages of `granule` bytes. REQUIRES: size > 0; granule a power
+  // of two and a multiple of system_page_size().
+  static Result<HostMapping> create(uint64_t size, uint64_t granule);
+  static uint64_t system_page_size();
 
   std::byte* data() const { return data_; }
   uint64_t size() const { return size_; }
+  uint64_t granule() const { return granule_; }
 
  private:
-  HostMapping(std::byte* data, uint64_t size) : data_(data), size_(size) {}
+  HostMapping(std::byte* data, uint64_t size, uint64_t granule)
+      : data_(data), size_(size), granule_(granule) {}
   void release();
 
   std::byte* data_ = nullptr;
   uint64_t size_ = 0;
+  uint64_t granule_ = 0;
 };
 
 }  // namespace vmmem::mem

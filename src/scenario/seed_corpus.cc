@@ -1,5 +1,7 @@
 #include "scenario/seed_corpus.h"
 
+#include <algorithm>
+
 #include "scenario/alloc/codec.h"
 #include "scenario/alloc/profiles.h"
 #include "scenario/mem/codec.h"
@@ -18,7 +20,17 @@ std::vector<SeedFile> seed_corpus() {
   for (const Profile<mem::Op>& profile : mem::profiles()) {
     Rng rng(kSeedRngSeed);
     const std::vector<mem::Op> ops = profile.generate(rng, profile.seed_ops);
-    files.push_back({"mem", std::string(profile.name), mem::encode_ops(ops)});
+    // The frozen mem format takes the profiles it can express; mem_full takes all, and the
+    // ones about regions again on 64 KiB host pages.
+    if (std::ranges::all_of(ops, mem::in_decodable_domain)) {
+      files.push_back({"mem", std::string(profile.name), mem::encode_ops(ops)});
+    }
+    files.push_back({"mem_full", std::string(profile.name), mem::encode_full_input({4096, ops})});
+    if (profile.name == "region_churn" || profile.name == "edge_cases" ||
+        profile.name == "device_moves") {
+      files.push_back(
+          {"mem_full", std::string(profile.name) + "_64k", mem::encode_full_input({65536, ops})});
+    }
   }
   return files;
 }

@@ -101,10 +101,8 @@ void encode_width(uint8_t width, ByteSink& sink) {
   }
 }
 
-}  // namespace
-
-Op decode(ByteSource& source) {
-  switch (source.below(std::variant_size_v<Op>)) {
+Op decode_op(ByteSource& source, size_t kinds) {
+  switch (source.below(kinds)) {
     case 0: {
       const uint64_t base = decode_address(source);
       return AddRam{base, decode_region_size(source)};
@@ -137,14 +135,27 @@ Op decode(ByteSource& source) {
       const uint64_t address = decode_address(source);
       return HostSpan{address, decode_length(source)};
     }
+    case 9: {
+      const auto kind =
+          static_cast<AtomicKind>(source.below(static_cast<size_t>(AtomicKind::kCount)));
+      const uint64_t address = decode_address(source);
+      const uint8_t width = decode_width(source);
+      const auto order = static_cast<uint8_t>(source.u8() & 7);
+      const uint64_t value = source.u64();
+      return Atomic{kind, address, width, order, value, source.u64()};
+    }
+    case 10: {
+      const uint64_t from = decode_address(source);
+      const uint64_t to = decode_address(source);
+      return Copy{from, to, decode_length(source)};
+    }
     default:
       return Check{};
   }
 }
 
-void encode(const Op& op, ByteSink& sink) {
-  VMM_CHECK(in_decodable_domain(op), "encode: op outside the decodable domain");
-  sink.below(op.index(), std::variant_size_v<Op>);
+void encode_op(const Op& op, size_t kinds, ByteSink& sink) {
+  sink.below(op.index(), kinds);
   std::visit(
       [&sink](const auto& o) {
         using T = std::decay_t<decltype(o)>;
@@ -167,12 +178,68 @@ void encode(const Op& op, ByteSink& sink) {
           encode_address(o.address, sink);
           encode_length(o.length, sink);
           sink.u64(o.pattern);
+        } else if constexpr (std::is_same_v<T, Atomic>) {
+          sink.below(static_cast<size_t>(o.kind), static_cast<size_t>(AtomicKind::kCount));
+          encode_address(o.address, sink);
+          encode_width(o.width, sink);
+          sink.u8(o.order);
+          sink.u64(o.value);
+          sink.u64(o.expected);
+        } else if constexpr (std::is_same_v<T, Copy>) {
+          encode_address(o.from, sink);
+          encode_address(o.to, sink);
+          encode_length(o.length, sink);
         }
       },
       op);
 }
 
+// Bits 0-1 of the full format's first byte.
+constexpr std::array<uint64_t, 4> kHostPageSizeForms = {4096, 16384, 65536, 4096};
+
+}  // namespace
+
+Op decode(ByteSource& source) {
+  return decode_op(source, kFrozenOpKinds);
+}
+
+void encode(const Op& op, ByteSink& sink) {
+  VMM_CHECK(in_decodable_domain(op), "encode: op outside the decodable domain");
+  encode_op(op, kFrozenOpKinds, sink);
+}
+
+FullInput decode_full_input(std::span<const uint8_t> bytes, size_t max_ops) {
+  ByteSource source(bytes);
+  FullInput input{kHostPageSizeForms[source.u8() & 3], {}};
+  while (!source.exhausted() && input.ops.size() < max_ops)
+    input.ops.push_back(decode_op(source, std::variant_size_v<Op>));
+  return input;
+}
+
+std::vector<uint8_t> encode_full_input(const FullInput& input) {
+  ByteSink sink;
+  size_t form = 0;
+  while (form < 3 && kHostPageSizeForms[form] != input.host_page_size)
+    ++form;
+  VMM_CHECK(form < 3, "encode: host page size must be 4, 16 or 64 KiB");
+  sink.u8(static_cast<uint8_t>(form));
+  for (const Op& op : input.ops) {
+    VMM_CHECK(in_full_domain(op), "encode: op outside the full decodable domain");
+    encode_op(op, std::variant_size_v<Op>, sink);
+  }
+  return std::move(sink).take();
+}
+
+bool in_full_domain(const Op& op) {
+  if (const auto* atomic = std::get_if<Atomic>(&op)) {
+    return atomic->kind < AtomicKind::kCount && atomic->width <= kMaxWidth && atomic->order <= 7;
+  }
+  if (const auto* copy = std::get_if<Copy>(&op)) return copy->length <= kMaxBulkLength;
+  return in_decodable_domain(op);
+}
+
 bool in_decodable_domain(const Op& op) {
+  if (op.index() >= kFrozenOpKinds) return false;
   return std::visit(
       [](const auto& o) {
         using T = std::decay_t<decltype(o)>;

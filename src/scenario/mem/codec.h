@@ -1,5 +1,7 @@
-// The mem fuzz input format: decode() reads one op from fuzz bytes, encode() writes one op so
-// that decode() reads it back unchanged.
+// The mem fuzz input formats. The frozen `mem` format: decode() reads one op from fuzz bytes,
+// encode() writes one op so that decode() reads it back unchanged; it knows the first
+// kFrozenOpKinds ops only. The `mem_full` format: one config byte (bits 0-1: host page size
+// 4, 16, 64 or 4 KiB), then ops of every kind, Atomic and Copy included.
 //
 // Decodable domain (what decode can produce, and so what encode accepts):
 //   addresses and region sizes: any 64-bit value;
@@ -35,5 +37,16 @@ std::vector<uint8_t> encode_ops(std::span<const Op> ops);
 
 // True when decode can produce op (so encode accepts it).
 bool in_decodable_domain(const Op& op);
+
+// The mem_full format. Decodable domain: as above, plus Atomic kinds below kCount, widths
+// 0..15, orders 0..7, any value and expected; Copy lengths 0..kMaxBulkLength.
+struct FullInput {
+  uint64_t host_page_size;  // 4096, 16384 or 65536
+  std::vector<Op> ops;
+};
+FullInput decode_full_input(std::span<const uint8_t> bytes, size_t max_ops = SIZE_MAX);
+// REQUIRES: every op in the full domain.
+std::vector<uint8_t> encode_full_input(const FullInput& input);
+bool in_full_domain(const Op& op);
 
 }  // namespace vmmem::scenario::mem

@@ -1,6 +1,7 @@
 // Human-readable renderings of ops and outcomes, for failure reports and RapidCheck counter-
 // examples.
 #include <ios>
+#include <iterator>
 #include <sstream>
 #include <type_traits>
 
@@ -33,6 +34,17 @@ std::string describe(const Op& op) {
               << ", pattern=" << std::hex << o.pattern << "}";
         } else if constexpr (std::is_same_v<T, HostSpan>) {
           out << "HostSpan{address=" << o.address << ", length=" << std::dec << o.length << "}";
+        } else if constexpr (std::is_same_v<T, Atomic>) {
+          static constexpr const char* kKinds[] = {"load", "store", "compare_exchange", "fetch_add",
+                                                   "fetch_or"};
+          const auto kind = static_cast<size_t>(o.kind);
+          out << "Atomic{" << (kind < std::size(kKinds) ? kKinds[kind] : "?")
+              << ", address=" << o.address << ", width=" << std::dec << +o.width
+              << ", order=" << +o.order << std::hex << ", value=" << o.value
+              << ", expected=" << o.expected << "}";
+        } else if constexpr (std::is_same_v<T, Copy>) {
+          out << "Copy{from=" << o.from << ", to=" << o.to << ", length=" << std::dec << o.length
+              << "}";
         } else {
           out << "Check{}";
         }

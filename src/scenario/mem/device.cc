@@ -20,6 +20,22 @@ Result<uint64_t> Device::read(uint64_t offset, unsigned size) {
 
 Status Device::write(uint64_t offset, unsigned size, uint64_t value) {
   if (log_ != nullptr) log_->push_back({true, region_base_, offset, size, value});
+  if (offset == kUnplugOffset) {
+    VMM_CHECK(memory_.remove(region_base_).ok(), "scenario device: unplug");
+    return Status::error(ErrorCode::kDeviceError, "scenario device unplugged itself", region_base_,
+                         size);
+  }
+  if (offset == kMoveOffset && size == 8) {
+    const std::shared_ptr<Device> self = shared_from_this();
+    VMM_CHECK(memory_.remove(region_base_).ok(), "scenario device: move out");
+    if (memory_.add_mmio(value, region_size_, self).ok()) {
+      region_base_ = value;
+      return kOkStatus;
+    }
+    VMM_CHECK(memory_.add_mmio(region_base_, region_size_, self).ok(),
+              "scenario device: move back");
+    return Status::error(ErrorCode::kDeviceError, "scenario device cannot move there", value, size);
+  }
   if (device_refuses(offset)) {
     return Status::error(ErrorCode::kDeviceError, "scenario device refuses this offset", offset,
                          size);

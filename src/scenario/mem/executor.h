@@ -37,6 +37,9 @@ class Executor {
  private:
   Result<uint64_t> read_scalar(uint64_t address, unsigned width);
   Status write_scalar(uint64_t address, unsigned width, uint64_t value);
+  Result<uint64_t> atomic(const Atomic& op);
+  template <vmmem::mem::GuestScalar T>
+  Result<uint64_t> atomic_as(const Atomic& op);
 
   GuestMemory& memory_;
   vmmem::mem::MemoryAccessor accessor_;

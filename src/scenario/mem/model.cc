@@ -27,6 +27,23 @@ Outcome failed(ErrorCode code) {
   return Outcome{code};
 }
 
+uint64_t width_mask(unsigned width) {
+  return width == 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * width)) - 1;
+}
+
+// Which std::memory_order values (relaxed 0, consume 1, acquire 2, release 3, acq_rel 4,
+// seq_cst 5) each atomic operation takes.
+bool order_allowed(AtomicKind kind, uint8_t order) {
+  switch (kind) {
+    case AtomicKind::kLoad:
+      return order == 0 || order == 1 || order == 2 || order == 5;
+    case AtomicKind::kStore:
+      return order == 0 || order == 3 || order == 5;
+    default:
+      return order <= 5;
+  }
+}
+
 }  // namespace
 
 Model::Model(GuestMemoryLimits limits) : limits_(limits) {}
@@ -117,6 +134,10 @@ Outcome Model::apply(const Op& op) {
           return write_bulk(o);
         else if constexpr (std::is_same_v<T, HostSpan>)
           return host_span(o);
+        else if constexpr (std::is_same_v<T, Atomic>)
+          return atomic(o);
+        else if constexpr (std::is_same_v<T, Copy>)
+          return copy(o);
         else
           // Check: the real invariants must hold, and the region tables agree.
           return Outcome{ErrorCode::kOk, region_fingerprint(regions(), ram_bytes_)};
@@ -201,6 +222,11 @@ Outcome Model::write(const Write& op) {
     if (last > region->last) return failed(ErrorCode::kUnsupported);
     const uint64_t offset = op.address - region->base;
     calls_.push_back({true, region->base, offset, op.width, value});
+    if (offset == kUnplugOffset) {
+      remove(RemoveRegion{region->base});
+      return failed(ErrorCode::kDeviceError);
+    }
+    if (offset == kMoveOffset && op.width == 8) return move_device(*region, value);
     return failed(device_refuses(offset) ? ErrorCode::kDeviceError : ErrorCode::kOk);
   }
   if (ErrorCode code = ram_range_error(op.address, op.width); code != ErrorCode::kOk) {
@@ -241,6 +267,64 @@ Outcome Model::host_span(const HostSpan& op) {
   if (!region->is_ram || last > region->last) return failed(ErrorCode::kUnsupported);
   copy_out(op.address, op.length);
   return Outcome{ErrorCode::kOk, 0, bytes_.view()};
+}
+
+Outcome Model::move_device(Region region, uint64_t to) {
+  regions_.erase(region.base);
+  if (add_mmio(AddMmio{to, region.last - region.base + 1}).code == ErrorCode::kOk) {
+    return Outcome{};
+  }
+  regions_[region.base] = region;
+  return failed(ErrorCode::kDeviceError);
+}
+
+Outcome Model::atomic(const Atomic& op) {
+  if (!valid_width(op.width) || !order_allowed(op.kind, op.order) || op.address % op.width != 0) {
+    return failed(ErrorCode::kInvalidArgument);
+  }
+  const Region* region = region_at(op.address);
+  if (region == nullptr) return failed(ErrorCode::kUnmapped);
+  if (!region->is_ram) return failed(ErrorCode::kUnsupported);
+  const uint64_t mask = width_mask(op.width);
+  uint64_t old = 0;
+  for (unsigned i = 0; i < op.width; ++i)
+    old |= static_cast<uint64_t>(load(op.address + i)) << (8 * i);
+  auto put = [&](uint64_t value) {
+    for (unsigned i = 0; i < op.width; ++i)
+      store(op.address + i, static_cast<std::byte>(value >> (8 * i)));
+  };
+  switch (op.kind) {
+    case AtomicKind::kLoad:
+      return Outcome{ErrorCode::kOk, old};
+    case AtomicKind::kStore:
+      put(op.value & mask);
+      return Outcome{};
+    case AtomicKind::kCompareExchange:
+      if (old == (op.expected & mask)) put(op.value & mask);
+      break;
+    case AtomicKind::kFetchAdd:
+      put((old + op.value) & mask);
+      break;
+    default:
+      put((old | op.value) & mask);
+      break;
+  }
+  return Outcome{ErrorCode::kOk, old};
+}
+
+Outcome Model::copy(const Copy& op) {
+  if (const Outcome source = host_span(HostSpan{op.from, op.length});
+      source.code != ErrorCode::kOk || op.length == 0) {
+    return failed(source.code);
+  }
+  if (ErrorCode code = ram_range_error(op.to, op.length); code != ErrorCode::kOk) {
+    return failed(code);
+  }
+  const std::span<std::byte> data = scratch_.resize(op.length);
+  std::copy_n(bytes_.view().begin(), op.length, data.begin());  // the source, read first
+  copy_in(op.to, data);
+  bytes_.resize(0);
+  return Outcome{};
 }
 
 std::vector<RegionInfo> Model::regions() const {

@@ -54,6 +54,10 @@ class Model {
   Outcome read_bulk(const ReadBulk& op);
   Outcome write_bulk(const WriteBulk& op);
   Outcome host_span(const HostSpan& op);
+  Outcome atomic(const Atomic& op);
+  Outcome copy(const Copy& op);
+  // The scenario device's move register (device.h): `region` to `to`, or back where it was.
+  Outcome move_device(Region region, uint64_t to);
 
   vmmem::mem::GuestMemoryLimits limits_;
   std::map<uint64_t, Region> regions_;  // by base

@@ -3,6 +3,7 @@
 // may name any address, width or length, including the bad ones.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <variant>
@@ -68,8 +69,36 @@ struct Check {
   friend bool operator==(const Check&, const Check&) = default;
 };
 
-using Op =
-    std::variant<AddRam, AddMmio, RemoveRegion, Read, Write, ReadBulk, WriteBulk, HostSpan, Check>;
+enum class AtomicKind : uint8_t { kLoad, kStore, kCompareExchange, kFetchAdd, kFetchOr, kCount };
+
+// An atomic access (GuestMemory::load_atomic ... fetch_or) of `width` bytes; `order` is a
+// std::memory_order value or not (0..7), `value` the operand (stored, desired, added, or-ed)
+// and `expected` the compare-exchange comparand. The outcome's value is what the access
+// returned: the loaded or previous value, 0 for a store.
+struct Atomic {
+  AtomicKind kind;
+  uint64_t address;
+  uint8_t width;
+  uint8_t order;
+  uint64_t value;
+  uint64_t expected;
+  friend bool operator==(const Atomic&, const Atomic&) = default;
+};
+
+// A device's guest-to-guest copy: host_span(from, length), then write(to, that span). The
+// ranges may overlap; the copy behaves like memmove.
+struct Copy {
+  uint64_t from;
+  uint64_t to;
+  uint32_t length;
+  friend bool operator==(const Copy&, const Copy&) = default;
+};
+
+// The first nine alternatives are the ops of the frozen `mem` input format (codec.h); later
+// ones exist only in the `mem_full` format.
+using Op = std::variant<AddRam, AddMmio, RemoveRegion, Read, Write, ReadBulk, WriteBulk, HostSpan,
+                        Check, Atomic, Copy>;
+inline constexpr size_t kFrozenOpKinds = 9;
 
 // One line, e.g. "Read{address=0x1000, width=8}".
 std::string describe(const Op& op);

@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "scenario/mem/device.h"
+
 namespace vmmem::scenario::mem {
 namespace {
 
@@ -217,6 +219,87 @@ std::vector<Op> edge_cases(Rng& rng, size_t count) {
   return ops;
 }
 
+// A virtio-style ring in RAM shared by a driver and a device: the producer fills a descriptor,
+// publishes its index with a release store, the consumer reads the index with acquire, copies
+// the payload guest-to-guest and marks completion with fetch_or; a page-table-like word is
+// updated with compare-exchange (the MMU's A/D bits). Some requests are refused: misaligned,
+// wrong order for the operation, MMIO.
+std::vector<Op> virtio_ring(Rng& rng, size_t count) {
+  std::vector<Op> ops = with_main_ram(count + 1);
+  ops.push_back(AddMmio{kProfileMmioBase, 0x2000});
+  constexpr uint64_t kRing = kProfileRamBase;
+  constexpr uint64_t kIndex = kRing + 0x1000;
+  constexpr uint64_t kPayload = kRing + 0x10000;
+  constexpr uint8_t kRelaxed = 0, kAcquire = 2, kRelease = 3, kAcqRel = 4, kSeqCst = 5;
+  for (size_t i = 0; i < count; ++i) {
+    const uint64_t slot = kRing + (i % 16) * 16;
+    switch (rng.below(8)) {
+      case 0:
+        ops.push_back(Atomic{AtomicKind::kStore, slot, 8, kRelaxed, rng.next(), 0});
+        break;
+      case 1:
+        ops.push_back(Atomic{AtomicKind::kStore, kIndex, 2, kRelease, i, 0});
+        break;
+      case 2:
+        ops.push_back(Atomic{AtomicKind::kLoad, kIndex, 2, kAcquire, 0, 0});
+        break;
+      case 3:
+        ops.push_back(Copy{kPayload + rng.below(0x1000), kPayload + rng.below(0x1000),
+                           static_cast<uint32_t>(1 + rng.below(0x800))});
+        break;
+      case 4:
+        ops.push_back(Atomic{AtomicKind::kFetchOr, slot + 8, 4, kAcqRel, 1u << rng.below(32), 0});
+        break;
+      case 5:
+        ops.push_back(Atomic{AtomicKind::kCompareExchange, kRing + 0x2000, 8, kSeqCst, rng.next(),
+                             rng.percent(50) ? 0 : rng.next()});
+        break;
+      case 6:
+        ops.push_back(Atomic{AtomicKind::kFetchAdd, kIndex + 8, 4, kSeqCst, 1, 0});
+        break;
+      default: {  // refused: misaligned, an acquire store, MMIO
+        const uint64_t bad[] = {kIndex + 1, kIndex, kProfileMmioBase};
+        const uint8_t which = static_cast<uint8_t>(rng.below(3));
+        ops.push_back(Atomic{which == 1 ? AtomicKind::kStore : AtomicKind::kLoad, bad[which], 2,
+                             which == 1 ? kAcquire : kSeqCst, 7, 0});
+        break;
+      }
+    }
+  }
+  return ops;
+}
+
+// A device moving its own MMIO region (its move register, device.h) between guest-to-guest
+// copies that overlap and cross the seam of two adjacent RAM regions; now and then it unplugs
+// itself and is plugged in again.
+std::vector<Op> device_moves(Rng& rng, size_t count) {
+  constexpr uint64_t kLow = 0x100000, kHigh = 0x101000, kDevice = 0x200000;
+  std::vector<Op> ops{AddRam{kLow, 0x1000}, AddRam{kHigh, 0x1000}, AddMmio{kDevice, 0x2000}};
+  uint64_t device = kDevice;
+  for (size_t i = 0; i < count; ++i) {
+    switch (rng.below(5)) {
+      case 0: {
+        const uint64_t to = rng.percent(80) ? 0x300000 + rng.below(16) * 0x2000 : kLow;
+        ops.push_back(Write{device + kMoveOffset, 8, to});
+        if (to != kLow) device = to;  // the move to kLow overlaps RAM and is refused
+        break;
+      }
+      case 1:
+        ops.push_back(Write{device + kUnplugOffset, 4, 0});
+        ops.push_back(AddMmio{device, 0x2000});
+        break;
+      case 2:
+        ops.push_back(Read{device + 8 * rng.below(0x400), 8});
+        break;
+      default:
+        ops.push_back(Copy{kLow + rng.below(0x1000), kLow + rng.below(0x1800),
+                           static_cast<uint32_t>(1 + rng.below(0x800))});
+        break;
+    }
+  }
+  return ops;
+}
+
 constexpr Profile<Op> kProfiles[] = {
     {"scalar_sequential", "8-byte loads and stores walking RAM in order", scalar_sequential},
     {"strided_access", "8-byte loads a page and a cache line apart", strided_access},
@@ -228,6 +311,10 @@ constexpr Profile<Op> kProfiles[] = {
     {"region_churn", "regions added and removed between accesses", region_churn},
     {"edge_cases", "every kind of refused request, next to accepted ones at the same edges",
      edge_cases, /*seed_ops=*/320},
+    {"virtio_ring", "a ring's index handoff with acquire/release atomics, copies, CAS, fetch_or",
+     virtio_ring},
+    {"device_moves", "a device moving and unplugging its own region between overlapping copies",
+     device_moves},
 };
 
 }  // namespace
