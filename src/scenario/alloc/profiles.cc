@@ -217,6 +217,48 @@ std::vector<Op> cross_thread(Rng& rng, size_t count) {
   return s.take();
 }
 
+// Pages of a few big blocks filled to the last one, so they go to the full list; then blocks
+// freed by the owner (back off the full list) and by another thread (the delayed-free handoff
+// of a full page), with collections between.
+std::vector<Op> full_pages(Rng& rng, size_t count) {
+  Stream s(rng, count);
+  constexpr std::array<uint64_t, 3> kBigSmallSizes = {8192, 16384, 32768};  // 8 per page
+  while (!s.full()) {
+    const uint64_t size = kBigSmallSizes[rng.below(kBigSmallSizes.size())];
+    const size_t n = 10 + rng.below(14);
+    for (size_t i = 0; i < n; ++i)
+      s.alloc(size);
+    for (size_t i = 0; i < n / 2; ++i) {
+      if (rng.percent(50)) {
+        s.handoff_any();
+      } else {
+        s.free_any();
+      }
+    }
+    if (rng.percent(30)) s.push(Collect{rng.percent(30)});
+  }
+  return s.take();
+}
+
+// Hardened mode's reports between ordinary traffic: every kind of bad free (double frees,
+// blocks freed twice, interior pointers, wrong sizes, foreign pointers) among allocations,
+// sized frees, reallocations and remote frees, small and large.
+std::vector<Op> hardened_frees(Rng& rng, size_t count) {
+  Stream s(rng, count);
+  while (!s.full()) {
+    // Few sizes, so that pages keep other live blocks and a freed block's page stays in use.
+    s.alloc(rng.percent(90) ? small_size(rng) : kib_to_mib(rng));
+    s.write_any();
+    s.push(BadFree{static_cast<BadFreeKind>(rng.below(static_cast<uint64_t>(BadFreeKind::kCount))),
+                   static_cast<uint16_t>(rng.below(64)),
+                   static_cast<uint32_t>(1 + rng.below(4096))});
+    if (rng.percent(40)) s.free_any(/*sized=*/rng.percent(50));
+    if (rng.percent(15)) s.realloc_any(rng.percent(50) ? 1 + rng.below(2048) : kib_to_mib(rng));
+    if (rng.percent(10)) s.handoff_any();
+  }
+  return s.take();
+}
+
 std::vector<Op> heaps(Rng& rng, size_t count) {
   Stream s(rng, count);
   size_t live_heaps = 0;
@@ -358,6 +400,9 @@ const std::vector<Profile<Op>>& all_profiles() {
       {"aligned", "alignments 16 B .. 1 MiB, sized frees", aligned},
       {"realloc_growth", "a block grown by half again and again up to 4 MiB", realloc_growth},
       {"edge_cases", "every refusal and out-of-memory path, hardened", edge_cases, 400},
+      {"full_pages", "pages filled to the last block, freed locally and remotely", full_pages, 160},
+      {"hardened_frees", "every kind of bad free among ordinary traffic, hardened", hardened_frees,
+       120},
   };
   return list;
 }
@@ -370,7 +415,7 @@ std::span<const Profile<Op>> profiles() {
 
 Config seed_config(std::string_view profile) {
   Config config;
-  if (profile == "edge_cases") config.hardened = true;
+  if (profile == "edge_cases" || profile == "hardened_frees") config.hardened = true;
   if (profile == "fragmentation") config.purge = vmmem::alloc::PurgePolicy::kEager;
   return config;
 }

@@ -15,7 +15,7 @@ namespace vmmem::scenario::alloc {
 
 std::span<const Profile<Op>> profiles();
 
-// The configuration a profile's seed runs under (edge cases run hardened).
+// The configuration a profile's seed runs under (edge_cases and hardened_frees run hardened).
 Config seed_config(std::string_view profile);
 
 }  // namespace vmmem::scenario::alloc
