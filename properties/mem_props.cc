@@ -250,6 +250,16 @@ rc::Gen<Op> gen_copy(const Regions& regions) {
       });
 }
 
+// Where dirty tracking is switched and taken: mostly a RAM region's base.
+rc::Gen<uint64_t> gen_dirty_base(const Regions& regions) {
+  Regions ram;
+  std::ranges::copy_if(regions, std::back_inserter(ram),
+                       [](const RegionInfo& r) { return r.kind == vmmem::mem::RegionKind::kRam; });
+  return choose<uint64_t>({{ram.empty() ? 0u : 8u, gen_region_base(ram)},
+                           {regions.empty() ? 0u : 1u, gen_region_base(regions)},
+                           {1, gen_address(regions)}});
+}
+
 template <class T>
 rc::Gen<Op> as_op(rc::Gen<T> gen) {
   return rc::gen::map(std::move(gen), [](T value) { return Op{value}; });
@@ -283,6 +293,15 @@ rc::Gen<Op> gen_op(const Regions& regions = {}, bool full = true) {
       {1, rc::gen::just(Op{Check{}})},
       {full ? 3u : 0u, gen_atomic(regions)},
       {full ? 2u : 0u, gen_copy(regions)},
+      {full ? 2u : 0u,
+       as_op(rc::gen::construct<SetDirtyTracking>(
+           gen_dirty_base(regions),
+           rc::gen::weightedOneOf<bool>({{3, rc::gen::just(true)}, {1, rc::gen::just(false)}})))},
+      {full ? 2u : 0u, as_op(rc::gen::construct<TakeDirty>(gen_dirty_base(regions)))},
+      {full ? 1u : 0u, rc::gen::map(gen_ram_range(regions),
+                                    [](std::pair<uint64_t, uint32_t> r) {
+                                      return Op{MarkDirty{r.first, r.second}};
+                                    })},
   }));
 }
 
@@ -440,7 +459,23 @@ TEST(MemModel, GuestMemoryBehavesLikeTheModel) {
                                               "HostSpan: overflow",
                                               "HostSpan: unmapped",
                                               "HostSpan: unsupported",
-                                              "Check: ok"}))
+                                              "Check: ok",
+                                              "Atomic: ok",
+                                              "Atomic: invalid argument",
+                                              "Atomic: unmapped",
+                                              "Atomic: unsupported",
+                                              "Copy: ok",
+                                              "Copy: overflow",
+                                              "Copy: unmapped",
+                                              "Copy: unsupported",
+                                              "SetDirtyTracking: ok",
+                                              "SetDirtyTracking: not found",
+                                              "SetDirtyTracking: unsupported",
+                                              "TakeDirty: ok",
+                                              "TakeDirty: invalid argument",
+                                              "TakeDirty: not found",
+                                              "MarkDirty: ok",
+                                              "MarkDirty: unmapped"}))
     ADD_FAILURE() << tag << " was never reached";
   // The RAM paths are the point: most accesses must reach RAM, not only the error paths.
   for (const char* op :

@@ -196,6 +196,7 @@ Status GuestMemory::read(uint64_t address, std::span<std::byte> out) const {
 Status GuestMemory::write(uint64_t address, std::span<const std::byte> in) {
   if (std::byte* cached = cached_ram_containing(address, in.size())) {
     std::memmove(cached, in.data(), in.size());  // `in` may be a host span of guest memory
+    note_written(address, in.size());
     return kOkStatus;
   }
   if (in.empty()) return kOkStatus;
@@ -216,6 +217,7 @@ Status GuestMemory::write(uint64_t address, std::span<const std::byte> in) {
     const uint64_t offset = address + done - region->base;
     const size_t chunk = std::min<uint64_t>(in.size() - done, region->size - offset);
     std::memmove(region->host + offset, in.data() + done, chunk);
+    if (region->dirty) region->dirty->mark(offset, chunk);
     done += chunk;
   }
   return kOkStatus;
@@ -277,7 +279,7 @@ Result<std::byte*> GuestMemory::atomic_location_slow(uint64_t address, unsigned 
 std::optional<GuestMemory::RamWindow> GuestMemory::ram_window(uint64_t address) const {
   const Region* region = find(address);
   if (region == nullptr || region->host == nullptr) return std::nullopt;
-  return RamWindow{region->base, region->size, region->host};
+  return RamWindow{region->base, region->size, region->host, region->dirty.get()};
 }
 
 void GuestMemory::insert(Region region) {
@@ -335,6 +337,49 @@ Status GuestMemory::remove(uint64_t base) {
   return kOkStatus;
 }
 
+Status GuestMemory::set_dirty_tracking(uint64_t base, bool on) {
+  auto region = std::lower_bound(regions_.begin(), regions_.end(), base,
+                                 [](const Region& r, uint64_t a) { return r.base < a; });
+  if (region == regions_.end() || region->base != base) {
+    return Status::error(ErrorCode::kNotFound, "no region starts at this address", base, 0);
+  }
+  if (region->host == nullptr) {
+    return Status::error(ErrorCode::kUnsupported, "MMIO has no dirty pages", base, 0);
+  }
+  if (on == static_cast<bool>(region->dirty)) return kOkStatus;
+  region->dirty = on ? std::make_unique<DirtyBitmap>(region->size) : nullptr;
+  advance_generation();  // cached windows carry the bitmap pointer
+  return kOkStatus;
+}
+
+Result<std::vector<uint64_t>> GuestMemory::take_dirty(uint64_t base) {
+  const Region* region = find(base);
+  if (region == nullptr || region->base != base) {
+    return Status::error(ErrorCode::kNotFound, "no region starts at this address", base, 0);
+  }
+  if (region->host == nullptr) {
+    return Status::error(ErrorCode::kUnsupported, "MMIO has no dirty pages", base, 0);
+  }
+  if (!region->dirty) {
+    return Status::error(ErrorCode::kInvalidArgument, "dirty tracking is off for this region", base,
+                         region->size);
+  }
+  return region->dirty->take();
+}
+
+Status GuestMemory::mark_dirty(uint64_t address, uint64_t size) {
+  if (size == 0) return kOkStatus;
+  const Region* region = nullptr;
+  if (Status status = validate_ram_range(address, size, &region); !status.ok()) return status;
+  for (uint64_t done = 0; done < size; ++region) {
+    const uint64_t offset = address + done - region->base;
+    const uint64_t chunk = std::min<uint64_t>(size - done, region->size - offset);
+    if (region->dirty) region->dirty->mark(offset, chunk);
+    done += chunk;
+  }
+  return kOkStatus;
+}
+
 std::vector<RegionInfo> GuestMemory::regions() const {
   std::vector<RegionInfo> out;
   out.reserve(regions_.size());
@@ -374,7 +419,7 @@ Status GuestMemory::check() const {
       ram += r.size;
     }
     if (window_live && is_ram && r.base == window.base && r.size == window.size &&
-        r.host == window.host) {
+        r.host == window.host && r.dirty.get() == window.dirty) {
       window_found = true;
     }
   }

@@ -30,7 +30,7 @@
 //   4. ram_bytes_ is the sum of RAM region sizes and stays <= limits_.max_ram_bytes;
 //      regions_.size() <= limits_.max_regions.
 //   5. When the calling thread's cached window carries generation_, it is exactly one RAM
-//      region of regions_ (base, size and host).
+//      region of regions_ (base, size, host and dirty bitmap).
 //   6. generation_ takes a fresh process-wide value at construction and at every successful
 //      add_ram, add_mmio and remove, so a cached window (the thread's own or a MemoryAccessor's)
 //      is valid exactly while generation() returns the value it was taken at, and a window
@@ -63,6 +63,7 @@
 #include <span>
 #include <vector>
 
+#include "mem/dirty_bitmap.h"
 #include "mem/host_mapping.h"
 #include "mem/mmio.h"
 #include "support/bits.h"
@@ -146,15 +147,30 @@ class GuestMemory {
   // and page-table walkers). The view stays valid until that region is removed.
   Result<std::span<std::byte>> host_span(uint64_t address, uint64_t size) const;
 
+  // Dirty-page tracking, per RAM region, for live migration: while on, every write path
+  // (scalar, bulk, atomic stores and read-modify-writes, a compare-exchange only when it
+  // exchanges) marks the kDirtyPageSize pages it wrote; writers through a host span call
+  // mark_dirty. set_dirty_tracking needs exclusive access (like add/remove); take_dirty and
+  // mark_dirty may run alongside accesses.
+  //   set_dirty_tracking: no region starts at base -> kNotFound; MMIO -> kUnsupported. Turning
+  //     it on starts from a clean bitmap (on again keeps it); off drops it.
+  //   take_dirty: as set_dirty_tracking, then tracking off -> kInvalidArgument; returns the
+  //     region's bitmap (bit i of word i / 64: page i) and clears it.
+  //   mark_dirty: the RAM range rules of bulk access; pages of untracked regions are ignored.
+  Status set_dirty_tracking(uint64_t base, bool on);
+  Result<std::vector<uint64_t>> take_dirty(uint64_t base);
+  Status mark_dirty(uint64_t address, uint64_t size);
+
   // The RAM region that holds `address`, as a window a MemoryAccessor can cache: valid while
-  // generation() stays the same.
+  // generation() stays the same. Writers through the window mark `dirty` when it is not null.
   struct RamWindow {
     uint64_t base;
     uint64_t size;
     std::byte* host;
+    DirtyBitmap* dirty;
   };
   std::optional<RamWindow> ram_window(uint64_t address) const;
-  // Changes whenever a region is added or removed.
+  // Changes whenever a region is added or removed, or its dirty tracking turned on or off.
   uint64_t generation() const { return generation_.load(std::memory_order_relaxed); }
 
   std::vector<RegionInfo> regions() const;
@@ -170,7 +186,8 @@ class GuestMemory {
     uint64_t size;
     std::byte* host;  // RAM only
     HostMapping mapping;
-    std::shared_ptr<MmioHandler> mmio;  // MMIO only
+    std::shared_ptr<MmioHandler> mmio;   // MMIO only
+    std::unique_ptr<DirtyBitmap> dirty;  // RAM with tracking on only
     uint64_t last() const { return base + (size - 1); }
   };
 
@@ -191,6 +208,7 @@ class GuestMemory {
     uint64_t base;
     uint64_t size;
     std::byte* host;
+    DirtyBitmap* dirty;  // the region's, when tracking is on
   };
   // Constant-initialized and trivially destructible, so the inline fast paths read it with one
   // thread-pointer-relative load and no TLS wrapper call.
@@ -233,7 +251,14 @@ class GuestMemory {
     return offset <= window.size - size ? window.host + offset : nullptr;
   }
   void remember(const Region& region) const {
-    thread_window_ = ThreadWindow{generation(), region.base, region.size, region.host};
+    thread_window_ =
+        ThreadWindow{generation(), region.base, region.size, region.host, region.dirty.get()};
+  }
+  // Marks [address, address + size) written, through the thread's window. REQUIRES: the window
+  // holds the range (an access through it just succeeded).
+  static void note_written(uint64_t address, uint64_t size) {
+    const ThreadWindow& window = thread_window_;
+    if (window.dirty != nullptr) window.dirty->mark(address - window.base, size);
   }
   void advance_generation();
   static uint64_t fresh_generation();
@@ -267,6 +292,7 @@ inline Status GuestMemory::write(uint64_t address, T value) {
   if (std::byte * host; scalar_in_window<T>(address, &host)) {
     const T stored = from_little_endian(value);
     std::memcpy(host, &stored, sizeof(T));
+    note_written(address, sizeof(T));
     return kOkStatus;
   }
   return write_slow(address, sizeof(T), value);

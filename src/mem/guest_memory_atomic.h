@@ -57,6 +57,7 @@ inline Status GuestMemory::store_atomic(uint64_t address, T value, std::memory_o
   Result<T*> at = atomic_location<T>(address, AtomicKind::kStore, order);
   if (!at.ok()) return at.status();
   std::atomic_ref<T>(*at.value()).store(from_little_endian(value), order);
+  note_written(address, sizeof(T));
   return kOkStatus;
 }
 
@@ -66,8 +67,10 @@ inline Result<T> GuestMemory::compare_exchange(uint64_t address, T expected, T d
   Result<T*> at = atomic_location<T>(address, AtomicKind::kReadModifyWrite, order);
   if (!at.ok()) return at.status();
   T found = from_little_endian(expected);
-  std::atomic_ref<T>(*at.value())
-      .compare_exchange_strong(found, from_little_endian(desired), order);
+  if (std::atomic_ref<T>(*at.value())
+          .compare_exchange_strong(found, from_little_endian(desired), order)) {
+    note_written(address, sizeof(T));
+  }
   return from_little_endian(found);
 }
 
@@ -76,15 +79,17 @@ inline Result<T> GuestMemory::fetch_add(uint64_t address, T value, std::memory_o
   Result<T*> at = atomic_location<T>(address, AtomicKind::kReadModifyWrite, order);
   if (!at.ok()) return at.status();
   std::atomic_ref<T> ref(*at.value());
+  T old;
   if constexpr (std::endian::native == std::endian::little) {
-    return ref.fetch_add(value, order);
+    old = ref.fetch_add(value, order);
   } else {
-    T old = ref.load(std::memory_order_relaxed);
+    old = ref.load(std::memory_order_relaxed);
     while (!ref.compare_exchange_weak(
         old, from_little_endian(static_cast<T>(from_little_endian(old) + value)), order)) {
     }
-    return from_little_endian(old);
   }
+  note_written(address, sizeof(T));
+  return from_little_endian(old);
 }
 
 template <GuestScalar T>
@@ -92,8 +97,9 @@ inline Result<T> GuestMemory::fetch_or(uint64_t address, T value, std::memory_or
   Result<T*> at = atomic_location<T>(address, AtomicKind::kReadModifyWrite, order);
   if (!at.ok()) return at.status();
   // Byte order does not matter to a bitwise or.
-  return from_little_endian(
-      std::atomic_ref<T>(*at.value()).fetch_or(from_little_endian(value), order));
+  const T old = std::atomic_ref<T>(*at.value()).fetch_or(from_little_endian(value), order);
+  note_written(address, sizeof(T));
+  return from_little_endian(old);
 }
 
 }  // namespace vmmem::mem

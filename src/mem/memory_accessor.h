@@ -43,6 +43,7 @@ class MemoryAccessor {
     if (std::byte* at = cached<T>(address)) {
       const T stored = from_little_endian(value);
       std::memcpy(at, &stored, sizeof(T));
+      if (dirty_ != nullptr) dirty_->mark(address - base_, sizeof(T));
       return kOkStatus;
     }
     refill(address);
@@ -72,6 +73,7 @@ class MemoryAccessor {
       base_ = window->base;
       size_ = window->size;
       host_ = window->host;
+      dirty_ = window->dirty;
       generation_ = memory_.generation();
     } else {
       generation_ = kNoGeneration;
@@ -83,6 +85,7 @@ class MemoryAccessor {
   uint64_t base_ = 0;
   uint64_t size_ = 0;
   std::byte* host_ = nullptr;
+  DirtyBitmap* dirty_ = nullptr;  // the region's bitmap while its tracking is on
 };
 
 }  // namespace vmmem::mem

@@ -149,6 +149,16 @@ Op decode_op(ByteSource& source, size_t kinds) {
       const uint64_t to = decode_address(source);
       return Copy{from, to, decode_length(source)};
     }
+    case 11: {
+      const uint64_t base = decode_address(source);
+      return SetDirtyTracking{base, source.boolean()};
+    }
+    case 12:
+      return TakeDirty{decode_address(source)};
+    case 13: {
+      const uint64_t address = decode_address(source);
+      return MarkDirty{address, decode_length(source)};
+    }
     default:
       return Check{};
   }
@@ -185,6 +195,14 @@ void encode_op(const Op& op, size_t kinds, ByteSink& sink) {
           sink.u8(o.order);
           sink.u64(o.value);
           sink.u64(o.expected);
+        } else if constexpr (std::is_same_v<T, SetDirtyTracking>) {
+          encode_address(o.base, sink);
+          sink.boolean(o.on);
+        } else if constexpr (std::is_same_v<T, TakeDirty>) {
+          encode_address(o.base, sink);
+        } else if constexpr (std::is_same_v<T, MarkDirty>) {
+          encode_address(o.address, sink);
+          encode_length(o.length, sink);
         } else if constexpr (std::is_same_v<T, Copy>) {
           encode_address(o.from, sink);
           encode_address(o.to, sink);
@@ -235,6 +253,8 @@ bool in_full_domain(const Op& op) {
     return atomic->kind < AtomicKind::kCount && atomic->width <= kMaxWidth && atomic->order <= 7;
   }
   if (const auto* copy = std::get_if<Copy>(&op)) return copy->length <= kMaxBulkLength;
+  if (const auto* mark = std::get_if<MarkDirty>(&op)) return mark->length <= kMaxBulkLength;
+  if (op.index() >= kFrozenOpKinds) return true;
   return in_decodable_domain(op);
 }
 

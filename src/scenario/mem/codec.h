@@ -39,7 +39,8 @@ std::vector<uint8_t> encode_ops(std::span<const Op> ops);
 bool in_decodable_domain(const Op& op);
 
 // The mem_full format. Decodable domain: as above, plus Atomic kinds below kCount, widths
-// 0..15, orders 0..7, any value and expected; Copy lengths 0..kMaxBulkLength.
+// 0..15, orders 0..7, any value and expected; Copy and MarkDirty lengths 0..kMaxBulkLength;
+// SetDirtyTracking and TakeDirty whole.
 struct FullInput {
   uint64_t host_page_size;  // 4096, 16384 or 65536
   std::vector<Op> ops;

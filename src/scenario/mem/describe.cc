@@ -42,6 +42,12 @@ std::string describe(const Op& op) {
               << ", address=" << o.address << ", width=" << std::dec << +o.width
               << ", order=" << +o.order << std::hex << ", value=" << o.value
               << ", expected=" << o.expected << "}";
+        } else if constexpr (std::is_same_v<T, SetDirtyTracking>) {
+          out << "SetDirtyTracking{base=" << o.base << ", on=" << (o.on ? "true" : "false") << "}";
+        } else if constexpr (std::is_same_v<T, TakeDirty>) {
+          out << "TakeDirty{base=" << o.base << "}";
+        } else if constexpr (std::is_same_v<T, MarkDirty>) {
+          out << "MarkDirty{address=" << o.address << ", length=" << std::dec << o.length << "}";
         } else if constexpr (std::is_same_v<T, Copy>) {
           out << "Copy{from=" << o.from << ", to=" << o.to << ", length=" << std::dec << o.length
               << "}";

@@ -129,6 +129,19 @@ Outcome Executor::operator()(const Op& op) {
         } else if constexpr (std::is_same_v<T, Atomic>) {
           const Result<uint64_t> value = atomic(o);
           return {value.status().code(), value.value_or(0)};
+        } else if constexpr (std::is_same_v<T, SetDirtyTracking>) {
+          return {memory_.set_dirty_tracking(o.base, o.on).code()};
+        } else if constexpr (std::is_same_v<T, TakeDirty>) {
+          const Result<std::vector<uint64_t>> bitmap = memory_.take_dirty(o.base);
+          if (!bitmap.ok()) return {bitmap.status().code()};
+          const std::span<std::byte> out = buffer_.resize(8 * bitmap.value().size());
+          for (size_t i = 0; i < bitmap.value().size(); ++i) {
+            for (size_t b = 0; b < 8; ++b)
+              out[8 * i + b] = static_cast<std::byte>(bitmap.value()[i] >> (8 * b));
+          }
+          return {ErrorCode::kOk, 0, out};
+        } else if constexpr (std::is_same_v<T, MarkDirty>) {
+          return {memory_.mark_dirty(o.address, o.length).code()};
         } else if constexpr (std::is_same_v<T, Copy>) {
           const Result<std::span<std::byte>> source = memory_.host_span(o.from, o.length);
           if (!source.ok()) return {source.status().code()};

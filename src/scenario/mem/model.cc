@@ -138,6 +138,12 @@ Outcome Model::apply(const Op& op) {
           return atomic(o);
         else if constexpr (std::is_same_v<T, Copy>)
           return copy(o);
+        else if constexpr (std::is_same_v<T, SetDirtyTracking>)
+          return set_dirty_tracking(o);
+        else if constexpr (std::is_same_v<T, TakeDirty>)
+          return take_dirty(o);
+        else if constexpr (std::is_same_v<T, MarkDirty>)
+          return mark_dirty(o);
         else
           // Check: the real invariants must hold, and the region tables agree.
           return Outcome{ErrorCode::kOk, region_fingerprint(regions(), ram_bytes_)};
@@ -235,6 +241,7 @@ Outcome Model::write(const Write& op) {
   for (unsigned i = 0; i < op.width; ++i) {
     store(op.address + i, static_cast<std::byte>(value >> (8 * i)));
   }
+  mark_written(op.address, op.width);
   return Outcome{};
 }
 
@@ -255,6 +262,7 @@ Outcome Model::write_bulk(const WriteBulk& op) {
   const std::span<std::byte> data = scratch_.resize(op.length);
   fill_pattern(op.pattern, data);
   copy_in(op.address, data);
+  mark_written(op.address, op.length);
   return Outcome{};
 }
 
@@ -292,6 +300,7 @@ Outcome Model::atomic(const Atomic& op) {
   auto put = [&](uint64_t value) {
     for (unsigned i = 0; i < op.width; ++i)
       store(op.address + i, static_cast<std::byte>(value >> (8 * i)));
+    mark_written(op.address, op.width);
   };
   switch (op.kind) {
     case AtomicKind::kLoad:
@@ -323,7 +332,59 @@ Outcome Model::copy(const Copy& op) {
   const std::span<std::byte> data = scratch_.resize(op.length);
   std::copy_n(bytes_.view().begin(), op.length, data.begin());  // the source, read first
   copy_in(op.to, data);
+  mark_written(op.to, op.length);
   bytes_.resize(0);
+  return Outcome{};
+}
+
+void Model::mark_written(uint64_t address, uint64_t length) {
+  uint64_t last;
+  range_last(address, length, &last);
+  for (uint64_t cursor = address;;) {
+    auto it = regions_.upper_bound(cursor);
+    Region& region = std::prev(it)->second;  // exists: the range is RAM
+    if (region.tracking) {
+      const uint64_t end = std::min(last, region.last);
+      for (uint64_t page = (cursor - region.base) / kPageSize;
+           page <= (end - region.base) / kPageSize; ++page)
+        region.dirty.insert(page);
+    }
+    if (region.last >= last) return;
+    cursor = region.last + 1;
+  }
+}
+
+Outcome Model::set_dirty_tracking(const SetDirtyTracking& op) {
+  auto it = regions_.find(op.base);
+  if (it == regions_.end()) return failed(ErrorCode::kNotFound);
+  Region& region = it->second;
+  if (!region.is_ram) return failed(ErrorCode::kUnsupported);
+  if (op.on != region.tracking) region.dirty.clear();
+  region.tracking = op.on;
+  return Outcome{};
+}
+
+Outcome Model::take_dirty(const TakeDirty& op) {
+  auto it = regions_.find(op.base);
+  if (it == regions_.end()) return failed(ErrorCode::kNotFound);
+  Region& region = it->second;
+  if (!region.is_ram) return failed(ErrorCode::kUnsupported);
+  if (!region.tracking) return failed(ErrorCode::kInvalidArgument);
+  const uint64_t pages = (region.last - region.base) / kPageSize + 1;
+  const std::span<std::byte> out = bytes_.resize((pages + 63) / 64 * 8);
+  std::fill(out.begin(), out.end(), std::byte{0});
+  for (uint64_t page : region.dirty)
+    out[page / 8] |= static_cast<std::byte>(1u << (page % 8));
+  region.dirty.clear();
+  return Outcome{ErrorCode::kOk, 0, bytes_.view()};
+}
+
+Outcome Model::mark_dirty(const MarkDirty& op) {
+  if (op.length == 0) return Outcome{};
+  if (ErrorCode code = ram_range_error(op.address, op.length); code != ErrorCode::kOk) {
+    return failed(code);
+  }
+  mark_written(op.address, op.length);
   return Outcome{};
 }
 

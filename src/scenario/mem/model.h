@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <set>
 #include <span>
 #include <vector>
 
@@ -34,6 +35,8 @@ class Model {
     uint64_t base;
     uint64_t last;  // inclusive: a region may end at 2^64 - 1
     bool is_ram;
+    bool tracking = false;     // dirty tracking on (RAM only)
+    std::set<uint64_t> dirty;  // pages written since the last take, by index in the region
   };
   using Page = std::array<std::byte, 4096>;
 
@@ -56,6 +59,12 @@ class Model {
   Outcome host_span(const HostSpan& op);
   Outcome atomic(const Atomic& op);
   Outcome copy(const Copy& op);
+  Outcome set_dirty_tracking(const SetDirtyTracking& op);
+  Outcome take_dirty(const TakeDirty& op);
+  Outcome mark_dirty(const MarkDirty& op);
+  // Records a write of [address, address + length) in the tracked regions it covers.
+  // REQUIRES: the range is RAM (ram_range_error said ok) and length > 0.
+  void mark_written(uint64_t address, uint64_t length);
   // The scenario device's move register (device.h): `region` to `to`, or back where it was.
   Outcome move_device(Region region, uint64_t to);
 

@@ -94,10 +94,30 @@ struct Copy {
   friend bool operator==(const Copy&, const Copy&) = default;
 };
 
+// GuestMemory::set_dirty_tracking(base, on).
+struct SetDirtyTracking {
+  uint64_t base;
+  bool on;
+  friend bool operator==(const SetDirtyTracking&, const SetDirtyTracking&) = default;
+};
+
+// GuestMemory::take_dirty(base); the outcome's bytes are the bitmap words, little-endian.
+struct TakeDirty {
+  uint64_t base;
+  friend bool operator==(const TakeDirty&, const TakeDirty&) = default;
+};
+
+// GuestMemory::mark_dirty(address, length): what a writer through a host span reports.
+struct MarkDirty {
+  uint64_t address;
+  uint32_t length;
+  friend bool operator==(const MarkDirty&, const MarkDirty&) = default;
+};
+
 // The first nine alternatives are the ops of the frozen `mem` input format (codec.h); later
 // ones exist only in the `mem_full` format.
 using Op = std::variant<AddRam, AddMmio, RemoveRegion, Read, Write, ReadBulk, WriteBulk, HostSpan,
-                        Check, Atomic, Copy>;
+                        Check, Atomic, Copy, SetDirtyTracking, TakeDirty, MarkDirty>;
 inline constexpr size_t kFrozenOpKinds = 9;
 
 // One line, e.g. "Read{address=0x1000, width=8}".

@@ -300,6 +300,42 @@ std::vector<Op> device_moves(Rng& rng, size_t count) {
   return ops;
 }
 
+// Live migration: the main RAM region is tracked; the guest keeps writing (scalar, bulk,
+// atomic, copies) while the migration thread takes the dirty bitmap again and again, and a
+// DMA writer reports what it wrote through a host span.
+std::vector<Op> migration(Rng& rng, size_t count) {
+  std::vector<Op> ops{AddRam{kProfileRamBase, 0x100000}, AddRam{kProfileRamBase + 0x100000, 0x1000},
+                      SetDirtyTracking{kProfileRamBase, true}};
+  for (size_t i = 0; i < count; ++i) {
+    const uint64_t address = kProfileRamBase + rng.below(0x100000 - 8);
+    switch (rng.below(8)) {
+      case 0:
+        ops.push_back(TakeDirty{kProfileRamBase});
+        break;
+      case 1:
+        ops.push_back(WriteBulk{address, static_cast<uint32_t>(1 + rng.below(0x3000)), rng.next()});
+        break;
+      case 2:
+        ops.push_back(Atomic{AtomicKind::kFetchAdd, address & ~uint64_t{7}, 8, 5, 1, 0});
+        break;
+      case 3:
+        ops.push_back(MarkDirty{address, static_cast<uint32_t>(1 + rng.below(0x2000))});
+        break;
+      case 4:
+        ops.push_back(Copy{address & ~uint64_t{0xfff},
+                           kProfileRamBase + rng.below(0x100000 - 0x1000), 0x1000});
+        break;
+      case 5:
+        if (rng.percent(10)) ops.push_back(SetDirtyTracking{kProfileRamBase, rng.percent(50)});
+        break;
+      default:
+        ops.push_back(scalar(rng, address, 8, 80));
+        break;
+    }
+  }
+  return ops;
+}
+
 constexpr Profile<Op> kProfiles[] = {
     {"scalar_sequential", "8-byte loads and stores walking RAM in order", scalar_sequential},
     {"strided_access", "8-byte loads a page and a cache line apart", strided_access},
@@ -315,6 +351,8 @@ constexpr Profile<Op> kProfiles[] = {
      virtio_ring},
     {"device_moves", "a device moving and unplugging its own region between overlapping copies",
      device_moves},
+    {"migration", "writes of every kind to a dirty-tracked region while its bitmap is taken",
+     migration},
 };
 
 }  // namespace
