@@ -26,6 +26,32 @@ PageTableBuilder::PageTableBuilder(mem::GuestMemory& memory, FrameAllocator& fra
 }
 
 Status PageTableBuilder::map(uint64_t va, uint64_t pa, uint64_t size, uint8_t flags) {
+  const Result<unsigned> missing = plan_map(va, pa, size, flags);
+  if (!missing.ok()) return missing.status();
+  if (missing.value() > frames_->available()) {
+    return Status::error(ErrorCode::kOutOfMemory, "map: no frames for page tables", va, size);
+  }
+  unsigned target = 0;
+  while (page_size_at(target) != size)
+    ++target;
+  uint64_t table = root_;
+  for (unsigned level = levels(mode_) - 1; level != target; --level) {
+    uint64_t* at = ptes_.locate(table + 8 * vpn_index(va, level));
+    uint64_t entry = PteMemory::load(at);
+    if (!is_valid(entry)) {
+      const uint64_t frame = frames_->allocate().value();
+      entry = pte::make(frame >> kPageShift, pte::kValid);
+      PteMemory::store(at, entry);
+    }
+    table = pte::ppn(entry) << kPageShift;
+  }
+  PteMemory::store(ptes_.locate(table + 8 * vpn_index(va, target)),
+                   pte::make(pa >> kPageShift, pte::kValid | flags));
+  return kOkStatus;
+}
+
+Result<unsigned> PageTableBuilder::plan_map(uint64_t va, uint64_t pa, uint64_t size,
+                                            uint8_t flags) {
   unsigned target = 0;
   while (target < levels(mode_) && page_size_at(target) != size)
     ++target;
@@ -35,7 +61,6 @@ Status PageTableBuilder::map(uint64_t va, uint64_t pa, uint64_t size, uint8_t fl
     return Status::error(ErrorCode::kInvalidArgument, "map: bad size, flags or alignment", va,
                          size);
   }
-  // First pass: find where the path ends and how many tables are missing, writing nothing.
   uint64_t table = root_;
   unsigned level = levels(mode_) - 1;
   unsigned missing = 0;
@@ -56,24 +81,7 @@ Status PageTableBuilder::map(uint64_t va, uint64_t pa, uint64_t size, uint8_t fl
     }
     table = pte::ppn(entry) << kPageShift;
   }
-  if (missing > frames_->available()) {
-    return Status::error(ErrorCode::kOutOfMemory, "map: no frames for page tables", va, size);
-  }
-  // Second pass: the same path, adding the missing tables.
-  table = root_;
-  for (level = levels(mode_) - 1; level != target; --level) {
-    uint64_t* at = ptes_.locate(table + 8 * vpn_index(va, level));
-    uint64_t entry = PteMemory::load(at);
-    if (!is_valid(entry)) {
-      const uint64_t frame = frames_->allocate().value();
-      entry = pte::make(frame >> kPageShift, pte::kValid);
-      PteMemory::store(at, entry);
-    }
-    table = pte::ppn(entry) << kPageShift;
-  }
-  PteMemory::store(ptes_.locate(table + 8 * vpn_index(va, target)),
-                   pte::make(pa >> kPageShift, pte::kValid | flags));
-  return kOkStatus;
+  return missing;
 }
 
 Result<LeafLocation> PageTableBuilder::find_leaf(uint64_t va) {

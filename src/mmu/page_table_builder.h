@@ -56,6 +56,9 @@ class PageTableBuilder {
 
   // Maps [va, va + size) to [pa, pa + size) with `flags` (R W X U G A D; V is implied).
   Status map(uint64_t va, uint64_t pa, uint64_t size, uint8_t flags);
+  // map's checks up to kOutOfMemory, writing nothing: the number of tables it would add.
+  // (Mapping a global page into several address spaces at once checks them all first.)
+  Result<unsigned> plan_map(uint64_t va, uint64_t pa, uint64_t size, uint8_t flags);
   // Clears the leaf that maps va (of whatever size).
   Status unmap(uint64_t va);
   // Replaces R W X U A D of the leaf that maps va with those of `flags`; G is kept as it is.
