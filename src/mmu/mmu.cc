@@ -80,6 +80,7 @@ void Mmu::prefetch_after_miss(uint64_t va) {
     }
     tlb_.install(entry);
     ++tlb_.counters().prefetches;
+    prefetcher_.prefetched_up_to(next >> kPageShift);
   }
 }
 

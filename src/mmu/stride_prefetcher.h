@@ -24,6 +24,10 @@ class StridePrefetcher {
     return confirmed ? stride : 0;
   }
 
+  // After prefetching up to page `vpn`, the next miss of the same stream lands one stride
+  // past it: count the stride from there.
+  void prefetched_up_to(uint64_t vpn) { last_vpn_ = vpn; }
+
  private:
   uint64_t last_vpn_ = 0;
   int64_t last_stride_ = 0;
