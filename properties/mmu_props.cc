@@ -35,11 +35,13 @@ namespace pte = vmmem::mmu::pte;
 
 // A few pages where maps, corruptions and accesses keep meeting, plus the address-space edges.
 // Pages 0-7: the setup's ordinary and odd pages; 8: a level-0 PTE turned into a pointer;
-// 9: under a level-1 table pointer moved out of RAM; 10: W without R.
+// 9: under a level-1 table pointer moved out of RAM; 10: W without R; 11: the scratch region,
+// which ToggleScratch removes and brings back.
 uint64_t page_va(uint64_t page) {
   if (page == 8) return kProfileVaBase + 0x20'0000;
   if (page == 9) return kProfileVaBase + 0x40'0000;
   if (page == 10) return kProfileVaBase + 0x20'1000;
+  if (page == 11) return kProfileVaBase + 0x20'2000;
   return kProfileVaBase + page * 4096;
 }
 
@@ -51,7 +53,7 @@ rc::Gen<uint64_t> gen_va() {
   return rc::gen::weightedOneOf<uint64_t>({
       {12,
        rc::gen::map(
-           rc::gen::pair(rc::gen::inRange<uint64_t>(0, 11), rc::gen::inRange<uint64_t>(0, 4096)),
+           rc::gen::pair(rc::gen::inRange<uint64_t>(0, 12), rc::gen::inRange<uint64_t>(0, 4096)),
            [](std::pair<uint64_t, uint64_t> p) { return page_va(p.first) + p.second; })},
       {2, rc::gen::map(rc::gen::inRange<uint64_t>(0, 4),
                        [](uint64_t i) { return kProfileVaBase + i * 0x20'0000; })},
@@ -127,18 +129,21 @@ rc::Gen<Op> gen_op() {
       {6, as_op(rc::gen::construct<Load>(gen_va(), rc::gen::element<uint8_t>(1, 2, 4, 8)))},
       {6, as_op(rc::gen::construct<Store>(gen_va(), rc::gen::element<uint8_t>(1, 2, 4, 8),
                                           rc::gen::arbitrary<uint64_t>()))},
-      {3, as_op(rc::gen::construct<Flush>(
-              rc::gen::map(rc::gen::inRange<unsigned>(0, vmmem::mmu::kFlushKinds),
-                           [](unsigned k) { return static_cast<FlushKind>(k); }),
-              gen_va(), rc::gen::element<uint16_t>(1, 2, 0xffff, 0),
-              rc::gen::element<uint64_t>(0, 0x1000, 0x3000, 0x20'0000, 0x4000'0000)))},
+      {4,
+       as_op(rc::gen::construct<Flush>(
+           rc::gen::map(rc::gen::inRange<unsigned>(0, vmmem::mmu::kFlushKinds),
+                        [](unsigned k) { return static_cast<FlushKind>(k); }),
+           rc::gen::oneOf(gen_va(),
+                          rc::gen::map(gen_va(), [](uint64_t va) { return va & ~uint64_t{4095}; })),
+           rc::gen::element<uint16_t>(1, 2, 0xffff, 0),
+           rc::gen::element<uint64_t>(0, 0x1000, 0x2000, 0x3000, 0x5001, 0x20'0000, 0x4000'0000)))},
       {2, as_op(rc::gen::construct<Batch>(gen_va(), rc::gen::inRange<uint8_t>(0, kMaxBatch + 1),
                                           rc::gen::element<int32_t>(8, 4096, -4096, 0x3008),
                                           gen_access()))},
       {4, as_op(rc::gen::construct<CorruptPte>(
               gen_va(), rc::gen::weightedElement<uint8_t>({{4, 0}, {1, 1}, {1, 2}, {1, 3}}),
               rc::gen::elementOf(kCorruptions)))},
-      {1, rc::gen::just(Op{ToggleScratch{}})},
+      {2, rc::gen::just(Op{ToggleScratch{}})},
   });
 }
 
@@ -184,8 +189,8 @@ TEST(MmuModel, EveryFaultKindAndSuccessAtEverySize) {
   const bool passed = rc::check("the MMU agrees with the model", [&seen] {
     for (int sequence = 0; sequence < 6; ++sequence) {
       const Config config = *gen_config();
-      // Four ordinary pages, an execute-only one, a user one, one with A clear, one with D clear,
-      // a pointer at level 0 and a table outside RAM, for the generated ops to run into.
+      // The pages of page_va(): ordinary, execute-only, user, A clear, D clear, a pointer at
+      // level 0, a table outside RAM, W without R, and one in the scratch region.
       std::vector<Op> ops = map_pages(4);
       ops.push_back(
           Map{kProfileVaBase + 4 * 4096, kDataBase, 4096, pte::kExecute | pte::kAccessed});
@@ -194,6 +199,14 @@ TEST(MmuModel, EveryFaultKindAndSuccessAtEverySize) {
       ops.push_back(Map{kProfileVaBase + 6 * 4096, kDataBase, 4096, pte::kRead | pte::kWrite});
       ops.push_back(Map{kProfileVaBase + 7 * 4096, kDataBase, 4096,
                         pte::kRead | pte::kWrite | pte::kAccessed});
+      constexpr uint8_t kRwad = pte::kRead | pte::kWrite | pte::kAccessed | pte::kDirty;
+      ops.push_back(Map{page_va(8), kDataBase, 4096, kRwad});
+      ops.push_back(CorruptPte{page_va(8), 0, 0xc6});
+      ops.push_back(Map{page_va(9), kDataBase, 4096, kRwad});
+      ops.push_back(CorruptPte{page_va(9), 1, uint64_t{1} << 30});
+      ops.push_back(Map{page_va(10), kDataBase, 4096, kRwad});
+      ops.push_back(CorruptPte{page_va(10), 0, pte::kRead});
+      ops.push_back(Map{page_va(11), kScratchBase, 4096, kRwad});
       const auto body = *rc::gen::container<std::vector<Op>>(gen_op());
       ops.insert(ops.end(), body.begin(), body.end());
       const int bucket = body.size() <= 40 ? 0 : 1;

@@ -73,8 +73,14 @@ ErrorCode Executor::map(const Map& op) {
     tables += plan.value();
   }
   if (tables > frames_.available()) return ErrorCode::kOutOfMemory;
-  for (PageTableBuilder& space : spaces_)
-    VMM_CHECK(space.map(op.va, op.pa, op.size, op.flags).ok(), "planned map failed");
+  // Address spaces share no tables unless CorruptPte made them; then a map into one can
+  // change what the next finds, and the first refusal ends the op (earlier spaces keep the
+  // page).
+  for (PageTableBuilder& space : spaces_) {
+    if (const Status status = space.map(op.va, op.pa, op.size, op.flags); !status.ok()) {
+      return status.code();
+    }
+  }
   return ErrorCode::kOk;
 }
 

@@ -160,7 +160,13 @@ ErrorCode Model::map(const Map& op) {
   }
   if (needed > frames_left) return ErrorCode::kOutOfMemory;
   for (unsigned slot = 0; slot < kSpaces; ++slot) {
-    if (global || slot == space_) do_map(slot, op);
+    if (!global && slot != space_) continue;
+    // Tables shared through corruption: the spaces mapped so far may have filled this one's
+    // slot. Planning again also re-checks the frames left.
+    unsigned missing = 0;
+    if (const ErrorCode code = plan_map(slot, op, &missing); code != ErrorCode::kOk) return code;
+    if (missing > (kFrameBase + kFrameBytes - next_frame_) / 4096) return ErrorCode::kOutOfMemory;
+    do_map(slot, op);
   }
   return ErrorCode::kOk;
 }
