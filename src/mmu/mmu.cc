@@ -7,7 +7,8 @@ Mmu::Mmu(mem::GuestMemory& memory, const MmuConfig& config)
       config_(config),
       walker_(memory, config.ad_policy),
       tlb_(config.tlb),
-      generation_(memory.generation()) {}
+      generation_(memory.generation()),
+      ram_(memory) {}
 
 void Mmu::sync_generation() {
   if (memory_.generation() == generation_) return;
@@ -34,20 +35,18 @@ Translation Mmu::walk_and_fill(uint64_t va, Access access) {
   const TranslationContext& context = tlb_.context();
   const WalkResult walk = walker_.walk(context, va, access);
   if (walk.fault != Fault::kNone) return {walk.fault, 0};
-  TlbEntry entry;
-  entry.page = page_of(va);
+  // translate_slow looked in the victim table first, so the page is not there.
+  TlbEntry& entry = tlb_.claim(page_of(va), /*may_be_in_victim=*/false);
   entry.leaf_base = va & ~(page_size_at(walk.level) - 1);
   entry.level = static_cast<uint8_t>(walk.level);
   entry.flags = static_cast<uint8_t>(walk.entry & pte::kFlagBits);
   entry.asid = context.satp.asid;
   entry.pa_offset = walk.pa - va;
-  const uint64_t pa_page = page_of(walk.pa);
-  if (auto window = memory_.ram_window(pa_page)) {
+  if (const uint64_t* host = ram_.locate(page_of(walk.pa))) {
     entry.ram = true;
-    entry.host_offset =
-        reinterpret_cast<uintptr_t>(window->host + (pa_page - window->base)) - entry.page;
+    entry.host_offset = reinterpret_cast<uintptr_t>(host) - entry.page;
   }
-  tlb_.install(entry);
+  tlb_.commit(entry);
   if (config_.prefetch_depth != 0) prefetch_after_miss(va);
   return {Fault::kNone, walk.pa};
 }
@@ -65,20 +64,18 @@ void Mmu::prefetch_after_miss(uint64_t va) {
     if (home.page == next || home.page == filled) continue;
     const WalkResult probe = walker_.probe(context, next);
     if (probe.fault != Fault::kNone) break;
-    TlbEntry entry;
-    entry.page = next;
+    TlbEntry& entry = tlb_.claim(next, /*may_be_in_victim=*/true);
     entry.leaf_base = next & ~(page_size_at(probe.level) - 1);
     entry.level = static_cast<uint8_t>(probe.level);
     entry.flags = static_cast<uint8_t>(probe.entry & pte::kFlagBits);
     entry.asid = context.satp.asid;
     entry.pa_offset = probe.pa - next;
     entry.prefetched = true;
-    if (auto window = memory_.ram_window(page_of(probe.pa))) {
+    if (const uint64_t* host = ram_.locate(page_of(probe.pa))) {
       entry.ram = true;
-      entry.host_offset =
-          reinterpret_cast<uintptr_t>(window->host + (page_of(probe.pa) - window->base)) - next;
+      entry.host_offset = reinterpret_cast<uintptr_t>(host) - next;
     }
-    tlb_.install(entry);
+    tlb_.commit(entry);
     ++tlb_.counters().prefetches;
     prefetcher_.prefetched_up_to(next >> kPageShift);
   }

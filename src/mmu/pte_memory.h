@@ -1,7 +1,8 @@
-// PteMemory: how the walker and the page-table builder reach PTEs in guest memory. A PTE is
-// read and written only when its 8 bytes lie in RAM (never through an MMIO handler, never
-// past a region), and always as one atomic 64-bit word, so a walker on one hart and a
-// builder or an A/D update on another never tear an entry.
+// PteMemory: how the walker and the page-table builder reach PTEs in guest memory (and the
+// MMU the host address of a RAM page it caches: locate(page) works for any 8-aligned byte). A PTE
+// is read and written only when its 8 bytes lie in RAM (never through an MMIO handler, never past a
+// region), and always as one atomic 64-bit word, so a walker on one hart and a builder or an A/D
+// update on another never tear an entry.
 //
 // Thread safety: one PteMemory per thread (it caches the last RAM region it used, like
 // mem::MemoryAccessor); any number may share a GuestMemory under GuestMemory's rules.

@@ -70,28 +70,36 @@ TlbEntry* Tlb::promote_victim(uint64_t page) {
   return nullptr;
 }
 
-TlbEntry& Tlb::install(TlbEntry entry) {
-  refresh(entry);
+TlbEntry& Tlb::claim(uint64_t page, bool may_be_in_victim) {
+  // The page may still sit in the victim table (filled, displaced, then prefetched again).
+  if (may_be_in_victim) {
+    for (TlbEntry& old : victim_) {
+      if (old.page == page) clear(old);
+    }
+  }
+  TlbEntry& home = slot(page);
+  if (!home.empty() && home.page != page) {
+    if (victim_.empty()) {
+      ++counters_.evictions;
+    } else {
+      TlbEntry& spill = victim_[victim_next_];
+      if (++victim_next_ == victim_.size()) victim_next_ = 0;
+      if (!spill.empty()) ++counters_.evictions;
+      spill = home;
+    }
+  }
+  clear(home);
+  home.page = page;
+  return home;
+}
+
+void Tlb::commit(TlbEntry& entry) {
   if (entry.level > 0) {
     ++superpage_count_;
     superpage_low_ = std::min(superpage_low_, entry.leaf_base);
     superpage_high_ = std::max(superpage_high_, entry.leaf_base + (page_size_at(entry.level) - 1));
   }
-  // The page may still sit in the victim table (filled, displaced, then walked again).
-  for (TlbEntry& old : victim_) {
-    if (old.page == entry.page) clear(old);
-  }
-  TlbEntry& home = slot(entry.page);
-  if (!home.empty() && home.page != entry.page && !victim_.empty()) {
-    TlbEntry& spill = victim_[victim_next_];
-    victim_next_ = (victim_next_ + 1) % static_cast<unsigned>(victim_.size());
-    if (!spill.empty()) ++counters_.evictions;
-    spill = home;
-  } else if (!home.empty() && home.page != entry.page) {
-    ++counters_.evictions;
-  }
-  home = entry;
-  return home;
+  refresh(entry);
 }
 
 void Tlb::flush_all() {

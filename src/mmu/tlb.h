@@ -106,9 +106,13 @@ class Tlb {
   // Moves the victim entry serving `page` into its main slot (the main entry goes to the
   // victim table in its place); the main slot, or null when the victim table lacks the page.
   TlbEntry* promote_victim(uint64_t page);
-  // Puts a filled entry in its main slot; a displaced valid entry goes to the victim table.
-  // `entry.compare` is computed here.
-  TlbEntry& install(TlbEntry entry);
+  // Filling an entry in place (no copy of a whole entry on the miss path): claim() empties
+  // the page's main slot, moving a valid occupant to the victim table, and returns it with
+  // `page` set; the caller fills the other fields; commit() derives the compare words and
+  // records superpage bounds. REQUIRES: may_be_in_victim, unless the caller knows the victim
+  // table lacks the page (it just looked); nothing else touches the TLB between the two.
+  TlbEntry& claim(uint64_t page, bool may_be_in_victim);
+  void commit(TlbEntry& entry);
 
   void flush_all();
   void flush_asid(uint16_t asid);                       // non-global entries of asid

@@ -2,27 +2,6 @@
 
 namespace vmmem::mmu {
 
-Fault Walker::check_permission(const TranslationContext& context, uint64_t entry, Access access) {
-  const bool user_page = (entry & pte::kUser) != 0;
-  if (context.privilege == Privilege::kUser) {
-    if (!user_page) return Fault::kSupervisorPageInUser;
-  } else if (user_page && (access == Access::kFetch || !context.sum)) {
-    return Fault::kUserPageInSupervisor;
-  }
-  switch (access) {
-    case Access::kLoad: {
-      const bool readable =
-          (entry & pte::kRead) != 0 || (context.mxr && (entry & pte::kExecute) != 0);
-      return readable ? Fault::kNone : Fault::kNotReadable;
-    }
-    case Access::kStore:
-      return (entry & pte::kWrite) != 0 ? Fault::kNone : Fault::kNotWritable;
-    case Access::kFetch:
-      return (entry & pte::kExecute) != 0 ? Fault::kNone : Fault::kNotExecutable;
-  }
-  return Fault::kNone;
-}
-
 Fault Walker::find_leaf(const TranslationContext& context, uint64_t va, Access access,
                         bool check_perm, WalkResult* result, uint64_t** leaf_at) {
   const Mode mode = context.satp.mode;
@@ -59,13 +38,17 @@ Fault Walker::find_leaf(const TranslationContext& context, uint64_t va, Access a
 }
 
 WalkResult Walker::walk(const TranslationContext& context, uint64_t va, Access access) {
+  // One named result, filled in place and returned in every path (the copy of a struct built
+  // from narrow stores stalls store forwarding on the miss path).
+  WalkResult result;
   if (context.satp.mode == Mode::kBare) {
-    return {Fault::kNone, va, 0,
-            pte::kValid | pte::kRead | pte::kWrite | pte::kExecute | pte::kAccessed | pte::kDirty};
+    result.pa = va;
+    result.entry =
+        pte::kValid | pte::kRead | pte::kWrite | pte::kExecute | pte::kAccessed | pte::kDirty;
+    return result;
   }
   const uint64_t needed = pte::kAccessed | (access == Access::kStore ? pte::kDirty : 0);
   for (;;) {
-    WalkResult result;
     uint64_t* leaf_at = nullptr;
     result.fault = find_leaf(context, va, access, /*check_perm=*/true, &result, &leaf_at);
     if (result.fault != Fault::kNone || (result.entry & needed) == needed) return result;

@@ -65,7 +65,26 @@ class Walker {
 
   // Whether `access` to a leaf with PTE `entry` passes step 6 (privilege and R/W/X) under
   // `context`; kNone or the fault.
-  static Fault check_permission(const TranslationContext& context, uint64_t entry, Access access);
+  static Fault check_permission(const TranslationContext& context, uint64_t entry, Access access) {
+    const bool user_page = (entry & pte::kUser) != 0;
+    if (context.privilege == Privilege::kUser) {
+      if (!user_page) return Fault::kSupervisorPageInUser;
+    } else if (user_page && (access == Access::kFetch || !context.sum)) {
+      return Fault::kUserPageInSupervisor;
+    }
+    switch (access) {
+      case Access::kLoad: {
+        const bool readable =
+            (entry & pte::kRead) != 0 || (context.mxr && (entry & pte::kExecute) != 0);
+        return readable ? Fault::kNone : Fault::kNotReadable;
+      }
+      case Access::kStore:
+        return (entry & pte::kWrite) != 0 ? Fault::kNone : Fault::kNotWritable;
+      case Access::kFetch:
+        return (entry & pte::kExecute) != 0 ? Fault::kNone : Fault::kNotExecutable;
+    }
+    return Fault::kNone;
+  }
 
  private:
   // Steps 1-5 and 7 for every level; kNone with the leaf in *result otherwise.
