@@ -90,6 +90,15 @@ void Model::set_word(uint64_t address, uint64_t value) {
   }
 }
 
+void Model::zero_words(uint64_t base, uint64_t size) {
+  // Only words that hold something change (absent words already read as zero).
+  std::vector<uint64_t> nonzero;
+  for (auto it = words_.lower_bound(base); it != words_.end() && it->first - base < size; ++it)
+    nonzero.push_back(it->first);
+  for (uint64_t address : nonzero)
+    set_word(address, 0);
+}
+
 uint8_t Model::byte(uint64_t pa) const {
   return static_cast<uint8_t>(word(pa & ~uint64_t{7}) >> (8 * (pa & 7)));
 }
@@ -103,8 +112,7 @@ void Model::set_byte(uint64_t pa, uint8_t value) {
 uint64_t Model::allocate_frame() {
   const uint64_t frame = next_frame_;
   next_frame_ += 4096;
-  for (uint64_t offset = 0; offset < 4096; offset += 8)
-    set_word(frame + offset, 0);
+  zero_words(frame, 4096);
   return frame;
 }
 
@@ -223,10 +231,7 @@ ErrorCode Model::corrupt(const CorruptPte& op) {
 }
 
 ErrorCode Model::toggle_scratch() {
-  if (scratch_present_) {
-    for (uint64_t at = kScratchBase; at < kScratchBase + kScratchSize; at += 8)
-      set_word(at, 0);
-  }
+  if (scratch_present_) zero_words(kScratchBase, kScratchSize);
   scratch_present_ = !scratch_present_;
   scratch_toggles_.emplace_back(epoch_, scratch_present_);
   if (change_epochs_.empty() || change_epochs_.back() != epoch_) change_epochs_.push_back(epoch_);

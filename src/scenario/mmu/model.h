@@ -50,6 +50,7 @@ class Model {
   std::optional<uint64_t> word_at(uint64_t address, int64_t version) const;
   uint64_t word(uint64_t address) const;
   void set_word(uint64_t address, uint64_t value);
+  void zero_words(uint64_t base, uint64_t size);
   uint8_t byte(uint64_t pa) const;
   void set_byte(uint64_t pa, uint8_t value);
 
