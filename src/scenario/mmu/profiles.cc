@@ -112,8 +112,13 @@ std::vector<Op> faults(Rng& rng, size_t count) {
           Map{va & ~uint64_t{4095}, kDataBase, 4096, static_cast<uint8_t>(rng.below(256))});
     } else if (pick < 28) {
       ops.push_back(Unmap{va});
-    } else if (pick < 70) {
+    } else if (pick < 62) {
       ops.push_back(Translate{va, static_cast<Access>(rng.below(3))});
+    } else if (pick < 70) {
+      // A load caches the page with D clear; the store after it must still fault (Svade).
+      const uint64_t clean = page_va(16 + rng.below(4)) + 8 * rng.below(512);
+      ops.push_back(Load{clean, 8});
+      ops.push_back(Store{clean, 8, rng.next()});
     } else {
       ops.push_back(access(rng, va & ~uint64_t{7}, 40));
     }
@@ -168,8 +173,9 @@ std::vector<Op> edge_cases(Rng& rng, size_t count) {
                                                      0xffff'ffc0'0000'0000, 0xffff'ffff'ffff'e000,
                                                      0xffff'ffff'ffff'f000};
   std::vector<Op> ops;
+  // A and D clear: under Svadu the first load and the first store set them in guest memory.
   for (size_t i = 0; i < kPages.size(); ++i)
-    ops.push_back(Map{kPages[i], kDataBase + i * 4096, 4096, kRw});
+    ops.push_back(Map{kPages[i], kDataBase + i * 4096, 4096, pte::kRead | pte::kWrite});
   for (size_t i = 0; i < count; ++i) {
     const uint64_t base = kPages[rng.below(kPages.size())];
     const uint64_t va = base + 4096 - rng.between(1, 8);
@@ -188,6 +194,49 @@ std::vector<Op> edge_cases(Rng& rng, size_t count) {
   return ops;
 }
 
+std::vector<Op> regions(Rng& rng, size_t count) {
+  // Pages in RAM, in the scratch region (which comes and goes) and on the device.
+  std::vector<Op> ops = map_pages(8);
+  for (uint64_t i = 0; i < 4; ++i)
+    ops.push_back(Map{page_va(8 + i), kScratchBase + i * 4096, 4096, kRw});
+  ops.push_back(Map{page_va(12), kDeviceBase, 4096, kRw});
+  for (size_t i = 0; i < count; ++i) {
+    const uint64_t va =
+        page_va(rng.below(13)) + rng.below(4096 / 8) * 8 - (rng.percent(10) ? 4 : 0);
+    const uint8_t size = kSizes[rng.below(4)];
+    if (rng.percent(4)) {
+      ops.push_back(ToggleScratch{});
+    } else if (rng.percent(50)) {
+      ops.push_back(Load{va, size});
+    } else {
+      ops.push_back(Store{va, size, rng.next()});
+    }
+  }
+  return ops;
+}
+
+std::vector<Op> bare(Rng& rng, size_t count) {
+  // No translation: virtual addresses are physical ones, in RAM, scratch, the device or none.
+  static constexpr std::array<uint64_t, 4> kBases = {kDataBase, kScratchBase, kDeviceBase,
+                                                     0x4000'0000};
+  std::vector<Op> ops;
+  for (size_t i = 0; i < count; ++i) {
+    const uint64_t pa = kBases[rng.below(4)] + rng.below(4096);
+    const unsigned pick = static_cast<unsigned>(rng.below(100));
+    if (pick < 30) {
+      ops.push_back(Translate{pa, static_cast<Access>(rng.below(3))});
+    } else if (pick < 65) {
+      ops.push_back(Load{pa, kSizes[rng.below(4)]});
+    } else if (pick < 95) {
+      ops.push_back(Store{pa, kSizes[rng.below(4)], rng.next()});
+    } else {
+      ops.push_back(
+          SetPrivilege{rng.percent(50) ? Privilege::kUser : Privilege::kSupervisor, false, false});
+    }
+  }
+  return ops;
+}
+
 constexpr Profile<Op> kProfiles[] = {
     {"sequential", "8-byte accesses walking 256 mapped pages in order", sequential},
     {"strided", "one access per page, three pages apart (prefetch-friendly)", strided},
@@ -200,6 +249,9 @@ constexpr Profile<Op> kProfiles[] = {
     {"relaxed_stale", "remaps without flushes; stale hits judged by the relaxed model",
      relaxed_stale, 96},
     {"edge_cases", "the ends of both address-space halves and page-crossing accesses", edge_cases},
+    {"regions", "pages in RAM, in a region that is removed and added back, and on a device",
+     regions},
+    {"bare", "Bare mode: loads, stores and translations of physical addresses", bare},
 };
 
 }  // namespace
@@ -226,6 +278,7 @@ Config profile_config(std::string_view name) {
   if (name == "edge_cases") config.mode = Mode::kSv48;
   if (name == "strided") config.prefetch_depth = 2;
   if (name == "asid_switch") config.small_tlb = true;
+  if (name == "bare") config.mode = Mode::kBare;
   return config;
 }
 
