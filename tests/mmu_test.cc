@@ -365,6 +365,43 @@ TEST_F(MmuTest, VictimTableCatchesConflictingPages) {
   EXPECT_TRUE(small.check().ok());
 }
 
+TEST_F(MmuTest, AddressFlushReachesTheVictimTable) {
+  Mmu small(memory, MmuConfig{.tlb = {.main_entries = 16, .victim_entries = 2}});
+  small.set_context(mmu.context());
+  ASSERT_TRUE(spaces[0].map(0x1000, 0x8040'0000, 4096, kRwad).ok());
+  ASSERT_TRUE(spaces[0].map(0x11000, 0x8041'0000, 4096, kRwad).ok());  // same slot of 16
+  ASSERT_EQ(small.translate(0x1000, Access::kLoad).fault, Fault::kNone);
+  ASSERT_EQ(small.translate(0x11000, Access::kLoad).fault, Fault::kNone);  // 0x1000 -> victim
+  ASSERT_TRUE(spaces[0].unmap(0x1000).ok());
+  small.flush({FlushKind::kAddress, 0x1000});
+  EXPECT_EQ(small.translate(0x1000, Access::kLoad).fault, Fault::kInvalidPte);
+}
+
+TEST_F(MmuTest, PrivilegeChangeReachesTheVictimTable) {
+  Mmu small(memory, MmuConfig{.tlb = {.main_entries = 16, .victim_entries = 2}});
+  ASSERT_TRUE(spaces[0].map(0x1000, 0x8040'0000, 4096, kRwad | pte::kUser).ok());
+  ASSERT_TRUE(spaces[0].map(0x11000, 0x8041'0000, 4096, kRwad | pte::kUser).ok());
+  small.set_context({mmu.context().satp, Privilege::kUser});
+  ASSERT_EQ(small.translate(0x1000, Access::kLoad).fault, Fault::kNone);
+  ASSERT_EQ(small.translate(0x11000, Access::kLoad).fault, Fault::kNone);  // 0x1000 -> victim
+  small.set_context({mmu.context().satp, Privilege::kSupervisor});
+  EXPECT_EQ(small.translate(0x1000, Access::kLoad).fault, Fault::kUserPageInSupervisor);
+  EXPECT_TRUE(small.check().ok());
+}
+
+TEST_F(MmuTest, StoreAfterLoadOnACleanPage) {
+  ASSERT_TRUE(
+      spaces[0].map(0x1000, 0x8040'0000, 4096, pte::kRead | pte::kWrite | pte::kAccessed).ok());
+  Mmu svade(memory, MmuConfig{.ad_policy = AdPolicy::kFault});
+  svade.set_context(mmu.context());
+  EXPECT_EQ(svade.load<uint64_t>(0x1000).fault, Fault::kNone);
+  EXPECT_EQ(svade.store<uint64_t>(0x1000, 1), Fault::kDirtyClear)
+      << "the entry the load cached must not let a store skip the D check";
+  EXPECT_EQ(mmu.load<uint64_t>(0x1000).fault, Fault::kNone);
+  EXPECT_EQ(mmu.store<uint64_t>(0x1000, 1), Fault::kNone);
+  EXPECT_NE(spaces[0].find_leaf(0x1000).value().entry & pte::kDirty, 0u) << "Svadu sets D";
+}
+
 TEST_F(MmuTest, StridePrefetchFillsPagesAheadAndCountsTheirUse) {
   Mmu prefetching(memory, MmuConfig{.prefetch_depth = 2});
   prefetching.set_context(mmu.context());

@@ -116,7 +116,7 @@ std::vector<Op> faults(Rng& rng, size_t count) {
       ops.push_back(Translate{va, static_cast<Access>(rng.below(3))});
     } else if (pick < 70) {
       // A load caches the page with D clear; the store after it must still fault (Svade).
-      const uint64_t clean = page_va(16 + rng.below(4)) + 8 * rng.below(512);
+      const uint64_t clean = page_va(19) + 8 * rng.below(512);
       ops.push_back(Load{clean, 8});
       ops.push_back(Store{clean, 8, rng.next()});
     } else {
