@@ -138,8 +138,26 @@ std::vector<Op> batch(Rng& rng, size_t count) {
   return ops;
 }
 
+// Cache pages [first, first + pages), unmap the last one, flush exactly the run: the last page
+// must not hit any more (a range flush that stops one page short leaves it stale).
+void flush_run(std::vector<Op>& ops, uint64_t first, uint64_t pages, FlushKind kind) {
+  for (uint64_t p = 0; p < pages; ++p)
+    ops.push_back(Translate{page_va(first + p), Access::kLoad});
+  ops.push_back(Unmap{page_va(first + pages - 1)});
+  ops.push_back(Flush{kind, page_va(first), kSpaceAsids[0], pages * 4096});
+  ops.push_back(Translate{page_va(first + pages - 1), Access::kLoad});
+}
+
 std::vector<Op> relaxed_stale(Rng& rng, size_t count) {
   std::vector<Op> ops = map_pages(32);
+  // Two pages sharing a slot of the small TLB: the first goes to the victim table, is unmapped
+  // and flushed by address; then a range flush of a run.
+  ops.push_back(Translate{page_va(0), Access::kLoad});
+  ops.push_back(Translate{page_va(16), Access::kLoad});
+  ops.push_back(Unmap{page_va(0)});
+  ops.push_back(Flush{FlushKind::kAddressAsid, page_va(0), kSpaceAsids[0], 0});
+  ops.push_back(Translate{page_va(0), Access::kLoad});
+  flush_run(ops, 4, 3, FlushKind::kRange);
   for (size_t i = 0; i < count; ++i) {
     const uint64_t page = rng.below(40);
     const unsigned pick = static_cast<unsigned>(rng.below(100));
@@ -157,6 +175,10 @@ std::vector<Op> relaxed_stale(Rng& rng, size_t count) {
                           rng.below(8) * 4096});
     } else if (pick < 36) {
       ops.push_back(SetAsid{static_cast<uint8_t>(rng.below(kSpaces))});
+    } else if (pick < 40) {
+      ops.push_back(SetAsid{0});
+      flush_run(ops, rng.below(30), rng.between(2, 4),
+                rng.percent(50) ? FlushKind::kRange : FlushKind::kRangeAsid);
     } else if (pick < 60) {
       ops.push_back(Translate{page_va(page) + 8, rng.percent(30) ? Access::kStore : Access::kLoad});
     } else {
@@ -273,6 +295,7 @@ Config profile_config(std::string_view name) {
   if (name == "relaxed_stale") {
     config.coherent = false;
     config.ad_policy = AdPolicy::kFault;
+    config.small_tlb = true;  // entries reach the victim table, where flushes must find them
   }
   if (name == "faults") config.ad_policy = AdPolicy::kFault;
   if (name == "edge_cases") config.mode = Mode::kSv48;
