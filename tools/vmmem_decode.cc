@@ -1,8 +1,9 @@
 // Prints the ops a fuzz input decodes to, one per line, and what happens to each: the first
 // thing to read when a regression input needs explaining.
 //   mem, mem_full: what the model predicts for each op (mem_full: the host page size first);
-//   alloc: the configuration, then what the allocator did and what the model says of it.
-// Usage: vmmem_decode TARGET FILE...   (TARGET: mem, mem_full, alloc)
+//   alloc: the configuration, then what the allocator did and what the model says of it;
+//   mmu:   the configuration, then what the MMU did and what the model says of it.
+// Usage: vmmem_decode TARGET FILE...   (TARGET: mem, mem_full, alloc, mmu)
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -15,6 +16,9 @@
 #include "scenario/mem/codec.h"
 #include "scenario/mem/executor.h"
 #include "scenario/mem/model.h"
+#include "scenario/mmu/codec.h"
+#include "scenario/mmu/executor.h"
+#include "scenario/mmu/model.h"
 
 namespace {
 
@@ -62,14 +66,39 @@ int decode_alloc(const std::vector<uint8_t>& bytes) {
   return 0;
 }
 
+int decode_mmu(const std::vector<uint8_t>& bytes) {
+  using namespace vmmem::scenario::mmu;
+  const Input input = decode_input(bytes);
+  const Config& c = input.config;
+  std::printf("config: %s, %s, %s, %s TLB, prefetch %u\n",
+              c.mode == Mode::kSv48   ? "Sv48"
+              : c.mode == Mode::kBare ? "Bare"
+                                      : "Sv39",
+              c.ad_policy == AdPolicy::kUpdate ? "Svadu" : "Svade",
+              c.coherent ? "coherent" : "relaxed", c.small_tlb ? "small" : "default",
+              c.prefetch_depth);
+  Executor executor(c);
+  Model model(c);
+  size_t index = 0;
+  for (const Op& op : input.ops) {
+    const Outcome outcome = executor(op);
+    const auto complaint = model.judge(op, outcome);
+    std::printf("%4zu  %-60s -> %s%s%s\n", index++, describe(op).c_str(), describe(outcome).c_str(),
+                complaint ? "\n      MODEL OBJECTS: " : "", complaint ? complaint->c_str() : "");
+    if (complaint) return 1;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const bool mem = argc >= 3 && std::strcmp(argv[1], "mem") == 0;
   const bool mem_full = argc >= 3 && std::strcmp(argv[1], "mem_full") == 0;
   const bool alloc = argc >= 3 && std::strcmp(argv[1], "alloc") == 0;
-  if (!mem && !mem_full && !alloc) {
-    std::fprintf(stderr, "usage: vmmem_decode mem|mem_full|alloc FILE...\n");
+  const bool mmu = argc >= 3 && std::strcmp(argv[1], "mmu") == 0;
+  if (!mem && !mem_full && !alloc && !mmu) {
+    std::fprintf(stderr, "usage: vmmem_decode mem|mem_full|alloc|mmu FILE...\n");
     return 2;
   }
   int status = 0;
@@ -82,7 +111,7 @@ int main(int argc, char** argv) {
     std::printf("%s:\n", argv[i]);
     const std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(in),
                                      std::istreambuf_iterator<char>()};
-    status |= alloc ? decode_alloc(bytes) : decode_mem(bytes, mem_full);
+    status |= alloc ? decode_alloc(bytes) : mmu ? decode_mmu(bytes) : decode_mem(bytes, mem_full);
   }
   return status;
 }

@@ -6,6 +6,8 @@
 #include "scenario/alloc/profiles.h"
 #include "scenario/mem/codec.h"
 #include "scenario/mem/profiles.h"
+#include "scenario/mmu/codec.h"
+#include "scenario/mmu/profiles.h"
 
 namespace vmmem::scenario {
 
@@ -31,6 +33,12 @@ std::vector<SeedFile> seed_corpus() {
       files.push_back(
           {"mem_full", std::string(profile.name) + "_64k", mem::encode_full_input({65536, ops})});
     }
+  }
+  for (const Profile<mmu::Op>& profile : mmu::profiles()) {
+    Rng rng(kSeedRngSeed);
+    const std::vector<mmu::Op> ops = profile.generate(rng, profile.seed_ops);
+    files.push_back({"mmu", std::string(profile.name),
+                     mmu::encode_input(mmu::profile_config(profile.name), ops)});
   }
   return files;
 }

@@ -1,0 +1,78 @@
+// PteMemory: how the walker and the page-table builder reach PTEs in guest memory (and the
+// MMU the host address of a RAM page it caches: locate(page) works for any 8-aligned byte). A PTE
+// is read and written only when its 8 bytes lie in RAM (never through an MMIO handler, never past a
+// region), and always as one atomic 64-bit word, so a walker on one hart and a builder or an A/D
+// update on another never tear an entry.
+//
+// Thread safety: one PteMemory per thread (it caches the last RAM region it used, like
+// mem::MemoryAccessor); any number may share a GuestMemory under GuestMemory's rules.
+//
+// Invariants:
+//   1. While generation_ == memory_.generation(), [base_, base_ + size_) is one RAM region
+//      and host_ maps its first byte.
+//   2. PTE addresses are 8-byte aligned (table base + 8 * index) and RAM host mappings are
+//      page aligned, so every PTE's host address is aligned for std::atomic_ref<uint64_t>.
+#pragma once
+
+#include <atomic>
+#include <bit>
+#include <cstdint>
+
+#include "mem/guest_memory.h"
+
+namespace vmmem::mmu {
+
+class PteMemory {
+ public:
+  explicit PteMemory(mem::GuestMemory& memory) : memory_(memory) {}
+
+  mem::GuestMemory& memory() const { return memory_; }
+
+  // Host address of the PTE at `address`, or null when those 8 bytes are not RAM.
+  // REQUIRES: address is 8-byte aligned.
+  uint64_t* locate(uint64_t address) {
+    const uint64_t offset = address - base_;
+    if (generation_ == memory_.generation() && offset < size_) {
+      return reinterpret_cast<uint64_t*>(host_ + offset);
+    }
+    return locate_slow(address);
+  }
+
+  static uint64_t load(const uint64_t* at) {
+    return from_little_endian(
+        std::atomic_ref<uint64_t>(*const_cast<uint64_t*>(at)).load(std::memory_order_acquire));
+  }
+  static void store(uint64_t* at, uint64_t value) {
+    std::atomic_ref<uint64_t>(*at).store(from_little_endian(value), std::memory_order_release);
+  }
+  // Replaces `expected` with `desired` if the PTE still holds `expected`.
+  static bool compare_and_set(uint64_t* at, uint64_t expected, uint64_t desired) {
+    uint64_t raw = from_little_endian(expected);
+    return std::atomic_ref<uint64_t>(*at).compare_exchange_strong(
+        raw, from_little_endian(desired), std::memory_order_acq_rel, std::memory_order_acquire);
+  }
+
+ private:
+  static uint64_t from_little_endian(uint64_t value) {
+    if constexpr (std::endian::native == std::endian::big) return __builtin_bswap64(value);
+    return value;
+  }
+
+  uint64_t* locate_slow(uint64_t address) {
+    const auto window = memory_.ram_window(address);
+    if (!window) return nullptr;
+    base_ = window->base;
+    size_ = window->size;
+    host_ = window->host;
+    generation_ = memory_.generation();
+    return reinterpret_cast<uint64_t*>(host_ + (address - base_));
+  }
+
+  mem::GuestMemory& memory_;
+  uint64_t generation_ = ~uint64_t{0};  // never a GuestMemory generation
+  uint64_t base_ = 0;
+  uint64_t size_ = 0;
+  std::byte* host_ = nullptr;
+};
+
+}  // namespace vmmem::mmu

@@ -1,0 +1,34 @@
+#include "mmu/shootdown.h"
+
+namespace vmmem::mmu {
+
+uint64_t ShootdownMailbox::post(const FlushRequest& request) {
+  std::lock_guard lock(mutex_);
+  queue_.push_back(request);
+  pending_.store(true, std::memory_order_release);
+  return ++issued_;
+}
+
+void ShootdownMailbox::wait(uint64_t ticket) {
+  std::unique_lock lock(mutex_);
+  done_.wait(lock, [&] { return completed_ >= ticket; });
+}
+
+std::vector<FlushRequest> ShootdownMailbox::take(uint64_t* last_ticket) {
+  std::lock_guard lock(mutex_);
+  std::vector<FlushRequest> taken;
+  taken.swap(queue_);
+  pending_.store(false, std::memory_order_release);
+  *last_ticket = issued_;
+  return taken;
+}
+
+void ShootdownMailbox::complete(uint64_t ticket) {
+  {
+    std::lock_guard lock(mutex_);
+    if (ticket > completed_) completed_ = ticket;
+  }
+  done_.notify_all();
+}
+
+}  // namespace vmmem::mmu

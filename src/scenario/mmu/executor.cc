@@ -1,0 +1,202 @@
+#include "scenario/mmu/executor.h"
+
+#include <memory>
+#include <type_traits>
+
+#include "mem/mmio.h"
+#include "scenario/common/model_checker.h"
+#include "scenario/common/runner.h"
+#include "scenario/mmu/model.h"
+
+namespace vmmem::scenario::mmu {
+namespace {
+
+using vmmem::mmu::FlushRequest;
+using vmmem::mmu::MmuConfig;
+using vmmem::mmu::PageTableBuilder;
+namespace pte = vmmem::mmu::pte;
+
+struct Device : mem::MmioHandler {
+  Result<uint64_t> read(uint64_t offset, unsigned size) override {
+    return device_value(offset, size);
+  }
+  Status write(uint64_t /*offset*/, unsigned /*size*/, uint64_t /*value*/) override {
+    return kOkStatus;
+  }
+};
+
+MmuConfig mmu_config(const Config& config) {
+  MmuConfig out;
+  out.ad_policy = config.ad_policy;
+  out.prefetch_depth = config.prefetch_depth;
+  if (config.small_tlb) out.tlb = {.main_entries = 16, .victim_entries = 2, .range_flush_limit = 4};
+  return out;
+}
+
+Mode table_mode(const Config& config) {
+  return config.mode == Mode::kBare ? Mode::kSv39 : config.mode;
+}
+
+bool in_frames(uint64_t pa) {
+  return pa - kFrameBase < kFrameBytes;
+}
+
+}  // namespace
+
+Executor::Executor(const Config& config, bool record_addresses)
+    : config_(config),
+      record_addresses_(record_addresses),
+      frames_(memory_, kFrameBase, kFrameBytes),
+      mmu_(memory_, mmu_config(config)) {
+  VMM_CHECK(memory_.add_ram(kRamBase, kRamSize).ok(), "scenario RAM");
+  VMM_CHECK(memory_.add_ram(kScratchBase, kScratchSize).ok(), "scenario scratch RAM");
+  VMM_CHECK(memory_.add_mmio(kDeviceBase, kDeviceSize, std::make_shared<Device>()).ok(),
+            "scenario device");
+  for (unsigned slot = 0; slot < kSpaces; ++slot) {
+    spaces_.emplace_back(memory_, frames_, table_mode(config), frames_.allocate().value());
+  }
+  mmu_.set_context(context());
+}
+
+vmmem::mmu::TranslationContext Executor::context() const {
+  return {{config_.mode, kSpaceAsids[space_], spaces_[space_].root_ppn()}, privilege_, sum_, mxr_};
+}
+
+ErrorCode Executor::map(const Map& op) {
+  if ((op.flags & pte::kGlobal) == 0)
+    return spaces_[space_].map(op.va, op.pa, op.size, op.flags).code();
+  // A global page goes into every address space, or into none.
+  uint64_t tables = 0;
+  for (PageTableBuilder& space : spaces_) {
+    const Result<unsigned> plan = space.plan_map(op.va, op.pa, op.size, op.flags);
+    if (!plan.ok()) return plan.status().code();
+    tables += plan.value();
+  }
+  if (tables > frames_.available()) return ErrorCode::kOutOfMemory;
+  // Address spaces share no tables unless CorruptPte made them; then a map into one can
+  // change what the next finds, and the first refusal ends the op (earlier spaces keep the
+  // page).
+  for (PageTableBuilder& space : spaces_) {
+    if (const Status status = space.map(op.va, op.pa, op.size, op.flags); !status.ok()) {
+      return status.code();
+    }
+  }
+  return ErrorCode::kOk;
+}
+
+ErrorCode Executor::change_leaf(uint64_t va, std::optional<uint8_t> protect_flags) {
+  if (protect_flags && !PageTableBuilder::valid_leaf_flags(*protect_flags)) {
+    return ErrorCode::kInvalidArgument;
+  }
+  const Result<vmmem::mmu::LeafLocation> leaf = spaces_[space_].find_leaf(va);
+  if (!leaf.ok()) return leaf.status().code();
+  const bool global = (leaf.value().entry & pte::kGlobal) != 0;
+  for (unsigned slot = 0; slot < kSpaces; ++slot) {
+    if (slot != space_ && !global) continue;
+    PageTableBuilder& space = spaces_[slot];
+    (void)(protect_flags ? space.protect(va, *protect_flags) : space.unmap(va));
+  }
+  if (config_.coherent) {
+    mmu_.flush(global ? FlushRequest{FlushKind::kAddress, va}
+                      : FlushRequest{FlushKind::kAddressAsid, va, kSpaceAsids[space_]});
+  }
+  return ErrorCode::kOk;
+}
+
+ErrorCode Executor::corrupt(const CorruptPte& op) {
+  const Result<uint64_t> address = spaces_[space_].pte_address(op.va, op.level);
+  if (!address.ok()) return address.status().code();
+  const Result<std::span<std::byte>> host = memory_.host_span(address.value(), 8);
+  if (!host.ok()) return ErrorCode::kUnmapped;
+  auto* word = reinterpret_cast<uint64_t*>(host.value().data());
+  vmmem::mmu::PteMemory::store(word, vmmem::mmu::PteMemory::load(word) ^ op.bits);
+  tables_corrupted_ = true;
+  if (config_.coherent) flush_all();
+  return ErrorCode::kOk;
+}
+
+Outcome Executor::access(uint64_t va, unsigned size, Access kind, std::optional<uint64_t> value) {
+  Outcome outcome;
+  outcome.fault =
+      value ? mmu_.store_scalar(va, size, *value) : mmu_.load_scalar(va, size, &outcome.value);
+  if (!record_addresses_) return outcome;
+  if (outcome.fault == Fault::kNone || outcome.fault == Fault::kPhysicalAccessFault) {
+    outcome.pa = mmu_.translate(va, kind).pa;
+    outcome.pa_last = mmu_.translate(va + (size - 1), kind).pa;
+    if (value && config_.coherent && outcome.fault == Fault::kNone &&
+        (tables_corrupted_ || in_frames(outcome.pa) || in_frames(outcome.pa_last))) {
+      tables_corrupted_ = true;
+      flush_all();
+    }
+  }
+  return outcome;
+}
+
+Outcome Executor::operator()(const Op& op) {
+  return std::visit(
+      [this](const auto& o) -> Outcome {
+        using T = std::decay_t<decltype(o)>;
+        if constexpr (std::is_same_v<T, Map>) {
+          return {map(o)};
+        } else if constexpr (std::is_same_v<T, Unmap>) {
+          return {change_leaf(o.va, std::nullopt)};
+        } else if constexpr (std::is_same_v<T, Protect>) {
+          return {change_leaf(o.va, o.flags)};
+        } else if constexpr (std::is_same_v<T, SetAsid>) {
+          space_ = o.space % kSpaces;
+          mmu_.set_context(context());
+          if (config_.coherent && tables_corrupted_) flush_all();
+          return {};
+        } else if constexpr (std::is_same_v<T, SetPrivilege>) {
+          privilege_ = o.privilege;
+          sum_ = o.sum;
+          mxr_ = o.mxr;
+          mmu_.set_context(context());
+          return {};
+        } else if constexpr (std::is_same_v<T, Translate>) {
+          const Translation t = mmu_.translate(o.va, o.access);
+          return {ErrorCode::kOk, t.fault, t.pa};
+        } else if constexpr (std::is_same_v<T, Load>) {
+          return access(o.va, o.size, Access::kLoad, std::nullopt);
+        } else if constexpr (std::is_same_v<T, Store>) {
+          return access(o.va, o.size, Access::kStore, o.value);
+        } else if constexpr (std::is_same_v<T, Flush>) {
+          mmu_.flush({o.kind, o.va, o.asid, o.length});
+          return {};
+        } else if constexpr (std::is_same_v<T, Batch>) {
+          batch_addresses_.resize(o.count);
+          for (unsigned i = 0; i < o.count; ++i)
+            batch_addresses_[i] = o.va + static_cast<uint64_t>(int64_t{o.stride} * i);
+          Outcome outcome;
+          outcome.batch_size = o.count;
+          mmu_.translate_batch(batch_addresses_, o.access, outcome.batch);
+          return outcome;
+        } else if constexpr (std::is_same_v<T, CorruptPte>) {
+          return {corrupt(o)};
+        } else {
+          const Status status = scratch_present_ ? memory_.remove(kScratchBase)
+                                                 : memory_.add_ram(kScratchBase, kScratchSize);
+          if (status.ok()) scratch_present_ = !scratch_present_;
+          return {status.code()};
+        }
+      },
+      op);
+}
+
+Status Executor::check() const {
+  if (Status s = memory_.check(); !s.ok()) return s;
+  if (Status s = frames_.check(); !s.ok()) return s;
+  return mmu_.check();
+}
+
+std::optional<std::string> verify(const Config& config, std::span<const Op> ops,
+                                  size_t checkpoint_every) {
+  Executor executor(config);
+  Model model(config);
+  ModelChecker<Model, Executor> checker(model, executor, checkpoint_every);
+  scenario::run(ops, executor, checker);
+  checker.finish();
+  return checker.failure();
+}
+
+}  // namespace vmmem::scenario::mmu

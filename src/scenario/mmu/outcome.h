@@ -1,0 +1,42 @@
+// Outcome: everything observable about one mmu op, as the MMU produced it.
+//   builder ops (Map, Unmap, Protect, CorruptPte) and ToggleScratch: code;
+//   Translate: fault and pa;
+//   Load / Store: fault, the value loaded, and the physical addresses of the first and last
+//     byte (when no page fault stopped it), so the relaxed model can judge which translation
+//     the access used;
+//   Batch: one translation per address.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "mmu/mmu.h"
+#include "scenario/mmu/ops.h"
+#include "support/status.h"
+
+namespace vmmem::scenario::mmu {
+
+using vmmem::mmu::Fault;
+using vmmem::mmu::Translation;
+
+struct Outcome {
+  ErrorCode code = ErrorCode::kOk;
+  Fault fault = Fault::kNone;
+  uint64_t pa = 0;
+  uint64_t pa_last = 0;
+  uint64_t value = 0;
+  uint8_t batch_size = 0;
+  std::array<Translation, kMaxBatch> batch{};
+
+  friend bool operator==(const Outcome& a, const Outcome& b) {
+    return a.code == b.code && a.fault == b.fault && a.pa == b.pa && a.pa_last == b.pa_last &&
+           a.value == b.value && a.batch_size == b.batch_size &&
+           std::equal(a.batch.begin(), a.batch.begin() + a.batch_size, b.batch.begin());
+  }
+};
+
+std::string describe(const Outcome& outcome);
+
+}  // namespace vmmem::scenario::mmu
