@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# The session functions below are called through run_both.
+# shellcheck disable=SC2317
 # Runs real programs with and without LD_PRELOAD=SHIM and fails when any output differs
 # (ctest label: shim): a python3 workload, sort of a generated file (one and two threads), git
 # on a small repository (commit, log, gc with pack-objects threads), a C++ compile and the
