@@ -91,6 +91,9 @@ void check_malloc_free_calloc() {
   EXPECT(calloc(opaque(SIZE_MAX / 2), 3) == nullptr && errno == ENOMEM);
   errno = 0;
   EXPECT(calloc(opaque(size_t{1} << 62), 1) == nullptr && errno == ENOMEM);
+  // A product that wraps to 16 bytes.
+  errno = 0;
+  EXPECT(calloc(opaque((SIZE_MAX / 16) + 2), 16) == nullptr && errno == ENOMEM);
   EXPECT(malloc_usable_size(nullptr) == 0);
 }
 
@@ -112,6 +115,8 @@ void check_realloc() {
   void* (*volatile realloc_array)(void*, size_t, size_t) = reallocarray;
   errno = 0;
   EXPECT(realloc_array(q, opaque(SIZE_MAX / 2), 4) == nullptr && errno == ENOMEM);
+  errno = 0;
+  EXPECT(realloc_array(q, opaque((SIZE_MAX / 16) + 2), 16) == nullptr && errno == ENOMEM);
   q = realloc_array(q, 100, 8);
   EXPECT(q != nullptr && malloc_usable_size(q) >= 800);
   free(q);
@@ -254,10 +259,18 @@ void check_fork() {
         free(p);
     });
   }
-  for (int round = 0; round < 20; ++round) {
+  // A thread inside the allocator's locked paths most of the time (huge blocks go through the
+  // allocator's lock both ways), so forks land while it holds the lock.
+  threads.emplace_back([&stop] {
+    while (!stop.load(std::memory_order_relaxed))
+      free(malloc(opaque(size_t{5} << 20)));
+  });
+  for (int round = 0; round < 40; ++round) {
     const pid_t pid = fork();
     if (pid == 0) {
+      alarm(20);  // a lock inherited held would hang the child: fail instead
       int bad = 0;
+      free(malloc(opaque(size_t{6} << 20)));
       std::vector<void*> blocks;
       for (size_t i = 0; i < 5000; ++i)
         blocks.push_back(malloc(i % 70000));
