@@ -265,7 +265,7 @@ void check_fork() {
     while (!stop.load(std::memory_order_relaxed))
       free(malloc(opaque(size_t{5} << 20)));
   });
-  for (int round = 0; round < 40; ++round) {
+  for (int round = 0; round < 24; ++round) {
     const pid_t pid = fork();
     if (pid == 0) {
       alarm(20);  // a lock inherited held would hang the child: fail instead
