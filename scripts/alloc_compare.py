@@ -4,7 +4,7 @@
 Every program runs under vmmem (libvmmem_malloc.so), vmmem in hardened mode, and each peer
 named in --against, all through LD_PRELOAD (glibc: nothing preloaded), --runs times each with
 the allocators interleaved run by run, so that load on the machine falls on all of them alike.
-Prints one table: median wall time and median peak RSS (the child's ru_maxrss) per allocator,
+Prints one table: median wall time and median peak RSS (the child's ru_maxrss, taken by peak_rss) per allocator,
 and vmmem's ratio to the best peer of the same run (time: the fastest; RSS: the smallest).
 A program whose output differs from its glibc output is marked, never silently timed."""
 
@@ -15,9 +15,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
-LIBDIR = "/usr/lib/x86_64-linux-gnu"
+LIBDIR = os.environ.get("VMMEM_PEER_LIBDIR", "/usr/lib/x86_64-linux-gnu")
 # Debian's packages: libmimalloc2.0, libjemalloc2, libtcmalloc-minimal4 (dpkg -L names these).
 PEERS = {
     "glibc": None,
@@ -70,9 +69,9 @@ def programs(workloads, root, work):
     ]
 
 
-def run_once(argv, preload, options, work):
-    """(seconds, peak RSS in KiB, stdout) of one run. GNU time measures the peak RSS: a child
-    forked by this Python process would count the interpreter's own pages until its exec."""
+def run_once(argv, preload, options, work, meter):
+    """(seconds, peak RSS in KiB, stdout) of one run, measured by `meter` (peak_rss.cc: a child
+    forked by this Python process would count the interpreter's pages until its exec)."""
     env = dict(os.environ, LC_ALL="C", PYTHONHASHSEED="0")
     env.pop("LD_PRELOAD", None)
     env.pop("VMMEM_MALLOC", None)
@@ -80,20 +79,14 @@ def run_once(argv, preload, options, work):
         env["LD_PRELOAD"] = preload
     if options is not None:
         env["VMMEM_MALLOC"] = options
-    report = os.path.join(work, "time.out")
-    # GNU time starts before the preload matters: LD_PRELOAD reaches it too, so it is passed
-    # to the program through env(1) instead.
-    preload_env = [f"{key}={env.pop(key)}" for key in ("LD_PRELOAD", "VMMEM_MALLOC") if key in env]
-    command = ["/usr/bin/time", "-f", "%e %M", "-o", report, "env", *preload_env, *argv]
-    start = time.perf_counter()
-    done = subprocess.run(command, cwd=work, env=env, stdout=subprocess.PIPE,
+    report = os.path.join(work, "meter.out")
+    done = subprocess.run([meter, report, *argv], cwd=work, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.DEVNULL, check=False)
-    elapsed = time.perf_counter() - start
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} exited with {done.returncode}")
     with open(report) as f:
-        peak_kib = int(f.read().split()[-1])
-    return elapsed, peak_kib, done.stdout
+        seconds, peak_kib = f.read().split()
+    return float(seconds), int(peak_kib), done.stdout
 
 
 def main():
@@ -118,6 +111,7 @@ def main():
     allocators = [("vmmem", args.shim, ""), ("vmmem hardened", args.shim, "hardened")]
     allocators += [(name, PEERS[name], None) for name in peers]
 
+    meter = os.path.join(args.workloads, "peak_rss")
     results = {}
     with tempfile.TemporaryDirectory() as work:
         for program, argv in programs(args.workloads, args.root, work):
@@ -125,11 +119,11 @@ def main():
                 continue
             times = {name: [] for name, _, _ in allocators}
             rss = {name: [] for name, _, _ in allocators}
-            expected = run_once(argv, None, None, work)[2]
+            expected = run_once(argv, None, None, work, meter)[2]
             differs = set()
             for _ in range(args.runs):
                 for name, preload, options in allocators:
-                    seconds, peak, out = run_once(argv, preload, options, work)
+                    seconds, peak, out = run_once(argv, preload, options, work, meter)
                     if out != expected:
                         differs.add(name)
                     times[name].append(seconds)
