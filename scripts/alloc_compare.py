@@ -89,6 +89,28 @@ def run_once(argv, preload, options, work, meter):
     return float(seconds), int(peak_kib), done.stdout
 
 
+def format_table(results, names, peers, runs):
+    """The table: one row per program, "time / RSS" per allocator in `names` (DIFF when its
+    output differed from glibc's), then vmmem's time and RSS over the best of `peers`."""
+    lines = [f"median of {runs} runs each: time in s / peak RSS in MiB "
+             f"(best = best of {', '.join(peers)})"]
+    head = f"{'program':<14}" + "".join(f"{name:>22}" for name in names)
+    lines.append(head + f"{'time/best':>11}{'rss/best':>10}")
+    for program, by_name in results.items():
+        row = f"{program:<14}"
+        for name in names:
+            cell = f"{by_name[name]['time_s']:.3f} / {by_name[name]['rss_kib'] / 1024:.1f}"
+            if by_name[name]["output_differs"]:
+                cell += " DIFF"
+            row += f"{cell:>22}"
+        best_time = min(by_name[p]["time_s"] for p in peers)
+        best_rss = min(by_name[p]["rss_kib"] for p in peers)
+        row += f"{by_name['vmmem']['time_s'] / best_time:>11.2f}"
+        row += f"{by_name['vmmem']['rss_kib'] / best_rss:>10.2f}"
+        lines.append(row)
+    return "\n".join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--against", default="glibc,mimalloc,jemalloc,tcmalloc")
@@ -136,24 +158,7 @@ def main():
             print(f"  measured {program}", file=sys.stderr, flush=True)
 
     sys.stderr.flush()
-    names = [name for name, _, _ in allocators]
-    head = f"{'program':<14}" + "".join(f"{name:>22}" for name in names)
-    head += f"{'time/best':>11}{'rss/best':>10}"
-    print(f"\nmedian of {args.runs} runs each: time in s / peak RSS in MiB "
-          f"(best = best of {', '.join(peers)})")
-    print(head)
-    for program, by_name in results.items():
-        row = f"{program:<14}"
-        for name in names:
-            cell = f"{by_name[name]['time_s']:.3f} / {by_name[name]['rss_kib'] / 1024:.1f}"
-            if by_name[name]["output_differs"]:
-                cell += " DIFF"
-            row += f"{cell:>22}"
-        best_time = min(by_name[p]["time_s"] for p in peers)
-        best_rss = min(by_name[p]["rss_kib"] for p in peers)
-        row += f"{by_name['vmmem']['time_s'] / best_time:>11.2f}"
-        row += f"{by_name['vmmem']['rss_kib'] / best_rss:>10.2f}"
-        print(row)
+    print(format_table(results, [name for name, _, _ in allocators], peers, args.runs))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
