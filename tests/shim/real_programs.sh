@@ -44,7 +44,7 @@ run_both python "$python" "$here/python_workload.py" 1
 import random
 r = random.Random(7)
 with open("lines.txt", "w") as f:
-    for i in range(300000):
+    for i in range(150000):
         f.write("%08d %s\n" % (r.randrange(10**8), "".join(r.choice("abcdefgh") for _ in range(r.randrange(1, 40)))))
 ' && mv lines.txt "$work/"
 run_both sort sort "$work/lines.txt"
