@@ -3,6 +3,7 @@
 // poisoning. Every test ends with Allocator::check().
 #include <gtest/gtest.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -581,6 +582,64 @@ TEST(AllocatorAsanTest, FreshMappingsAreNotPoisonedByEarlierOnes) {
   }
 }
 #endif
+
+// fork() while other threads hold blocks: the child frees those blocks (their threads do not
+// exist there), allocates, and finds the allocator consistent with only its own heap in use.
+TEST(AllocatorForkTest, ChildFreesBlocksOfThreadsItDoesNotHave) {
+  Allocator allocator;
+  constexpr int kThreads = 3;
+  std::vector<void*> blocks[kThreads];
+  std::atomic<int> ready{0};
+  std::atomic<bool> release{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (size_t i = 0; i < 300; ++i)
+        blocks[t].push_back(allocator.allocate(i % 7 == 0 ? 40000 + i : 16 + i * 8));
+      ready.fetch_add(1);
+      while (!release.load())
+        std::this_thread::yield();
+    });
+  }
+  while (ready.load() != kThreads)
+    std::this_thread::yield();
+
+  allocator.prepare_fork();
+  const pid_t pid = fork();
+  ASSERT_NE(pid, -1);
+  if (pid == 0) {
+    allocator.after_fork_child();
+    int failures = 0;
+    for (auto& list : blocks) {
+      for (void* block : list)
+        failures += allocator.deallocate_checked(block).ok() ? 0 : 1;
+    }
+    std::vector<void*> own;
+    for (size_t i = 0; i < 500; ++i)
+      own.push_back(allocator.allocate(8 + i * 24));
+    allocator.collect();
+    const Stats stats = allocator.stats();
+    if (stats.heaps != 1 || stats.live.blocks != own.size()) ++failures;
+    if (!allocator.check().ok()) ++failures;
+    for (void* block : own)
+      allocator.deallocate(block);
+    if (!allocator.check().ok()) ++failures;
+    _exit(failures == 0 ? 0 : 1);
+  }
+  allocator.after_fork_parent();
+  release.store(true);
+  for (auto& thread : threads)
+    thread.join();
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
+  for (auto& list : blocks) {
+    for (void* block : list)
+      allocator.deallocate(block);
+  }
+  const Status status_after = allocator.check();
+  EXPECT_TRUE(status_after.ok()) << status_after.message();
+}
 
 }  // namespace
 }  // namespace vmmem::alloc

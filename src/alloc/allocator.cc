@@ -362,6 +362,29 @@ void Allocator::collect(bool force) {
   if (force) purge_caches();
 }
 
+void Allocator::prepare_fork() {
+  // The order of evict_binding, which calls release_thread_heap under the registry lock.
+  lock_registry();
+  lock_.lock();
+}
+
+void Allocator::after_fork_parent() {
+  lock_.unlock();
+  unlock_registry();
+}
+
+void Allocator::after_fork_child() {
+  lock_.unlock();
+  unlock_registry();
+  // Only the forking thread lives on; its heap is the only default heap still owned. Nothing
+  // else runs yet, so the heap list is walked without the lock (abandon takes it).
+  const uintptr_t self = current_thread_id();
+  for (Heap* heap = heaps_; heap != nullptr; heap = heap->next_in_allocator) {
+    if (heap->in_use && !heap->first_class() && heap->owner_tid() != self)
+      release_thread_heap(heap);
+  }
+}
+
 // ---- segments ------------------------------------------------------------------------------
 
 void Allocator::add_committed(int64_t bytes) {

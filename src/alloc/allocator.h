@@ -175,6 +175,17 @@ class Allocator {
   // The calling thread gives its heap up now, as it does when it exits.
   void thread_detach();
 
+  // fork() from a process where other threads may be inside the allocator: prepare_fork
+  // (before fork) takes this allocator's lock and the thread registry's, so the child starts
+  // with neither held by a thread it does not have. after_fork_parent releases them;
+  // after_fork_child releases them and abandons the default heaps of every thread but the
+  // caller (none of them exists in the child), so their blocks stay freeable and their
+  // segments are adopted like those of an exited thread. REQUIRES: each is called once, in
+  // that order, by the thread that forks.
+  void prepare_fork();
+  void after_fork_parent();
+  void after_fork_child();
+
   Stats stats() const;
   Status check() const;
   // Calls visit(block, usable_size, context) for every live block (quiescence required).

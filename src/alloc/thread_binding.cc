@@ -58,6 +58,14 @@ void unregister_allocator(Allocator* allocator) {
   }
 }
 
+void lock_registry() {
+  registry_lock.lock();
+}
+
+void unlock_registry() {
+  registry_lock.unlock();
+}
+
 void forget_thread_binding(uint64_t id) {
   for (ThreadBinding& slot : thread_bindings.slots) {
     if (slot.allocator_id == id) slot = {};

@@ -26,5 +26,8 @@ void unregister_allocator(Allocator* allocator);
 void forget_thread_binding(uint64_t id);
 // Hands every heap of the calling thread back to its allocator (thread exit).
 void release_thread_bindings();
+// The registry's lock, held across fork() (Allocator::prepare_fork).
+void lock_registry();
+void unlock_registry();
 
 }  // namespace vmmem::alloc

@@ -1,0 +1,172 @@
+#!/usr/bin/env python3
+"""./suite bench --against: the allocator workloads and real programs under each allocator.
+
+Every program runs under vmmem (libvmmem_malloc.so), vmmem in hardened mode, and each peer
+named in --against, all through LD_PRELOAD (glibc: nothing preloaded), --runs times each with
+the allocators interleaved run by run, so that load on the machine falls on all of them alike.
+Prints one table: median wall time and median peak RSS (the child's ru_maxrss, taken by peak_rss) per allocator,
+and vmmem's ratio to the best peer of the same run (time: the fastest; RSS: the smallest).
+A program whose output differs from its glibc output is marked, never silently timed."""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+LIBDIR = os.environ.get("VMMEM_PEER_LIBDIR", "/usr/lib/x86_64-linux-gnu")
+# Debian's packages: libmimalloc2.0, libjemalloc2, libtcmalloc-minimal4 (dpkg -L names these).
+PEERS = {
+    "glibc": None,
+    "mimalloc": f"{LIBDIR}/libmimalloc.so.2",
+    "jemalloc": f"{LIBDIR}/libjemalloc.so.2",
+    "tcmalloc": f"{LIBDIR}/libtcmalloc_minimal.so.4",
+}
+PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else "python3"
+
+CXX_PROGRAM = r"""
+#include <algorithm>
+#include <iostream>
+#include <map>
+#include <regex>
+#include <string>
+#include <vector>
+int main() {
+  std::map<std::string, std::vector<int>> index;
+  for (int i = 0; i < 100000; ++i) index[std::to_string(i % 977)].push_back(i);
+  std::regex pattern("[0-9]+");
+  std::cout << index.size() << " " << std::regex_match("123", pattern) << "\n";
+}
+"""
+
+
+def programs(workloads, root, work):
+    """(name, argv) of every program in the table, with its input files prepared in `work`."""
+    lines = os.path.join(work, "lines.txt")
+    if not os.path.exists(lines):
+        import random
+
+        r = random.Random(7)
+        words = ["".join(r.choice("abcdefgh") for _ in range(r.randrange(1, 40)))
+                 for _ in range(5000)]
+        with open(lines, "w") as f:
+            f.writelines("%08d %s\n" % (r.randrange(10**8), r.choice(words))
+                         for _ in range(400_000))
+    source = os.path.join(work, "program.cc")
+    with open(source, "w") as f:
+        f.write(CXX_PROGRAM)
+    return [
+        ("churn", [f"{workloads}/churn"]),
+        ("larson", [f"{workloads}/larson"]),
+        ("xthread", [f"{workloads}/xthread"]),
+        ("cache_scratch", [f"{workloads}/cache_scratch"]),
+        ("realloc_grow", [f"{workloads}/realloc_grow"]),
+        ("python3", [PYTHON, f"{root}/tests/shim/python_workload.py", "1"]),
+        ("sort", ["sort", lines]),
+        ("g++ -O1", ["g++", "-O1", "-frandom-seed=x", "-c", source, "-o", "/dev/null"]),
+    ]
+
+
+def run_once(argv, preload, options, work, meter):
+    """(seconds, peak RSS in KiB, stdout) of one run, measured by `meter` (peak_rss.cc: a child
+    forked by this Python process would count the interpreter's pages until its exec)."""
+    env = dict(os.environ, LC_ALL="C", PYTHONHASHSEED="0")
+    env.pop("LD_PRELOAD", None)
+    env.pop("VMMEM_MALLOC", None)
+    if preload:
+        env["LD_PRELOAD"] = preload
+    if options is not None:
+        env["VMMEM_MALLOC"] = options
+    report = os.path.join(work, "meter.out")
+    done = subprocess.run([meter, report, *argv], cwd=work, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.DEVNULL, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited with {done.returncode}")
+    with open(report) as f:
+        seconds, peak_kib = f.read().split()
+    return float(seconds), int(peak_kib), done.stdout
+
+
+def format_table(results, names, peers, runs):
+    """The table: one row per program, "time / RSS" per allocator in `names` (DIFF when its
+    output differed from glibc's), then vmmem's time and RSS over the best of `peers`."""
+    lines = [f"median of {runs} runs each: time in s / peak RSS in MiB "
+             f"(best = best of {', '.join(peers)})"]
+    head = f"{'program':<14}" + "".join(f"{name:>22}" for name in names)
+    lines.append(head + f"{'time/best':>11}{'rss/best':>10}")
+    for program, by_name in results.items():
+        row = f"{program:<14}"
+        for name in names:
+            cell = f"{by_name[name]['time_s']:.3f} / {by_name[name]['rss_kib'] / 1024:.1f}"
+            if by_name[name]["output_differs"]:
+                cell += " DIFF"
+            row += f"{cell:>22}"
+        best_time = min(by_name[p]["time_s"] for p in peers)
+        best_rss = min(by_name[p]["rss_kib"] for p in peers)
+        row += f"{by_name['vmmem']['time_s'] / best_time:>11.2f}"
+        row += f"{by_name['vmmem']['rss_kib'] / best_rss:>10.2f}"
+        lines.append(row)
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--against", default="glibc,mimalloc,jemalloc,tcmalloc")
+    parser.add_argument("--shim", required=True)
+    parser.add_argument("--workloads", required=True, help="directory of the workload binaries")
+    parser.add_argument("--root", required=True, help="the source tree")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--filter", default="", help="only programs whose name contains this")
+    parser.add_argument("--json", help="also write the measurements here")
+    args = parser.parse_args()
+
+    args.shim, args.workloads, args.root = (os.path.abspath(p) for p in
+                                            (args.shim, args.workloads, args.root))
+    peers = [name.strip() for name in args.against.split(",") if name.strip()]
+    for name in peers:
+        if name not in PEERS:
+            sys.exit(f"alloc_compare: unknown allocator '{name}' (known: {', '.join(PEERS)})")
+        if PEERS[name] and not os.path.exists(PEERS[name]):
+            sys.exit(f"alloc_compare: {name} is not installed ({PEERS[name]} missing)")
+    allocators = [("vmmem", args.shim, ""), ("vmmem hardened", args.shim, "hardened")]
+    allocators += [(name, PEERS[name], None) for name in peers]
+
+    meter = os.path.join(args.workloads, "peak_rss")
+    results = {}
+    with tempfile.TemporaryDirectory() as work:
+        for program, argv in programs(args.workloads, args.root, work):
+            if args.filter and args.filter not in program:
+                continue
+            times = {name: [] for name, _, _ in allocators}
+            rss = {name: [] for name, _, _ in allocators}
+            expected = run_once(argv, None, None, work, meter)[2]
+            differs = set()
+            for _ in range(args.runs):
+                for name, preload, options in allocators:
+                    seconds, peak, out = run_once(argv, preload, options, work, meter)
+                    if out != expected:
+                        differs.add(name)
+                    times[name].append(seconds)
+                    rss[name].append(peak)
+            results[program] = {
+                name: {"time_s": statistics.median(times[name]),
+                       "rss_kib": statistics.median(rss[name]),
+                       "runs_s": times[name], "output_differs": name in differs}
+                for name, _, _ in allocators}
+            print(f"  measured {program}", file=sys.stderr, flush=True)
+
+    sys.stderr.flush()
+    print(format_table(results, [name for name, _, _ in allocators], peers, args.runs))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+    if any(v["output_differs"] for by_name in results.values() for v in by_name.values()):
+        print("alloc_compare: some output differed from glibc's (DIFF)", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
