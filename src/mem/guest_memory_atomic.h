@@ -23,6 +23,40 @@ constexpr bool GuestMemory::order_allowed(AtomicKind kind, std::memory_order ord
   return false;  // not a std::memory_order value
 }
 
+namespace detail {
+
+// The validated order as one the atomic builtins accept for that kind of operation. The
+// refused orders never get here, but gcc checks the order constant after inlining, on paths
+// validation has already closed too; these keep every constant it can see valid.
+constexpr std::memory_order load_order(std::memory_order order) {
+  if (order == std::memory_order_relaxed) return std::memory_order_relaxed;
+  if (order == std::memory_order_consume || order == std::memory_order_acquire)
+    return std::memory_order_acquire;
+  return std::memory_order_seq_cst;
+}
+constexpr std::memory_order store_order(std::memory_order order) {
+  if (order == std::memory_order_relaxed) return std::memory_order_relaxed;
+  if (order == std::memory_order_release) return std::memory_order_release;
+  return std::memory_order_seq_cst;
+}
+constexpr std::memory_order read_modify_write_order(std::memory_order order) {
+  switch (order) {
+    case std::memory_order_relaxed:
+      return std::memory_order_relaxed;
+    case std::memory_order_consume:
+    case std::memory_order_acquire:
+      return std::memory_order_acquire;
+    case std::memory_order_release:
+      return std::memory_order_release;
+    case std::memory_order_acq_rel:
+      return std::memory_order_acq_rel;
+    default:
+      return std::memory_order_seq_cst;
+  }
+}
+
+}  // namespace detail
+
 template <GuestScalar T>
 inline Result<T*> GuestMemory::atomic_location(uint64_t address, AtomicKind kind,
                                                std::memory_order order) const {
@@ -49,14 +83,14 @@ template <GuestScalar T>
 inline Result<T> GuestMemory::load_atomic(uint64_t address, std::memory_order order) const {
   Result<T*> at = atomic_location<T>(address, AtomicKind::kLoad, order);
   if (!at.ok()) return at.status();
-  return from_little_endian(std::atomic_ref<T>(*at.value()).load(order));
+  return from_little_endian(std::atomic_ref<T>(*at.value()).load(detail::load_order(order)));
 }
 
 template <GuestScalar T>
 inline Status GuestMemory::store_atomic(uint64_t address, T value, std::memory_order order) {
   Result<T*> at = atomic_location<T>(address, AtomicKind::kStore, order);
   if (!at.ok()) return at.status();
-  std::atomic_ref<T>(*at.value()).store(from_little_endian(value), order);
+  std::atomic_ref<T>(*at.value()).store(from_little_endian(value), detail::store_order(order));
   note_written(address, sizeof(T));
   return kOkStatus;
 }
@@ -68,7 +102,8 @@ inline Result<T> GuestMemory::compare_exchange(uint64_t address, T expected, T d
   if (!at.ok()) return at.status();
   T found = from_little_endian(expected);
   if (std::atomic_ref<T>(*at.value())
-          .compare_exchange_strong(found, from_little_endian(desired), order)) {
+          .compare_exchange_strong(found, from_little_endian(desired),
+                                   detail::read_modify_write_order(order))) {
     note_written(address, sizeof(T));
   }
   return from_little_endian(found);
@@ -81,11 +116,12 @@ inline Result<T> GuestMemory::fetch_add(uint64_t address, T value, std::memory_o
   std::atomic_ref<T> ref(*at.value());
   T old;
   if constexpr (std::endian::native == std::endian::little) {
-    old = ref.fetch_add(value, order);
+    old = ref.fetch_add(value, detail::read_modify_write_order(order));
   } else {
     old = ref.load(std::memory_order_relaxed);
     while (!ref.compare_exchange_weak(
-        old, from_little_endian(static_cast<T>(from_little_endian(old) + value)), order)) {
+        old, from_little_endian(static_cast<T>(from_little_endian(old) + value)),
+        detail::read_modify_write_order(order))) {
     }
   }
   note_written(address, sizeof(T));
@@ -97,7 +133,8 @@ inline Result<T> GuestMemory::fetch_or(uint64_t address, T value, std::memory_or
   Result<T*> at = atomic_location<T>(address, AtomicKind::kReadModifyWrite, order);
   if (!at.ok()) return at.status();
   // Byte order does not matter to a bitwise or.
-  const T old = std::atomic_ref<T>(*at.value()).fetch_or(from_little_endian(value), order);
+  const T old = std::atomic_ref<T>(*at.value())
+                    .fetch_or(from_little_endian(value), detail::read_modify_write_order(order));
   note_written(address, sizeof(T));
   return from_little_endian(old);
 }
