@@ -6,6 +6,10 @@
 namespace vmmem::scenario::mmu {
 namespace {
 
+// The committed seeds are these profiles' bytes and every compiler must produce the same ones:
+// never two Rng draws among one call's arguments or one operator's operands, whose order is
+// unspecified (gcc and clang differ). Braced initializers are ordered and may hold several.
+
 namespace pte = vmmem::mmu::pte;
 constexpr uint8_t kRw = pte::kRead | pte::kWrite | pte::kAccessed | pte::kDirty;
 constexpr uint8_t kSizes[] = {1, 2, 4, 8};
@@ -100,7 +104,8 @@ std::vector<Op> faults(Rng& rng, size_t count) {
       1, 2, 0xe, 0x10, 0x40, uint64_t{1} << 54, uint64_t{1} << 10, uint64_t{1} << 30, 0x80, 8};
   for (size_t i = 0; i < count; ++i) {
     const unsigned pick = static_cast<unsigned>(rng.below(100));
-    const uint64_t va = page_va(rng.below(24)) + rng.below(4096);
+    const uint64_t page = rng.below(24);
+    const uint64_t va = page_va(page) + rng.below(4096);
     if (pick < 10) {
       ops.push_back(CorruptPte{va, static_cast<uint8_t>(rng.below(3)), kBits[rng.below(10)]});
     } else if (pick < 18) {
@@ -177,8 +182,9 @@ std::vector<Op> relaxed_stale(Rng& rng, size_t count) {
       ops.push_back(SetAsid{static_cast<uint8_t>(rng.below(kSpaces))});
     } else if (pick < 40) {
       ops.push_back(SetAsid{0});
-      flush_run(ops, rng.below(30), rng.between(2, 4),
-                rng.percent(50) ? FlushKind::kRange : FlushKind::kRangeAsid);
+      const uint64_t first = rng.below(30);
+      const uint64_t pages = rng.between(2, 4);
+      flush_run(ops, first, pages, rng.percent(50) ? FlushKind::kRange : FlushKind::kRangeAsid);
     } else if (pick < 60) {
       ops.push_back(Translate{page_va(page) + 8, rng.percent(30) ? Access::kStore : Access::kLoad});
     } else {
@@ -223,8 +229,9 @@ std::vector<Op> regions(Rng& rng, size_t count) {
     ops.push_back(Map{page_va(8 + i), kScratchBase + i * 4096, 4096, kRw});
   ops.push_back(Map{page_va(12), kDeviceBase, 4096, kRw});
   for (size_t i = 0; i < count; ++i) {
-    const uint64_t va =
-        page_va(rng.below(13)) + rng.below(4096 / 8) * 8 - (rng.percent(10) ? 4 : 0);
+    const uint64_t page = rng.below(13);
+    const uint64_t word = rng.below(4096 / 8);
+    const uint64_t va = page_va(page) + word * 8 - (rng.percent(10) ? 4 : 0);
     const uint8_t size = kSizes[rng.below(4)];
     if (rng.percent(4)) {
       ops.push_back(ToggleScratch{});
@@ -243,7 +250,8 @@ std::vector<Op> bare(Rng& rng, size_t count) {
                                                      0x4000'0000};
   std::vector<Op> ops;
   for (size_t i = 0; i < count; ++i) {
-    const uint64_t pa = kBases[rng.below(4)] + rng.below(4096);
+    const uint64_t base = kBases[rng.below(4)];
+    const uint64_t pa = base + rng.below(4096);
     const unsigned pick = static_cast<unsigned>(rng.below(100));
     if (pick < 30) {
       ops.push_back(Translate{pa, static_cast<Access>(rng.below(3))});
