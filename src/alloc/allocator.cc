@@ -426,12 +426,7 @@ size_t Allocator::os_bytes(const Segment* segment) const {
 }
 
 void Allocator::unmap_segment(Segment* segment) {
-  const int64_t dirty = segment->huge
-                            ? ((segment->dirty_mask & 2) != 0
-                                   ? static_cast<int64_t>(segment->mapping_size - kSliceSize)
-                                   : 0)
-                            : static_cast<int64_t>(std::popcount(segment->dirty_mask)) *
-                                  static_cast<int64_t>(kSliceSize);
+  const int64_t dirty = static_cast<int64_t>(dirty_bytes(segment));
   if (os_.unmap(segment, os_bytes(segment))) {
     add_committed(-dirty - static_cast<int64_t>(kHeaderBytes));
     return;
@@ -581,18 +576,20 @@ void Allocator::purge_caches() {
   }
 }
 
-bool Allocator::purge_segment(Segment* segment) {
+size_t Allocator::dirty_bytes(const Segment* segment) {
   // A huge segment's object is one span, dirty as a whole (bit 1); an ordinary segment's
   // slices each have their bit.
-  const bool dirty = segment->huge ? (segment->dirty_mask & 2) != 0 : segment->dirty_mask != 0;
-  if (!dirty) return true;
+  if (segment->huge) return (segment->dirty_mask & 2) != 0 ? segment->mapping_size - kSliceSize : 0;
+  return static_cast<size_t>(std::popcount(segment->dirty_mask)) * kSliceSize;
+}
+
+void Allocator::purge_segment(Segment* segment) {
+  const size_t dirty = dirty_bytes(segment);
+  if (dirty == 0) return;
   const size_t bytes = (segment->huge ? segment->mapping_size : kSegmentSize) - kSliceSize;
-  if (!os_.purge(segment->slice_address(1), bytes)) return false;
-  add_committed(segment->huge ? -static_cast<int64_t>(bytes)
-                              : -static_cast<int64_t>(std::popcount(segment->dirty_mask)) *
-                                    static_cast<int64_t>(kSliceSize));
+  if (!os_.purge(segment->slice_address(1), bytes)) return;  // stays dirty, counted as such
+  add_committed(-static_cast<int64_t>(dirty));
   segment->dirty_mask = 0;
-  return true;
 }
 
 void Allocator::tick_cache_clock() {

@@ -240,9 +240,11 @@ class Allocator {
   size_t side_bytes(bool huge) const;
   void init_segment(Segment* segment, size_t mapping_size, bool huge);
   void purge_caches();
-  // Returns the cached segment's dirty memory to the OS; false when the OS refused. REQUIRES:
-  // lock_ held, or the segment in no list.
-  bool purge_segment(Segment* segment);
+  // Bytes of the segment written since it was last fresh or purged (its share of committed_).
+  static size_t dirty_bytes(const Segment* segment);
+  // Returns the segment's dirty memory to the OS; it stays dirty when the OS refuses.
+  // REQUIRES: lock_ held, or the segment in no list.
+  void purge_segment(Segment* segment);
   // Advances the cache clock by one event and, under kDelayed, purges the cached segments it
   // has aged past kCachePurgeEvents. REQUIRES: lock_ held.
   void tick_cache_clock();

@@ -298,9 +298,7 @@ Status Allocator::check() const {
   auto account = [&](const Segment* segment) {
     mapped += os_bytes(segment);
     committed += kHeaderBytes;
-    committed += segment->huge
-                     ? ((segment->dirty_mask & 2) != 0 ? segment->mapping_size - kSliceSize : 0)
-                     : static_cast<uint64_t>(std::popcount(segment->dirty_mask)) * kSliceSize;
+    committed += dirty_bytes(segment);
   };
   for (const Heap* heap = heaps_; heap != nullptr; heap = heap->next_in_allocator) {
     mapped += kHeapRecordBytes;
