@@ -42,6 +42,28 @@ int decode_mem(const std::vector<uint8_t>& bytes, bool full) {
   return 0;
 }
 
+// Performs the ops on the real subsystem and prints each outcome with the model's objection, if
+// any; returns 1 at the first objection (or complaint before an op, for models that judge ops
+// before they run), else 0.
+template <class Op, class Executor, class Model>
+int print_judged_run(const std::vector<Op>& ops, Executor& executor, Model& model) {
+  size_t index = 0;
+  for (const Op& op : ops) {
+    if constexpr (requires { model.before(op); }) {
+      if (auto complaint = model.before(op)) {
+        std::printf("%4zu  %-60s before: %s\n", index, describe(op).c_str(), complaint->c_str());
+        return 1;
+      }
+    }
+    const auto outcome = executor(op);
+    const auto complaint = model.judge(op, outcome);
+    std::printf("%4zu  %-60s -> %s%s%s\n", index++, describe(op).c_str(), describe(outcome).c_str(),
+                complaint ? "\n      MODEL OBJECTS: " : "", complaint ? complaint->c_str() : "");
+    if (complaint) return 1;
+  }
+  return 0;
+}
+
 int decode_alloc(const std::vector<uint8_t>& bytes) {
   using namespace vmmem::scenario::alloc;
   const Input input = decode_input(bytes);
@@ -51,19 +73,7 @@ int decode_alloc(const std::vector<uint8_t>& bytes) {
                                                                         : "delayed");
   Executor executor(input.config);
   Model model(input.config.hardened);
-  size_t index = 0;
-  for (const Op& op : input.ops) {
-    if (auto complaint = model.before(op)) {
-      std::printf("%4zu  %-60s before: %s\n", index, describe(op).c_str(), complaint->c_str());
-      return 1;
-    }
-    const Outcome outcome = executor(op);
-    const auto complaint = model.judge(op, outcome);
-    std::printf("%4zu  %-60s -> %s%s%s\n", index++, describe(op).c_str(), describe(outcome).c_str(),
-                complaint ? "\n      MODEL OBJECTS: " : "", complaint ? complaint->c_str() : "");
-    if (complaint) return 1;
-  }
-  return 0;
+  return print_judged_run(input.ops, executor, model);
 }
 
 int decode_mmu(const std::vector<uint8_t>& bytes) {
@@ -79,15 +89,7 @@ int decode_mmu(const std::vector<uint8_t>& bytes) {
               c.prefetch_depth);
   Executor executor(c);
   Model model(c);
-  size_t index = 0;
-  for (const Op& op : input.ops) {
-    const Outcome outcome = executor(op);
-    const auto complaint = model.judge(op, outcome);
-    std::printf("%4zu  %-60s -> %s%s%s\n", index++, describe(op).c_str(), describe(outcome).c_str(),
-                complaint ? "\n      MODEL OBJECTS: " : "", complaint ? complaint->c_str() : "");
-    if (complaint) return 1;
-  }
-  return 0;
+  return print_judged_run(input.ops, executor, model);
 }
 
 }  // namespace
