@@ -379,6 +379,78 @@ TEST(PurgeTest, DelayedPurgingWaitsThenReturns) {
   EXPECT_TRUE(allocator.check().ok());
 }
 
+// A clock the test moves by hand: spans age by it, not by the calls made meanwhile.
+uint64_t manual_clock_now = 0;
+uint64_t manual_clock() {
+  return manual_clock_now;
+}
+
+TEST(PurgeTest, APurgeClockAgesSpansByItsTimeNotByCalls) {
+  manual_clock_now = 1000;
+  Options options;
+  options.purge = PurgePolicy::kDelayed;
+  options.purge_delay = 10;
+  options.purge_clock = manual_clock;
+  Allocator allocator(options);
+  // Slow-path calls that leave the free spans alone: aligned blocks from one page that an
+  // anchor keeps in use.
+  void* anchor = allocator.allocate(4096, 4096);
+  auto slow_calls = [&](uint64_t n) {
+    for (uint64_t i = 0; i < n; ++i)
+      allocator.deallocate(allocator.allocate(4096, 4096));
+  };
+  std::vector<void*> blocks;
+  for (int i = 0; i < 30; ++i)
+    blocks.push_back(allocator.allocate(100000));
+  for (void* b : blocks)
+    std::memset(b, 1, 100000);
+  for (void* b : blocks)
+    allocator.deallocate(b);
+  const uint64_t purges = allocator.stats().os.purges;
+  // Thousands of slow-path calls within the delay purge nothing...
+  slow_calls(5000);
+  manual_clock_now += 9;
+  slow_calls(100);
+  EXPECT_EQ(allocator.stats().os.purges, purges);
+  // ...and expired spans are looked for every half delay (within kPurgeClockInterval calls),
+  // so by one and a half delays after the frees they are gone.
+  manual_clock_now += 6;
+  slow_calls(kPurgeClockInterval);
+  EXPECT_GT(allocator.stats().os.purges, purges);
+  allocator.deallocate(anchor);
+  EXPECT_TRUE(allocator.check().ok());
+}
+
+// A free range that has aged past the delay is purged when a span freed next to it merges with
+// it, instead of taking the newcomer's age.
+TEST(PurgeTest, AnExpiredNeighbourIsPurgedBeforeItMerges) {
+  manual_clock_now = 5000;
+  Options options;
+  options.purge = PurgePolicy::kDelayed;
+  options.purge_delay = 10;
+  options.purge_clock = manual_clock;
+  Allocator allocator(options);
+  void* first = allocator.allocate(200000);
+  void* second = allocator.allocate(200000);
+  void* guard = allocator.allocate(200000);
+  std::memset(first, 1, 200000);
+  std::memset(second, 1, 200000);
+  // Freed large blocks wait in the heap's span cache first; filling it sends the next ones
+  // straight to the free spans.
+  std::vector<void*> fillers;
+  for (int i = 0; i < 16; ++i)
+    fillers.push_back(allocator.allocate(100000));
+  for (void* filler : fillers)
+    allocator.deallocate(filler);
+  allocator.deallocate(first);
+  manual_clock_now += 10;
+  const uint64_t purges = allocator.stats().os.purges;
+  allocator.deallocate(second);  // merges with `first`'s expired span
+  EXPECT_EQ(allocator.stats().os.purges, purges + 1);
+  allocator.deallocate(guard);
+  EXPECT_TRUE(allocator.check().ok());
+}
+
 TEST_F(AllocatorTest, ReallocateGrowsInPlaceWhenTheNextSlicesAreFree) {
   void* p = allocator.allocate(100000);
   std::memset(p, 0x5a, 100000);

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ctime>
 #include <string>
 
 namespace vmmem::shim {
@@ -29,7 +30,7 @@ TEST(ShimOptionsTest, UnsetAndEmptyAreTheDefaults) {
     EXPECT_FALSE(parsed.options.hardened);
     EXPECT_FALSE(parsed.options.stats);
     EXPECT_EQ(parsed.options.purge, alloc::PurgePolicy::kDelayed);
-    EXPECT_EQ(parsed.options.purge_delay, 512u);
+    EXPECT_EQ(parsed.options.purge_delay, 10u);
     EXPECT_EQ(parsed.error, "");
   }
 }
@@ -47,6 +48,16 @@ TEST(ShimOptionsTest, EveryWordIsAccepted) {
   EXPECT_TRUE(allocator.hardened);
   EXPECT_EQ(allocator.purge, alloc::PurgePolicy::kNever);
   EXPECT_EQ(allocator.purge_delay, 17u);
+  EXPECT_EQ(allocator.purge_clock, &purge_clock_milliseconds);
+}
+
+TEST(ShimOptionsTest, ThePurgeClockCountsMillisecondsForward) {
+  const uint64_t before = purge_clock_milliseconds();
+  timespec pause{0, 30'000'000};
+  nanosleep(&pause, nullptr);
+  const uint64_t after = purge_clock_milliseconds();
+  EXPECT_GE(after, before + 20);  // 30 ms less the coarse clock's resolution (at most 10 ms)
+  EXPECT_LT(after, before + 60'000);
 }
 
 TEST(ShimOptionsTest, ABadWordIsNamedInTheError) {

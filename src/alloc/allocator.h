@@ -62,7 +62,8 @@ namespace vmmem::alloc {
 enum class PurgePolicy : uint8_t {
   // As soon as a span is free or a segment enters the cache.
   kEager,
-  // A free span once it has stayed free for Options::purge_delay heap ticks (slow-path calls);
+  // A free span once it has stayed free for Options::purge_delay units of the purge clock (heap
+  // ticks, i.e. slow-path calls, unless Options::purge_clock says otherwise);
   // an empty segment in the cache once kCachePurgeEvents other segments have entered or left
   // the cache since it came in, so a loop that frees and allocates one big object reuses its
   // pages without faulting them in again. Dirty cached memory is bounded by the cache limits.
@@ -74,10 +75,19 @@ enum class PurgePolicy : uint8_t {
 // segment is purged under PurgePolicy::kDelayed.
 inline constexpr uint64_t kCachePurgeEvents = 16;
 
+// Slow-path calls between two looks at Options::purge_clock for expired spans.
+inline constexpr uint64_t kPurgeClockInterval = 32;
+
 struct Options {
   bool hardened = false;
   PurgePolicy purge = PurgePolicy::kDelayed;
   uint32_t purge_delay = 512;
+  // The clock that ages free spans under kDelayed. Null: the heap's own tick (slow-path calls),
+  // which keeps every run deterministic (the tests, the model, the fuzzer). A program that wants
+  // memory returned after a quiet period rather than after a number of calls passes a monotonic
+  // clock (the malloc shim passes milliseconds) and gives purge_delay in its units. It is read
+  // at most once per kPurgeClockInterval slow-path calls and when a span becomes free.
+  uint64_t (*purge_clock)() = nullptr;
   // Empty ordinary segments kept mapped (purged) for reuse; beyond this they are unmapped.
   uint32_t segment_cache = 16;
   // Bytes of freed huge segments kept mapped (purged) for reuse.

@@ -47,10 +47,7 @@ Heap::Heap(Allocator* allocator, uintptr_t owner_tid, bool first_class)
 void* Heap::allocate(size_t size, size_t alignment, bool zeroed) {
   ++tick_;
   process_delayed();
-  const Options& options = allocator_->options();
-  if (options.purge == PurgePolicy::kDelayed &&
-      tick_ - last_purge_tick_ >= (options.purge_delay / 2 > 16 ? options.purge_delay / 2 : 16))
-    purge_expired(false);
+  maybe_purge_expired();
   const size_t cls = aligned_size_to_class(size, alignment);
   if (cls < kNumClasses) return allocate_small(cls, size, zeroed);
   return allocate_large(size, alignment, zeroed);
@@ -226,7 +223,7 @@ void Heap::cache_span(Segment* segment, Page* span) {
   span->start = nullptr;
   span->free = nullptr;
   span->fresh = false;
-  span->freed_at = tick_;
+  span->freed_at = purge_now();
   span->next = span_cache_[span->slice_count];
   span_cache_[span->slice_count] = span;
   ++span_cache_count_;
@@ -543,9 +540,20 @@ Page* Heap::release_span(Segment* segment, Page* span, bool keep_segment) {
   size_t count = span->slice_count;
   --segment->used_spans;
   poison(segment->slice_address(first), count * kSliceSize);
+  // The merged span counts as freed now, which keeps a span that is freed and soon taken again
+  // resident. A neighbour that has already aged past the delay is purged before it merges, so
+  // it does not get younger. (A range that a slot next to it is taken from and freed back to
+  // more often than the delay stays young: the cost of per-span, not per-slice, ages.)
+  const uint64_t now = purge_now();
+  const Options& options = allocator_->options();
+  auto purge_if_expired = [&](Page* neighbour) {
+    if (options.purge == PurgePolicy::kDelayed && now - neighbour->freed_at >= options.purge_delay)
+      purge_span(segment, neighbour);
+  };
   const size_t end = first + count;
   if (end < kSlicesPerSegment && segment->slices[end].kind == SpanKind::kFree) {
     Page* next = &segment->slices[end];
+    purge_if_expired(next);
     bin_remove(next);
     count += next->slice_count;
     next->slice_count = 0;
@@ -554,6 +562,7 @@ Page* Heap::release_span(Segment* segment, Page* span, bool keep_segment) {
     const Page* before = &segment->slices[first - 1];
     Page* previous = &segment->slices[first - 1 - before->slice_offset];
     if (previous->kind == SpanKind::kFree) {
+      purge_if_expired(previous);
       bin_remove(previous);
       span->slice_count = 0;
       span->kind = SpanKind::kFree;
@@ -561,7 +570,7 @@ Page* Heap::release_span(Segment* segment, Page* span, bool keep_segment) {
       count += previous->slice_count;
     }
   }
-  make_free_span(segment, first, count, tick_);
+  make_free_span(segment, first, count, now);
   Page* merged = &segment->slices[first];
   if (allocator_->options().purge == PurgePolicy::kEager) purge_span(segment, merged);
   if (segment->used_spans == 0 && !keep_segment) {
@@ -592,7 +601,7 @@ void Heap::add_segment(Segment* segment) {
 void Heap::add_fresh_segment(Segment* segment) {
   add_segment(segment);
   segment->used_spans = 0;
-  make_free_span(segment, 1, kMaxSpanSlices, tick_);
+  make_free_span(segment, 1, kMaxSpanSlices, purge_now());
   ++empty_segments_;
 }
 
@@ -620,15 +629,35 @@ void Heap::purge_span(Segment* segment, Page* span) {
                             static_cast<int64_t>(kSliceSize));
 }
 
+uint64_t Heap::purge_now() const {
+  const auto clock = allocator_->options().purge_clock;
+  return clock != nullptr ? clock() : tick_;
+}
+
+void Heap::maybe_purge_expired() {
+  const Options& options = allocator_->options();
+  if (options.purge != PurgePolicy::kDelayed) return;
+  // Without a clock, time is tick_ and the check itself is the rate limit; with one, the clock
+  // is read every kPurgeClockInterval calls and spans are looked for every half delay.
+  const uint64_t half_delay = options.purge_delay / 2;
+  const uint64_t interval =
+      options.purge_clock != nullptr ? kPurgeClockInterval : (half_delay > 16 ? half_delay : 16);
+  if (tick_ - last_purge_check_ < interval) return;
+  last_purge_check_ = tick_;
+  if (purge_now() - last_purge_time_ >= half_delay) purge_expired(false);
+}
+
 void Heap::purge_expired(bool force) {
-  last_purge_tick_ = tick_;
+  const uint64_t now = purge_now();
+  last_purge_check_ = tick_;
+  last_purge_time_ = now;
   const uint32_t delay = allocator_->options().purge_delay;
-  flush_span_cache(force ? UINT64_MAX : (tick_ > delay ? tick_ - delay : 0));
+  flush_span_cache(force ? UINT64_MAX : (now > delay ? now - delay : 0));
   for (Segment* segment = segments_; segment != nullptr; segment = segment->next) {
     if (segment->huge) continue;
     for (size_t i = 1; i < kSlicesPerSegment; i += segment->slices[i].slice_count) {
       Page* span = &segment->slices[i];
-      if (span->kind == SpanKind::kFree && (force || tick_ - span->freed_at >= delay))
+      if (span->kind == SpanKind::kFree && (force || now - span->freed_at >= delay))
         purge_span(segment, span);
     }
   }
@@ -775,7 +804,7 @@ void Heap::adopt(Segment* segment) {
   for (size_t i = 1; i < kSlicesPerSegment; i += segment->slices[i].slice_count) {
     Page* span = &segment->slices[i];
     if (span->kind == SpanKind::kFree) {
-      span->freed_at = tick_;
+      span->freed_at = purge_now();
       bin_insert(span);
     }
   }

@@ -182,6 +182,10 @@ class Heap {
   void segment_emptied(Segment* segment);
   void add_segment(Segment* segment);
   void remove_segment(Segment* segment);
+  // The time free spans age by: Options::purge_clock, or tick_ without one.
+  uint64_t purge_now() const;
+  void maybe_purge_expired();
+  // Purges the free spans older than the purge delay, or all of them when `force`.
   void purge_expired(bool force);
   void purge_span(Segment* segment, Page* span);
   // A large page with a live block waits in the kNotify state (see DelayState).
@@ -198,7 +202,8 @@ class Heap {
   bool first_class_;
   bool hardened_;
   uint64_t tick_ = 0;
-  uint64_t last_purge_tick_ = 0;
+  uint64_t last_purge_check_ = 0;  // tick_ when expired spans were last looked for
+  uint64_t last_purge_time_ = 0;   // purge_now() then
   PageQueue queues_[kNumClasses];
   PageQueue full_;
   PageQueue bins_[kSlicesPerSegment];  // free spans by slice count (index 0 unused)

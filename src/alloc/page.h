@@ -90,7 +90,7 @@ struct alignas(128) Page {
   // spans), or span bin (free spans).
   Page* next;
   Page* prev;
-  uint64_t freed_at;  // free spans: the heap tick at which the span became free
+  uint64_t freed_at;  // free spans: the purge clock (Heap::purge_now) when the span became free
 
   static Block* list_of(uintptr_t word) { return reinterpret_cast<Block*>(word & ~kStateMask); }
   static DelayState state_of(uintptr_t word) { return static_cast<DelayState>(word & kStateMask); }

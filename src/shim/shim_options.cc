@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 
 namespace vmmem::shim {
 namespace {
@@ -73,8 +74,17 @@ bool parse_shim_options(const char* text, ShimOptions* options, char* error, siz
   }
 }
 
+uint64_t purge_clock_milliseconds() {
+  // The coarse clock is a vDSO read of the last tick (1-4 ms resolution), plenty for a delay of
+  // milliseconds and cheaper than the precise one.
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+  return static_cast<uint64_t>(now.tv_sec) * 1000 + static_cast<uint64_t>(now.tv_nsec) / 1000000;
+}
+
 alloc::Options allocator_options(const ShimOptions& options) {
   alloc::Options result;
+  result.purge_clock = purge_clock_milliseconds;
   result.hardened = options.hardened;
   result.purge = options.purge;
   result.purge_delay = options.purge_delay;
