@@ -24,7 +24,7 @@ void* OsMemory::map_aligned(size_t size, size_t alignment) {
   // Over-reserve by the alignment, then trim both ends: one mmap and up to two munmaps, and the
   // result is exactly [aligned, aligned + size).
   const size_t reserve = size + alignment;
-  if (reserve < size) {
+  if (reserve < size || size > map_limit_.load(std::memory_order_relaxed)) {
     failures_.fetch_add(1, std::memory_order_relaxed);
     return nullptr;
   }

@@ -43,6 +43,9 @@ class OsMemory {
   void fail_next_calls(uint32_t count) { fail_budget_.store(count, std::memory_order_relaxed); }
   // Calls still set to fail.
   uint32_t pending_failures() const { return fail_budget_.load(std::memory_order_relaxed); }
+  // Test hook: maps larger than `bytes` fail, as under an address-space limit (RLIMIT_AS), so a
+  // test can ask for any size without mapping gigabytes.
+  void set_map_limit(size_t bytes) { map_limit_.store(bytes, std::memory_order_relaxed); }
 
   OsCounters counters() const;
 
@@ -51,6 +54,7 @@ class OsMemory {
   bool inject_failure();
 
   std::atomic<uint32_t> fail_budget_{0};
+  std::atomic<size_t> map_limit_{SIZE_MAX};
   std::atomic<uint64_t> maps_{0}, unmaps_{0}, purges_{0}, failures_{0}, mapped_bytes_{0};
 };
 

@@ -8,6 +8,8 @@
 #include "scenario/mem/profiles.h"
 #include "scenario/mmu/codec.h"
 #include "scenario/mmu/profiles.h"
+#include "scenario/shim/codec.h"
+#include "scenario/shim/profiles.h"
 
 namespace vmmem::scenario {
 
@@ -39,6 +41,12 @@ std::vector<SeedFile> seed_corpus() {
     const std::vector<mmu::Op> ops = profile.generate(rng, profile.seed_ops);
     files.push_back({"mmu", std::string(profile.name),
                      mmu::encode_input(mmu::profile_config(profile.name), ops)});
+  }
+  for (const Profile<shim::Op>& profile : shim::profiles()) {
+    Rng rng(kSeedRngSeed);
+    const std::vector<shim::Op> ops = profile.generate(rng, profile.seed_ops);
+    files.push_back({"shim", std::string(profile.name),
+                     shim::encode_input(shim::seed_config(profile.name), ops)});
   }
   return files;
 }
