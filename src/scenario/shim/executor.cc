@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -32,7 +33,7 @@ Executor::Executor(const Config& config)
       page_size_(static_cast<uint64_t>(sysconf(_SC_PAGESIZE))),
       allocator_(allocator_options(config, &reports_)),
       libc_block_(std::malloc(64)) {
-  allocator_.os().set_map_limit(kLargestTried);
+  allocator_.os().set_map_limit(2 * kLargestTried);
   // The first allocation binds the thread's heap (mapping its first segment); done here, so
   // that every op, the first included, finds the allocator set up.
   allocator_.deallocate(allocator_.allocate(1));
@@ -183,7 +184,8 @@ std::optional<void*> Executor::freed_not_live() const {
     bool covered = false;
     for (const Live& block : live_) {
       const auto start = reinterpret_cast<uint64_t>(block.pointer);
-      covered = covered || (address >= start && address - start < block.usable);
+      covered =
+          covered || (address >= start && address - start < std::max<uint64_t>(block.usable, 1));
     }
     if (!covered) return freed_[i];
   }

@@ -148,7 +148,9 @@ std::optional<std::string> Model::judge_new_block(const Outcome& actual, const E
   for (size_t i = 0; i < live_.size(); ++i) {
     if (replacing == i) continue;
     const Block& other = live_[i];
-    if (actual.address < other.address + other.usable &&
+    // A block of 0 usable bytes (malloc(0) under ASan, which reports the size asked for)
+    // still owns its first address.
+    if (actual.address < other.address + std::max<uint64_t>(other.usable, 1) &&
         other.address < actual.address + std::max<uint64_t>(actual.usable, 1))
       return "block " + hex(actual.address) + " overlaps the live block " + hex(other.address);
   }
@@ -235,7 +237,8 @@ std::optional<uint64_t> Model::freed_not_live() const {
   for (size_t i = freed_.size(); i-- > 0;) {
     const uint64_t address = freed_[i];
     const bool covered = std::any_of(live_.begin(), live_.end(), [&](const Block& block) {
-      return address >= block.address && address - block.address < block.usable;
+      return address >= block.address &&
+             address - block.address < std::max<uint64_t>(block.usable, 1);
     });
     if (!covered) return address;
   }

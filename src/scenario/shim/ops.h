@@ -98,10 +98,10 @@ inline size_t pick(uint64_t slot, size_t live) {
   return static_cast<size_t>(slot % live);
 }
 
-// The executor's allocator maps at most about this much at once (OsMemory::set_map_limit):
-// a request for more may be out of memory (ENOMEM), as under an address-space limit, so that
-// any size can be asked for without mapping gigabytes. The model accepts either outcome above
-// it.
+// Requests up to this many bytes are served; above it they may be out of memory (ENOMEM): the
+// executor's allocator maps at most twice this at once (OsMemory::set_map_limit, as under an
+// address-space limit), so that any size can be asked for without mapping gigabytes, and the
+// model accepts either outcome above it.
 inline constexpr uint64_t kLargestTried = uint64_t{64} << 20;
 
 // One line, e.g. "Allocate{call=calloc, size=24, extra=3}".
