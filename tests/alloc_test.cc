@@ -653,6 +653,18 @@ TEST(AllocatorAsanTest, FreshMappingsAreNotPoisonedByEarlierOnes) {
     allocator.deallocate(p);
   }
 }
+
+TEST(AllocatorAsanTest, UnmappedMemoryIsLeftUnpoisonedForWhoeverMapsItNext) {
+  // Not only the allocator maps memory: a thread's stack may land where a segment was.
+  OsMemory os;
+  constexpr size_t kSize = 4 << 20;
+  auto* p = static_cast<char*>(os.map_aligned(kSize, kSize));
+  ASSERT_NE(p, nullptr);
+  ASAN_POISON_MEMORY_REGION(p + 4096, 8192);
+  ASSERT_TRUE(os.unmap(p, kSize));
+  EXPECT_FALSE(__asan_address_is_poisoned(p + 4096));
+  EXPECT_FALSE(__asan_address_is_poisoned(p + 12287));
+}
 #endif
 
 // fork() while other threads hold blocks: the child frees those blocks (their threads do not

@@ -54,6 +54,9 @@ bool OsMemory::unmap(void* p, size_t size) {
     failures_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
+  // ASan's shadow outlives the mapping: left poisoned, the range would stay poisoned for
+  // whatever maps there next, a thread's stack included.
+  unpoison(p, size);
   unmaps_.fetch_add(1, std::memory_order_relaxed);
   mapped_bytes_.fetch_sub(size, std::memory_order_relaxed);
   return true;
