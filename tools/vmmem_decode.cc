@@ -2,8 +2,9 @@
 // thing to read when a regression input needs explaining.
 //   mem, mem_full: what the model predicts for each op (mem_full: the host page size first);
 //   alloc: the configuration, then what the allocator did and what the model says of it;
-//   mmu:   the configuration, then what the MMU did and what the model says of it.
-// Usage: vmmem_decode TARGET FILE...   (TARGET: mem, mem_full, alloc, mmu)
+//   mmu:   the configuration, then what the MMU did and what the model says of it;
+//   shim:  the configuration, then what the C allocation API did and what the model says of it.
+// Usage: vmmem_decode TARGET FILE...   (TARGET: mem, mem_full, alloc, mmu, shim)
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -19,6 +20,9 @@
 #include "scenario/mmu/codec.h"
 #include "scenario/mmu/executor.h"
 #include "scenario/mmu/model.h"
+#include "scenario/shim/codec.h"
+#include "scenario/shim/executor.h"
+#include "scenario/shim/model.h"
 
 namespace {
 
@@ -92,6 +96,15 @@ int decode_mmu(const std::vector<uint8_t>& bytes) {
   return print_judged_run(input.ops, executor, model);
 }
 
+int decode_shim(const std::vector<uint8_t>& bytes) {
+  using namespace vmmem::scenario::shim;
+  const Input input = decode_input(bytes);
+  std::printf("config: %s\n", input.config.hardened ? "hardened" : "plain");
+  Executor executor(input.config);
+  Model model(input.config, executor.page_size());
+  return print_judged_run(input.ops, executor, model);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -99,8 +112,9 @@ int main(int argc, char** argv) {
   const bool mem_full = argc >= 3 && std::strcmp(argv[1], "mem_full") == 0;
   const bool alloc = argc >= 3 && std::strcmp(argv[1], "alloc") == 0;
   const bool mmu = argc >= 3 && std::strcmp(argv[1], "mmu") == 0;
-  if (!mem && !mem_full && !alloc && !mmu) {
-    std::fprintf(stderr, "usage: vmmem_decode mem|mem_full|alloc|mmu FILE...\n");
+  const bool shim = argc >= 3 && std::strcmp(argv[1], "shim") == 0;
+  if (!mem && !mem_full && !alloc && !mmu && !shim) {
+    std::fprintf(stderr, "usage: vmmem_decode mem|mem_full|alloc|mmu|shim FILE...\n");
     return 2;
   }
   int status = 0;
@@ -113,7 +127,10 @@ int main(int argc, char** argv) {
     std::printf("%s:\n", argv[i]);
     const std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(in),
                                      std::istreambuf_iterator<char>()};
-    status |= alloc ? decode_alloc(bytes) : mmu ? decode_mmu(bytes) : decode_mem(bytes, mem_full);
+    status |= alloc  ? decode_alloc(bytes)
+              : mmu  ? decode_mmu(bytes)
+              : shim ? decode_shim(bytes)
+                     : decode_mem(bytes, mem_full);
   }
   return status;
 }

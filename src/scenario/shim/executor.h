@@ -33,6 +33,7 @@ class Executor {
   Executor& operator=(const Executor&) = delete;
 
   Outcome execute(const Op& op);
+  Outcome operator()(const Op& op) { return execute(op); }
   Status check() const { return allocator_.check(); }
   uint64_t page_size() const { return page_size_; }
   const vmmem::alloc::Allocator& allocator() const { return allocator_; }
