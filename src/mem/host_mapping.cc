@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <deque>
 #include <mutex>
 #include <utility>
@@ -43,6 +44,8 @@ class Quarantine {
   uint64_t held_bytes_ = 0;
 };
 
+std::atomic<uint64_t> live_mapping_bytes{0};
+
 Quarantine& quarantine() {
   static Quarantine* const instance = new Quarantine();  // never destroyed: used by destructors
   return *instance;
@@ -74,7 +77,12 @@ Result<HostMapping> HostMapping::create(uint64_t size, uint64_t granule) {
     munmap(base, total);
     return Status::error(ErrorCode::kOutOfMemory, "host mprotect refused the RAM region", 0, size);
   }
+  live_mapping_bytes.fetch_add(size, std::memory_order_relaxed);
   return HostMapping(body, size, granule);
+}
+
+uint64_t HostMapping::live_bytes() {
+  return live_mapping_bytes.load(std::memory_order_relaxed);
 }
 
 HostMapping::HostMapping(HostMapping&& other) noexcept
@@ -99,6 +107,7 @@ HostMapping::~HostMapping() {
 void HostMapping::release() {
   if (data_ == nullptr) return;
   quarantine().hold(data_ - granule_, reserved_bytes(size_, granule_));
+  live_mapping_bytes.fetch_sub(size_, std::memory_order_relaxed);
   data_ = nullptr;
   size_ = 0;
   granule_ = 0;

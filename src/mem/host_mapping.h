@@ -37,6 +37,8 @@ class HostMapping {
   // of two and a multiple of system_page_size().
   static Result<HostMapping> create(uint64_t size, uint64_t granule);
   static uint64_t system_page_size();
+  // Bytes of guest RAM in mappings not yet released, process-wide (tests check release with it).
+  static uint64_t live_bytes();
 
   std::byte* data() const { return data_; }
   uint64_t size() const { return size_; }
