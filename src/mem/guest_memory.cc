@@ -258,6 +258,27 @@ Status GuestMemory::write(uint64_t address, std::span<const std::byte> in) {
   return kOkStatus;
 }
 
+Status GuestMemory::discard(uint64_t address, uint64_t size) {
+  if (!is_aligned(address, kPageSize) || !is_aligned(size, kPageSize)) {
+    return Status::error(ErrorCode::kInvalidArgument, "discard must cover whole 4 KiB pages",
+                         address, size);
+  }
+  if (size == 0) return kOkStatus;
+  const RegionTable& table = thread_table();
+  const Region* region = nullptr;
+  if (Status status = validate_ram_range(table, address, size, &region); !status.ok()) {
+    return status;
+  }
+  for (uint64_t done = 0; done < size; ++region) {
+    const uint64_t offset = address + done - region->base;
+    const uint64_t chunk = std::min<uint64_t>(size - done, region->size - offset);
+    region->mapping->zero(offset, chunk);
+    if (region->dirty) region->dirty->mark(offset, chunk);
+    done += chunk;
+  }
+  return kOkStatus;
+}
+
 bool GuestMemory::overlaps_ram(const RegionTable& table, std::span<const std::byte> bytes) {
   const auto* first = bytes.data();
   const auto* end = first + bytes.size();

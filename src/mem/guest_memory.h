@@ -71,6 +71,7 @@
 //     kOverflow; overlaps a region -> kConflict; too many regions or RAM over budget ->
 //     kOutOfMemory. add_mmio: no handler or size 0 -> kInvalidArgument; then as add_ram from
 //     kOverflow on, without the RAM budget. remove: no region starts at base -> kNotFound.
+//   discard: misaligned address or size -> kInvalidArgument; empty -> ok; then RAM range.
 //   host_span and pin_span: empty -> ok (an empty view); wraps -> kOverflow; first byte
 //     unbacked -> kUnmapped; MMIO, or the range leaves its RAM region -> kUnsupported.
 #pragma once
@@ -171,6 +172,13 @@ class GuestMemory {
   // span of this same guest memory, overlapping or not: copies behave like memmove.
   Status read(uint64_t address, std::span<std::byte> out) const;
   Status write(uint64_t address, std::span<const std::byte> in);
+
+  // Discards the RAM pages of [address, address + size) (a balloon's inflation, free-page
+  // reporting): they read as zeros afterwards and whole host pages go back to the host. The
+  // pages count as written for dirty tracking. Refused, in this order: address or size not a
+  // multiple of kPageSize -> kInvalidArgument; then the RAM range rules of bulk access. An
+  // empty range is ok and discards nothing.
+  Status discard(uint64_t address, uint64_t size);
 
   // Atomic access to a naturally aligned scalar in RAM, with the memory order asked for: for
   // rings shared with the guest (virtio) and page-table A/D updates. Refused, in this order: an

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <utility>
@@ -79,6 +80,22 @@ Result<HostMapping> HostMapping::create(uint64_t size, uint64_t granule) {
   }
   live_mapping_bytes.fetch_add(size, std::memory_order_relaxed);
   return HostMapping(body, size, granule);
+}
+
+void HostMapping::zero(uint64_t offset, uint64_t size) const {
+  const uint64_t end = offset + size;
+  const uint64_t first_page = (offset + granule_ - 1) / granule_ * granule_;
+  const uint64_t end_page = end / granule_ * granule_;
+  if (first_page >= end_page) {
+    std::memset(data_ + offset, 0, size);
+    return;
+  }
+  std::memset(data_ + offset, 0, first_page - offset);
+  // Anonymous private memory reads as zeros after MADV_DONTNEED; should the kernel refuse,
+  // clearing the bytes keeps the contract.
+  if (madvise(data_ + first_page, end_page - first_page, MADV_DONTNEED) != 0)
+    std::memset(data_ + first_page, 0, end_page - first_page);
+  std::memset(data_ + end_page, 0, end - end_page);
 }
 
 uint64_t HostMapping::live_bytes() {

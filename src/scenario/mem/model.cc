@@ -144,6 +144,14 @@ Outcome Model::apply(const Op& op) {
           return take_dirty(o);
         else if constexpr (std::is_same_v<T, MarkDirty>)
           return mark_dirty(o);
+        else if constexpr (std::is_same_v<T, Discard>)
+          return discard(o);
+        else if constexpr (std::is_same_v<T, PinSpan>)
+          return pin_span(o);
+        else if constexpr (std::is_same_v<T, ReadPinned>)
+          return read_pinned(o);
+        else if constexpr (std::is_same_v<T, WritePinned>)
+          return write_pinned(o);
         else
           // Check: the real invariants must hold, and the region tables agree.
           return Outcome{ErrorCode::kOk, region_fingerprint(regions(), ram_bytes_)};
@@ -164,7 +172,7 @@ Outcome Model::add_ram(const AddRam& op) {
   if (ram_bytes_ + op.size > limits_.max_ram_bytes || ram_bytes_ + op.size < ram_bytes_) {
     return failed(ErrorCode::kOutOfMemory);
   }
-  regions_[op.base] = Region{op.base, last, true};
+  regions_[op.base] = Region{op.base, last, true, ++incarnations_};
   ram_bytes_ += op.size;
   return Outcome{};
 }
@@ -186,9 +194,15 @@ Outcome Model::remove(const RemoveRegion& op) {
   regions_.erase(it);
   if (region.is_ram) {
     ram_bytes_ -= region.last - region.base + 1;
-    // Forget the contents: RAM mapped here again starts zeroed.
-    pages_.erase(pages_.lower_bound(region.base / kPageSize),
-                 pages_.upper_bound(region.last / kPageSize));
+    // Forget the contents: RAM mapped here again starts zeroed. A pin keeps them apart.
+    auto first = pages_.lower_bound(region.base / kPageSize);
+    auto end = pages_.upper_bound(region.last / kPageSize);
+    if (std::ranges::any_of(pins_, [&](const std::optional<Pin>& pin) {
+          return pin && pin->incarnation == region.incarnation;
+        })) {
+      detached_[region.incarnation] = std::map<uint64_t, Page>(first, end);
+    }
+    pages_.erase(first, end);
   }
   return Outcome{};
 }
@@ -385,6 +399,93 @@ Outcome Model::mark_dirty(const MarkDirty& op) {
     return failed(code);
   }
   mark_written(op.address, op.length);
+  return Outcome{};
+}
+
+Outcome Model::discard(const Discard& op) {
+  if (op.address % kPageSize != 0 || op.length % kPageSize != 0) {
+    return failed(ErrorCode::kInvalidArgument);
+  }
+  if (op.length == 0) return Outcome{};
+  if (ErrorCode code = ram_range_error(op.address, op.length); code != ErrorCode::kOk) {
+    return failed(code);
+  }
+  // Whole pages: an absent page reads as zeros.
+  pages_.erase(pages_.lower_bound(op.address / kPageSize),
+               pages_.lower_bound(op.address / kPageSize + op.length / kPageSize));
+  mark_written(op.address, op.length);
+  return Outcome{};
+}
+
+std::vector<uint8_t> Model::pinned_slots() const {
+  std::vector<uint8_t> out;
+  for (uint8_t slot = 0; slot < kPinSlots; ++slot) {
+    if (pins_[slot]) out.push_back(slot);
+  }
+  return out;
+}
+
+bool Model::mapped(const Pin& pin) const {
+  auto it = regions_.find(pin.region_base);
+  return it != regions_.end() && it->second.incarnation == pin.incarnation;
+}
+
+void Model::forget_unpinned() {
+  std::erase_if(detached_, [this](const auto& entry) {
+    return std::ranges::none_of(pins_, [&entry](const std::optional<Pin>& pin) {
+      return pin && pin->incarnation == entry.first;
+    });
+  });
+}
+
+Outcome Model::pin_span(const PinSpan& op) {
+  std::optional<Pin>& slot = pins_[op.slot % kPinSlots];
+  slot.reset();
+  const Outcome outcome = host_span(HostSpan{op.address, op.length});
+  bytes_.resize(0);
+  if (outcome.code == ErrorCode::kOk) {
+    const Region* region = op.length == 0 ? nullptr : region_at(op.address);
+    slot = Pin{region ? region->incarnation : 0, region ? region->base : 0, op.address, op.length};
+  }
+  forget_unpinned();
+  return failed(outcome.code);
+}
+
+Outcome Model::read_pinned(const ReadPinned& op) {
+  const std::optional<Pin>& pin = pins_[op.slot % kPinSlots];
+  if (!pin) return failed(ErrorCode::kNotFound);
+  if (pin->length == 0) return Outcome{};
+  if (mapped(*pin)) {
+    copy_out(pin->address, pin->length);
+  } else {
+    const std::map<uint64_t, Page>& pages = detached_[pin->incarnation];
+    const std::span<std::byte> out = bytes_.resize(pin->length);
+    for (uint32_t i = 0; i < pin->length; ++i) {
+      const uint64_t at = pin->address + i;
+      auto page = pages.find(at / kPageSize);
+      out[i] = page == pages.end() ? std::byte{0} : page->second[at % kPageSize];
+    }
+  }
+  return Outcome{ErrorCode::kOk, 0, bytes_.view()};
+}
+
+Outcome Model::write_pinned(const WritePinned& op) {
+  const std::optional<Pin>& pin = pins_[op.slot % kPinSlots];
+  if (!pin) return failed(ErrorCode::kNotFound);
+  if (pin->length == 0) return Outcome{};
+  const std::span<std::byte> data = scratch_.resize(pin->length);
+  fill_pattern(op.pattern, data);
+  if (mapped(*pin)) {
+    copy_in(pin->address, data);
+    return Outcome{};
+  }
+  std::map<uint64_t, Page>& pages = detached_[pin->incarnation];
+  for (uint32_t i = 0; i < pin->length; ++i) {
+    const uint64_t at = pin->address + i;
+    auto [page, fresh] = pages.try_emplace(at / kPageSize);
+    if (fresh) page->second.fill(std::byte{0});
+    page->second[at % kPageSize] = data[i];
+  }
   return Outcome{};
 }
 
