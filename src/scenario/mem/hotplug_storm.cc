@@ -248,6 +248,9 @@ class Storm {
         std::this_thread::yield();
         continue;
       }
+      // Like a DMA engine that touches guest memory through its pins only: let go of the
+      // thread's cached table, so that the pin alone keeps the region mapped.
+      GuestMemory::release_thread_cache();
       std::byte* bytes = pin.value().bytes.data();
       const uint64_t last_word = load_word(bytes + kStormSlotSize - 8);
       if (last_word == 0) continue;  // not filled yet: its incarnation is unknown
