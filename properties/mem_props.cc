@@ -316,6 +316,15 @@ rc::Gen<Op> gen_op(const Regions& regions = {}, bool full = true,
   return fixed_size(choose<Op>({
       {3, as_op(rc::gen::construct<AddRam>(gen_new_region_base(regions), gen_ram_size()))},
       {2, as_op(rc::gen::construct<AddMmio>(gen_new_region_base(regions), gen_mmio_size()))},
+      {full ? 2u : 0u, as_op(rc::gen::construct<AddRom>(gen_new_region_base(regions),
+                                                        rc::gen::map(gen_ram_size(),
+                                                                     [](uint64_t size) {
+                                                                       return static_cast<uint32_t>(
+                                                                           std::min<uint64_t>(
+                                                                               size,
+                                                                               kMaxBulkLength));
+                                                                     }),
+                                                        rc::gen::arbitrary<uint64_t>()))},
       {some, as_op(rc::gen::construct<RemoveRegion>(gen_region_base(regions)))},
       {1, as_op(rc::gen::construct<RemoveRegion>(gen_address(regions)))},
       {5, as_op(rc::gen::construct<Read>(gen_address(regions), gen_width()))},
@@ -531,7 +540,14 @@ TEST(MemModel, GuestMemoryBehavesLikeTheModel) {
                                               "WritePinned: ok",
                                               "Discard: ok",
                                               "Discard: invalid argument",
-                                              "Discard: unmapped"}))
+                                              "Discard: unmapped",
+                                              "AddRom: ok",
+                                              "AddRom: conflict",
+                                              "Read: ok",
+                                              "Write: read only",
+                                              "WriteBulk: read only",
+                                              "Atomic: read only",
+                                              "HostSpan: read only"}))
     ADD_FAILURE() << tag << " was never reached";
   // The RAM paths are the point: most accesses must reach RAM, not only the error paths.
   for (const char* op : {"AddRam", "Read", "Write", "ReadBulk", "WriteBulk", "HostSpan", "Atomic",

@@ -67,7 +67,7 @@ const RegionTable& GuestMemory::thread_table() const {
   ThreadWindow& window = thread_window_;
   if (window.table_generation != generation() || window.table == nullptr) {
     std::shared_ptr<const RegionTable> table = load_table();
-    window = ThreadWindow{0, 0, 0, nullptr, nullptr, table->generation, table.get()};
+    window = ThreadWindow{0, 0, 0, nullptr, nullptr, 0, table->generation, table.get()};
     thread_table_hold = std::move(table);  // may release the previous one: window is reset
   }
   return *window.table;
@@ -88,7 +88,7 @@ void GuestMemory::publish(RegionTable next) {
 }
 
 Status GuestMemory::validate_ram_range(const RegionTable& table, uint64_t address, uint64_t size,
-                                       const Region** first) const {
+                                       const Region** first, bool for_write) const {
   const auto last = last_byte(address, size);
   if (!last) return Status::error(ErrorCode::kOverflow, "access wraps past 2^64", address, size);
   const Region* region = table.find(address);
@@ -101,6 +101,9 @@ Status GuestMemory::validate_ram_range(const RegionTable& table, uint64_t addres
     if (region->host == nullptr) {
       return Status::error(ErrorCode::kUnsupported, "RAM access runs into an MMIO region", address,
                            size);
+    }
+    if (for_write && region->read_only) {
+      return Status::error(ErrorCode::kReadOnly, "write to ROM", address, size);
     }
     if (*last <= region->last()) return kOkStatus;
     region = table.adjacent_after(region);  // *last > region->last(): no wrap
@@ -207,14 +210,15 @@ Status GuestMemory::write_scalar(uint64_t address, unsigned width, uint64_t valu
 }
 
 Status GuestMemory::read(uint64_t address, std::span<std::byte> out) const {
-  if (const std::byte* cached = cached_ram_containing(address, out.size())) {
+  if (const std::byte* cached = cached_ram_containing<false>(address, out.size())) {
     std::memmove(out.data(), cached, out.size());  // `out` may be a host span of guest memory
     return kOkStatus;
   }
   if (out.empty()) return kOkStatus;
   const RegionTable& table = thread_table();
   const Region* region = nullptr;
-  if (Status status = validate_ram_range(table, address, out.size(), &region); !status.ok()) {
+  if (Status status = validate_ram_range(table, address, out.size(), &region, false);
+      !status.ok()) {
     return status;
   }
   remember(*region);
@@ -228,7 +232,7 @@ Status GuestMemory::read(uint64_t address, std::span<std::byte> out) const {
 }
 
 Status GuestMemory::write(uint64_t address, std::span<const std::byte> in) {
-  if (std::byte* cached = cached_ram_containing(address, in.size())) {
+  if (std::byte* cached = cached_ram_containing<true>(address, in.size())) {
     std::memmove(cached, in.data(), in.size());  // `in` may be a host span of guest memory
     note_written(address, in.size());
     return kOkStatus;
@@ -236,7 +240,7 @@ Status GuestMemory::write(uint64_t address, std::span<const std::byte> in) {
   if (in.empty()) return kOkStatus;
   const RegionTable& table = thread_table();
   const Region* region = nullptr;
-  if (Status status = validate_ram_range(table, address, in.size(), &region); !status.ok()) {
+  if (Status status = validate_ram_range(table, address, in.size(), &region, true); !status.ok()) {
     return status;
   }
   remember(*region);
@@ -266,7 +270,7 @@ Status GuestMemory::discard(uint64_t address, uint64_t size) {
   if (size == 0) return kOkStatus;
   const RegionTable& table = thread_table();
   const Region* region = nullptr;
-  if (Status status = validate_ram_range(table, address, size, &region); !status.ok()) {
+  if (Status status = validate_ram_range(table, address, size, &region, true); !status.ok()) {
     return status;
   }
   for (uint64_t done = 0; done < size; ++region) {
@@ -303,6 +307,9 @@ Result<const Region*> span_region(const RegionTable& table, uint64_t address, ui
   if (*last > region->last()) {
     return Status::error(ErrorCode::kUnsupported, "range leaves its RAM region", address, size);
   }
+  if (region->read_only) {
+    return Status::error(ErrorCode::kReadOnly, "ROM has no (writable) host span", address, size);
+  }
   return region;
 }
 
@@ -313,15 +320,20 @@ std::span<std::byte> span_in(const Region& region, uint64_t address, uint64_t si
 std::optional<RamWindow> window_of(const Region* region, uint64_t generation,
                                    std::shared_ptr<const void> hold) {
   if (region == nullptr || region->host == nullptr) return std::nullopt;
-  return RamWindow{region->base,        region->size, region->host,
-                   region->dirty.get(), generation,   std::move(hold)};
+  return RamWindow{region->base, region->size,    region->host,     region->dirty.get(),
+                   generation,   std::move(hold), region->read_only};
+}
+
+RegionKind kind_of(const Region& r) {
+  if (r.host == nullptr) return RegionKind::kMmio;
+  return r.read_only ? RegionKind::kRom : RegionKind::kRam;
 }
 
 std::vector<RegionInfo> infos_of(const RegionTable& table) {
   std::vector<RegionInfo> out;
   out.reserve(table.regions.size());
   for (const Region& r : table.regions) {
-    out.push_back({r.base, r.size, r.host != nullptr ? RegionKind::kRam : RegionKind::kMmio});
+    out.push_back({r.base, r.size, kind_of(r)});
   }
   return out;
 }
@@ -358,13 +370,17 @@ Status GuestMemory::admit(const RegionTable& table, uint64_t base, uint64_t size
   return kOkStatus;
 }
 
-Result<std::byte*> GuestMemory::atomic_location_slow(uint64_t address, unsigned width) const {
+Result<std::byte*> GuestMemory::atomic_location_slow(uint64_t address, unsigned width,
+                                                     bool for_write) const {
   const Region* region = thread_table().find(address);
   if (region == nullptr) {
     return Status::error(ErrorCode::kUnmapped, "no region backs the atomic access", address, width);
   }
   if (region->host == nullptr) {
     return Status::error(ErrorCode::kUnsupported, "atomic access to MMIO", address, width);
+  }
+  if (for_write && region->read_only) {
+    return Status::error(ErrorCode::kReadOnly, "atomic write to ROM", address, width);
   }
   remember(*region);
   // Aligned and inside a RAM region, whose size is a multiple of every width: no straddling.
@@ -414,6 +430,15 @@ Status GuestMemory::insert(uint64_t base, uint64_t size, Region region) {
 }
 
 Status GuestMemory::add_ram(uint64_t base, uint64_t size) {
+  return add_host_backed(base, size, {}, /*read_only=*/false);
+}
+
+Status GuestMemory::add_rom(uint64_t base, std::span<const std::byte> contents) {
+  return add_host_backed(base, contents.size(), contents, /*read_only=*/true);
+}
+
+Status GuestMemory::add_host_backed(uint64_t base, uint64_t size,
+                                    std::span<const std::byte> contents, bool read_only) {
   if (size == 0) return Status::error(ErrorCode::kInvalidArgument, "RAM size is zero", base, size);
   if (!is_aligned(base, kPageSize) || !is_aligned(size, kPageSize)) {
     return Status::error(ErrorCode::kInvalidArgument,
@@ -432,9 +457,16 @@ Status GuestMemory::add_ram(uint64_t base, uint64_t size) {
   if (!mapping.ok()) {
     return Status::error(ErrorCode::kOutOfMemory, mapping.status().what(), base, size);
   }
+  if (read_only) {
+    std::memcpy(mapping.value().data(), contents.data(), contents.size());
+    if (Status status = mapping.value().protect_read_only(); !status.ok()) {
+      return Status::error(ErrorCode::kOutOfMemory, status.what(), base, size);
+    }
+  }
   auto shared = std::make_shared<const HostMapping>(std::move(mapping.value()));
   std::byte* host = shared->data();
-  return insert(base, size, Region{base, size, host, std::move(shared), nullptr, nullptr});
+  return insert(base, size,
+                Region{base, size, host, std::move(shared), nullptr, nullptr, read_only});
 }
 
 Status GuestMemory::add_mmio(uint64_t base, uint64_t size, std::shared_ptr<MmioHandler> handler) {
@@ -470,8 +502,8 @@ Status GuestMemory::set_dirty_tracking(uint64_t base, bool on) {
   if (region == nullptr) {
     return Status::error(ErrorCode::kNotFound, "no region starts at this address", base, 0);
   }
-  if (region->host == nullptr) {
-    return Status::error(ErrorCode::kUnsupported, "MMIO has no dirty pages", base, 0);
+  if (region->host == nullptr || region->read_only) {
+    return Status::error(ErrorCode::kUnsupported, "MMIO and ROM have no dirty pages", base, 0);
   }
   if (on == static_cast<bool>(region->dirty)) return kOkStatus;
   RegionTable next{nullptr, 0, now.ram_bytes, now.regions};
@@ -486,8 +518,8 @@ Result<std::vector<uint64_t>> GuestMemory::take_dirty(uint64_t base) {
   if (region == nullptr) {
     return Status::error(ErrorCode::kNotFound, "no region starts at this address", base, 0);
   }
-  if (region->host == nullptr) {
-    return Status::error(ErrorCode::kUnsupported, "MMIO has no dirty pages", base, 0);
+  if (region->host == nullptr || region->read_only) {
+    return Status::error(ErrorCode::kUnsupported, "MMIO and ROM have no dirty pages", base, 0);
   }
   if (!region->dirty) {
     return Status::error(ErrorCode::kInvalidArgument, "dirty tracking is off for this region", base,
@@ -500,7 +532,7 @@ Status GuestMemory::mark_dirty(uint64_t address, uint64_t size) {
   if (size == 0) return kOkStatus;
   const RegionTable& table = thread_table();
   const Region* region = nullptr;
-  if (Status status = validate_ram_range(table, address, size, &region); !status.ok()) {
+  if (Status status = validate_ram_range(table, address, size, &region, true); !status.ok()) {
     return status;
   }
   for (uint64_t done = 0; done < size; ++region) {
@@ -538,7 +570,8 @@ Status GuestMemory::check() const {
                            r.base, r.size);
     }
     const bool is_ram = r.host != nullptr;
-    if (is_ram == static_cast<bool>(r.mmio) || is_ram != static_cast<bool>(r.mapping)) {
+    if (is_ram == static_cast<bool>(r.mmio) || is_ram != static_cast<bool>(r.mapping) ||
+        (r.read_only && (!is_ram || r.dirty))) {
       return Status::error(ErrorCode::kBrokenInvariant, "check: region is neither RAM nor MMIO",
                            r.base, r.size);
     }
@@ -552,7 +585,8 @@ Status GuestMemory::check() const {
       ram += r.size;
     }
     if (window_live && is_ram && r.base == window.base && r.size == window.size &&
-        r.host == window.host && r.dirty.get() == window.dirty) {
+        r.host == window.host && r.dirty.get() == window.dirty &&
+        (window.write_generation == 0) == r.read_only) {
       window_found = true;
     }
   }

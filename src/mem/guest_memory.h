@@ -66,14 +66,19 @@
 //     rules below.
 //   RAM range (scalar or bulk): empty bulk range -> ok, nothing moves; wraps -> kOverflow;
 //     walking region by region from the first byte, a gap -> kUnmapped, an MMIO region ->
-//     kUnsupported. Adjacent RAM regions form one contiguous range.
+//     kUnsupported, and for a write (discard and mark_dirty included) a ROM region ->
+//     kReadOnly. Adjacent RAM regions (ROM among them, for reads) form one contiguous range.
+//   atomic access: as at load_atomic, then a store or read-modify-write in ROM -> kReadOnly
+//     (a compare-exchange too, whatever it would have found).
+//   set_dirty_tracking, take_dirty: a ROM region is refused like MMIO (kUnsupported).
 //   add_ram: size 0 or base/size not kPageSize-aligned -> kInvalidArgument; wraps ->
 //     kOverflow; overlaps a region -> kConflict; too many regions or RAM over budget ->
 //     kOutOfMemory. add_mmio: no handler or size 0 -> kInvalidArgument; then as add_ram from
 //     kOverflow on, without the RAM budget. remove: no region starts at base -> kNotFound.
 //   discard: misaligned address or size -> kInvalidArgument; empty -> ok; then RAM range.
 //   host_span and pin_span: empty -> ok (an empty view); wraps -> kOverflow; first byte
-//     unbacked -> kUnmapped; MMIO, or the range leaves its RAM region -> kUnsupported.
+//     unbacked -> kUnmapped; MMIO, or the range leaves its RAM region -> kUnsupported; ROM ->
+//     kReadOnly.
 #pragma once
 
 #include <atomic>
@@ -107,7 +112,7 @@ struct GuestMemoryLimits {
   uint64_t host_page_size = 0;
 };
 
-enum class RegionKind : uint8_t { kRam, kMmio };
+enum class RegionKind : uint8_t { kRam, kMmio, kRom };
 
 // What callers may learn about a region (regions(), tests, the reference model).
 struct RegionInfo {
@@ -132,6 +137,9 @@ struct RamWindow {
   DirtyBitmap* dirty;
   uint64_t generation = 0;
   std::shared_ptr<const void> hold;
+  // ROM: reads only. Its host bytes are mapped read-only, so a cache that writes through
+  // `host` (a TLB's store path) must refuse stores here itself.
+  bool read_only = false;
 };
 
 // A host view of guest RAM that keeps its host memory mapped while it lives (pin_span).
@@ -151,6 +159,12 @@ class GuestMemory {
 
   // Backs [base, base + size) with fresh zeroed host memory.
   Status add_ram(uint64_t base, uint64_t size);
+  // Maps read-only memory (a firmware image, an option ROM) holding `contents` at
+  // [base, base + contents.size()). Reads take the RAM paths (a ROM next to RAM is part of one
+  // contiguous range for reads); every write path refuses it with kReadOnly; it has no host span
+  // (those are writable views) and no dirty pages. Refused as add_ram, with contents.size() as
+  // the size (ROM counts against the RAM budget).
+  Status add_rom(uint64_t base, std::span<const std::byte> contents);
   // Routes scalar accesses to [base, base + size) to `handler`.
   Status add_mmio(uint64_t base, uint64_t size, std::shared_ptr<MmioHandler> handler);
   // Removes the region that starts at `base`; RAM contents are discarded once nothing holds
@@ -266,6 +280,7 @@ class GuestMemory {
     uint64_t size;
     std::byte* host;
     DirtyBitmap* dirty;         // the region's, when tracking is on
+    uint64_t write_generation;  // generation for RAM, 0 for ROM: what write fast paths check
     uint64_t table_generation;  // of `table`; 0 when the thread holds none
     const RegionTable* table;   // held by the thread while table_generation is not 0
   };
@@ -284,7 +299,7 @@ class GuestMemory {
   // refused (the order documented at load_atomic).
   template <GuestScalar T>
   Result<T*> atomic_location(uint64_t address, AtomicKind kind, std::memory_order order) const;
-  Result<std::byte*> atomic_location_slow(uint64_t address, unsigned width) const;
+  Result<std::byte*> atomic_location_slow(uint64_t address, unsigned width, bool for_write) const;
 
   // The current table version, as the calling thread holds it (taking the newest when the one
   // it holds is stale). Valid until the thread's next call into a GuestMemory.
@@ -292,26 +307,34 @@ class GuestMemory {
   std::shared_ptr<const RegionTable> load_table() const;
   // Publishes `next` as the current table under a fresh generation. REQUIRES: writer_mutex_.
   void publish(RegionTable next);
+  // The RAM range rules; `for_write` refuses ROM too.
   Status validate_ram_range(const RegionTable& table, uint64_t address, uint64_t size,
-                            const Region** first) const;
+                            const Region** first, bool for_write) const;
   Status admit(const RegionTable& table, uint64_t base, uint64_t size) const;
   Status insert(uint64_t base, uint64_t size, Region region);  // admit, then publish
+  // add_ram (contents empty) and add_rom.
+  Status add_host_backed(uint64_t base, uint64_t size, std::span<const std::byte> contents,
+                         bool read_only);
   // Whether the thread's window holds a T at `address`; if so, *host is where. The scalar fast
   // path: it skips the bulk checks below because a valid window is a RAM region, at least
   // kPageSize bytes, so window.size - sizeof(T) cannot wrap.
-  template <GuestScalar T>
+  // For writes, `for_write`: the window must be writable RAM (its write_generation, 0 for ROM).
+  template <GuestScalar T, bool for_write = false>
   bool scalar_in_window(uint64_t address, std::byte** host) const {
     const ThreadWindow& window = thread_window_;
     const uint64_t offset = address - window.base;  // huge when address < base
-    if (window.generation != generation() || offset > window.size - sizeof(T)) return false;
+    const uint64_t tag = for_write ? window.write_generation : window.generation;
+    if (tag != generation() || offset > window.size - sizeof(T)) return false;
     *host = window.host + offset;
     return true;
   }
   // Host address of [address, address + size) when the thread's window holds all of it and
-  // size > 0; otherwise null.
+  // size > 0 (and, `for_write`, is writable); otherwise null.
+  template <bool for_write>
   std::byte* cached_ram_containing(uint64_t address, uint64_t size) const {
     const ThreadWindow& window = thread_window_;
-    if (window.generation != generation() || size == 0 || size > window.size) return nullptr;
+    const uint64_t tag = for_write ? window.write_generation : window.generation;
+    if (tag != generation() || size == 0 || size > window.size) return nullptr;
     const uint64_t offset = address - window.base;
     return offset <= window.size - size ? window.host + offset : nullptr;
   }
@@ -319,6 +342,7 @@ class GuestMemory {
   static void remember(const Region& region) {
     ThreadWindow& window = thread_window_;
     window.generation = window.table_generation;
+    window.write_generation = region.read_only ? 0 : window.table_generation;
     window.base = region.base;
     window.size = region.size;
     window.host = region.host;
@@ -379,7 +403,7 @@ inline Result<T> GuestMemory::read(uint64_t address) const {
 
 template <GuestScalar T>
 inline Status GuestMemory::write(uint64_t address, T value) {
-  if (std::byte * host; scalar_in_window<T>(address, &host)) {
+  if (std::byte * host; scalar_in_window<T, /*for_write=*/true>(address, &host)) {
     const T stored = from_little_endian(value);
     std::memcpy(host, &stored, sizeof(T));
     note_written(address, sizeof(T));

@@ -98,6 +98,14 @@ void HostMapping::zero(uint64_t offset, uint64_t size) const {
   std::memset(data_ + end_page, 0, end - end_page);
 }
 
+Status HostMapping::protect_read_only() {
+  const uint64_t body = (size_ + granule_ - 1) / granule_ * granule_;
+  if (mprotect(data_, body, PROT_READ) != 0) {
+    return Status::error(ErrorCode::kOutOfMemory, "host mprotect refused read-only", 0, size_);
+  }
+  return kOkStatus;
+}
+
 uint64_t HostMapping::live_bytes() {
   return live_mapping_bytes.load(std::memory_order_relaxed);
 }

@@ -47,6 +47,9 @@ class HostMapping {
   // host pages at either end are cleared. REQUIRES: the range lies inside the mapping.
   void zero(uint64_t offset, uint64_t size) const;
 
+  // Makes the mapping read-only from now on (ROM): a write through any view of it faults.
+  Status protect_read_only();
+
   std::byte* data() const { return data_; }
   uint64_t size() const { return size_; }
   uint64_t granule() const { return granule_; }

@@ -45,7 +45,7 @@ class MemoryAccessor {
 
   template <GuestScalar T>
   Status write(uint64_t address, T value) {
-    if (std::byte* at = cached<T>(address)) {
+    if (std::byte* at = writable_ ? cached<T>(address) : nullptr) {
       const T stored = from_little_endian(value);
       std::memcpy(at, &stored, sizeof(T));
       if (dirty_ != nullptr) dirty_->mark(address - base_, sizeof(T));
@@ -79,6 +79,7 @@ class MemoryAccessor {
       size_ = window->size;
       host_ = window->host;
       dirty_ = window->dirty;
+      writable_ = !window->read_only;
       generation_ = window->generation;
       hold_ = std::move(window->hold);
     } else {
@@ -94,6 +95,7 @@ class MemoryAccessor {
   std::byte* host_ = nullptr;
   DirtyBitmap* dirty_ = nullptr;  // the region's bitmap while its tracking is on
   std::shared_ptr<const void> hold_;
+  bool writable_ = false;  // RAM, not ROM: writes may take the cached path
 };
 
 }  // namespace vmmem::mem

@@ -10,9 +10,10 @@
 // Invariants (GuestMemory::check() verifies 1-4 on the current version):
 //   1. regions is sorted by base and no two regions overlap.
 //   2. Every region has size > 0 and its last byte, base + size - 1, does not wrap.
-//   3. A RAM region has base and size aligned to 4 KiB, host == mapping->data() and
-//      mapping->size() == size; an MMIO region has a handler, no mapping and no host bytes.
-//   4. ram_bytes is the sum of the RAM region sizes.
+//   3. A RAM region (ROM included) has base and size aligned to 4 KiB, host == mapping->data()
+//      and mapping->size() == size; an MMIO region has a handler, no mapping and no host bytes;
+//      only RAM may be read_only (ROM), and a ROM region never has a dirty bitmap.
+//   4. ram_bytes is the sum of the RAM region sizes, ROM included.
 //   5. generation is unique in the process: no other table, of any GuestMemory, has it.
 #pragma once
 
@@ -37,6 +38,7 @@ struct Region {
   std::shared_ptr<const HostMapping> mapping;  // RAM only
   std::shared_ptr<MmioHandler> mmio;           // MMIO only
   std::shared_ptr<DirtyBitmap> dirty;          // RAM with tracking on only
+  bool read_only = false;                      // ROM: RAM that refuses every write
   uint64_t last() const { return base + (size - 1); }
 };
 

@@ -174,6 +174,11 @@ Op decode_op(ByteSource& source, size_t kinds) {
       const uint64_t address = decode_address(source);
       return Discard{address, decode_length(source)};
     }
+    case 18: {
+      const uint64_t base = decode_address(source);
+      const uint32_t size = decode_length(source);
+      return AddRom{base, size, source.u64()};
+    }
     default:
       return Check{};
   }
@@ -222,6 +227,10 @@ void encode_op(const Op& op, size_t kinds, ByteSink& sink) {
           encode_address(o.from, sink);
           encode_address(o.to, sink);
           encode_length(o.length, sink);
+        } else if constexpr (std::is_same_v<T, AddRom>) {
+          encode_address(o.base, sink);
+          encode_length(o.size, sink);
+          sink.u64(o.pattern);
         } else if constexpr (std::is_same_v<T, Discard>) {
           encode_address(o.address, sink);
           encode_length(o.length, sink);
@@ -285,6 +294,7 @@ bool in_full_domain(const Op& op) {
     return pin->slot < kPinSlots && pin->length <= kMaxBulkLength;
   if (const auto* read = std::get_if<ReadPinned>(&op)) return read->slot < kPinSlots;
   if (const auto* discard = std::get_if<Discard>(&op)) return discard->length <= kMaxBulkLength;
+  if (const auto* rom = std::get_if<AddRom>(&op)) return rom->size <= kMaxBulkLength;
   if (const auto* write = std::get_if<WritePinned>(&op)) return write->slot < kPinSlots;
   if (op.index() >= kFrozenOpKinds) return true;
   return in_decodable_domain(op);

@@ -51,6 +51,9 @@ std::string describe(const Op& op) {
         } else if constexpr (std::is_same_v<T, Copy>) {
           out << "Copy{from=" << o.from << ", to=" << o.to << ", length=" << std::dec << o.length
               << "}";
+        } else if constexpr (std::is_same_v<T, AddRom>) {
+          out << "AddRom{base=" << o.base << ", size=" << o.size << ", pattern=" << o.pattern
+              << "}";
         } else if constexpr (std::is_same_v<T, Discard>) {
           out << "Discard{address=" << o.address << ", length=" << std::dec << o.length << "}";
         } else if constexpr (std::is_same_v<T, PinSpan>) {

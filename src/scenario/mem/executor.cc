@@ -142,6 +142,10 @@ Outcome Executor::operator()(const Op& op) {
           return {ErrorCode::kOk, 0, out};
         } else if constexpr (std::is_same_v<T, MarkDirty>) {
           return {memory_.mark_dirty(o.address, o.length).code()};
+        } else if constexpr (std::is_same_v<T, AddRom>) {
+          const std::span<std::byte> contents = buffer_.resize(o.size);
+          fill_pattern(o.pattern, contents);
+          return {memory_.add_rom(o.base, std::span<const std::byte>(contents)).code()};
         } else if constexpr (std::is_same_v<T, Discard>) {
           return {memory_.discard(o.address, o.length).code()};
         } else if constexpr (std::is_same_v<T, PinSpan>) {

@@ -62,7 +62,7 @@ bool Model::overlaps(uint64_t base, uint64_t last) const {
   return false;
 }
 
-ErrorCode Model::ram_range_error(uint64_t address, uint64_t length) const {
+ErrorCode Model::ram_range_error(uint64_t address, uint64_t length, bool write) const {
   uint64_t last;
   if (!range_last(address, length, &last)) return ErrorCode::kOverflow;
   // The first byte that is not RAM decides; RAM regions are skipped whole.
@@ -70,6 +70,7 @@ ErrorCode Model::ram_range_error(uint64_t address, uint64_t length) const {
     const Region* region = region_at(cursor);
     if (region == nullptr) return ErrorCode::kUnmapped;
     if (!region->is_ram) return ErrorCode::kUnsupported;
+    if (write && region->read_only) return ErrorCode::kReadOnly;
     if (region->last >= last) return ErrorCode::kOk;
     cursor = region->last + 1;
   }
@@ -120,6 +121,8 @@ Outcome Model::apply(const Op& op) {
         using T = std::decay_t<decltype(o)>;
         if constexpr (std::is_same_v<T, AddRam>)
           return add_ram(o);
+        else if constexpr (std::is_same_v<T, AddRom>)
+          return add_rom(o);
         else if constexpr (std::is_same_v<T, AddMmio>)
           return add_mmio(o);
         else if constexpr (std::is_same_v<T, RemoveRegion>)
@@ -162,6 +165,15 @@ Outcome Model::apply(const Op& op) {
 }
 
 Outcome Model::add_ram(const AddRam& op) {
+  return add_host_backed(op.base, op.size, std::nullopt);
+}
+
+Outcome Model::add_rom(const AddRom& op) {
+  return add_host_backed(op.base, op.size, op.pattern);
+}
+
+Outcome Model::add_host_backed(uint64_t base, uint64_t size, std::optional<uint64_t> rom_pattern) {
+  const AddRam op{base, size};
   uint64_t last;
   if (op.size == 0 || op.base % kPageSize != 0 || op.size % kPageSize != 0) {
     return failed(ErrorCode::kInvalidArgument);
@@ -172,8 +184,13 @@ Outcome Model::add_ram(const AddRam& op) {
   if (ram_bytes_ + op.size > limits_.max_ram_bytes || ram_bytes_ + op.size < ram_bytes_) {
     return failed(ErrorCode::kOutOfMemory);
   }
-  regions_[op.base] = Region{op.base, last, true, ++incarnations_};
+  regions_[op.base] = Region{op.base, last, true, ++incarnations_, rom_pattern.has_value()};
   ram_bytes_ += op.size;
+  if (rom_pattern) {
+    const std::span<std::byte> data = scratch_.resize(op.size);
+    fill_pattern(*rom_pattern, data);
+    copy_in(op.base, data);
+  }
   return Outcome{};
 }
 
@@ -249,7 +266,7 @@ Outcome Model::write(const Write& op) {
     if (offset == kMoveOffset && op.width == 8) return move_device(*region, value);
     return failed(device_refuses(offset) ? ErrorCode::kDeviceError : ErrorCode::kOk);
   }
-  if (ErrorCode code = ram_range_error(op.address, op.width); code != ErrorCode::kOk) {
+  if (ErrorCode code = ram_range_error(op.address, op.width, kWrite); code != ErrorCode::kOk) {
     return failed(code);
   }
   for (unsigned i = 0; i < op.width; ++i) {
@@ -270,7 +287,7 @@ Outcome Model::read_bulk(const ReadBulk& op) {
 
 Outcome Model::write_bulk(const WriteBulk& op) {
   if (op.length == 0) return Outcome{};
-  if (ErrorCode code = ram_range_error(op.address, op.length); code != ErrorCode::kOk) {
+  if (ErrorCode code = ram_range_error(op.address, op.length, kWrite); code != ErrorCode::kOk) {
     return failed(code);
   }
   const std::span<std::byte> data = scratch_.resize(op.length);
@@ -287,6 +304,7 @@ Outcome Model::host_span(const HostSpan& op) {
   const Region* region = region_at(op.address);
   if (region == nullptr) return failed(ErrorCode::kUnmapped);
   if (!region->is_ram || last > region->last) return failed(ErrorCode::kUnsupported);
+  if (region->read_only) return failed(ErrorCode::kReadOnly);
   copy_out(op.address, op.length);
   return Outcome{ErrorCode::kOk, 0, bytes_.view()};
 }
@@ -307,6 +325,7 @@ Outcome Model::atomic(const Atomic& op) {
   const Region* region = region_at(op.address);
   if (region == nullptr) return failed(ErrorCode::kUnmapped);
   if (!region->is_ram) return failed(ErrorCode::kUnsupported);
+  if (op.kind != AtomicKind::kLoad && region->read_only) return failed(ErrorCode::kReadOnly);
   const uint64_t mask = width_mask(op.width);
   uint64_t old = 0;
   for (unsigned i = 0; i < op.width; ++i)
@@ -340,7 +359,7 @@ Outcome Model::copy(const Copy& op) {
       source.code != ErrorCode::kOk || op.length == 0) {
     return failed(source.code);
   }
-  if (ErrorCode code = ram_range_error(op.to, op.length); code != ErrorCode::kOk) {
+  if (ErrorCode code = ram_range_error(op.to, op.length, kWrite); code != ErrorCode::kOk) {
     return failed(code);
   }
   const std::span<std::byte> data = scratch_.resize(op.length);
@@ -372,7 +391,7 @@ Outcome Model::set_dirty_tracking(const SetDirtyTracking& op) {
   auto it = regions_.find(op.base);
   if (it == regions_.end()) return failed(ErrorCode::kNotFound);
   Region& region = it->second;
-  if (!region.is_ram) return failed(ErrorCode::kUnsupported);
+  if (!region.is_ram || region.read_only) return failed(ErrorCode::kUnsupported);
   if (op.on != region.tracking) region.dirty.clear();
   region.tracking = op.on;
   return Outcome{};
@@ -382,7 +401,7 @@ Outcome Model::take_dirty(const TakeDirty& op) {
   auto it = regions_.find(op.base);
   if (it == regions_.end()) return failed(ErrorCode::kNotFound);
   Region& region = it->second;
-  if (!region.is_ram) return failed(ErrorCode::kUnsupported);
+  if (!region.is_ram || region.read_only) return failed(ErrorCode::kUnsupported);
   if (!region.tracking) return failed(ErrorCode::kInvalidArgument);
   const uint64_t pages = (region.last - region.base) / kPageSize + 1;
   const std::span<std::byte> out = bytes_.resize((pages + 63) / 64 * 8);
@@ -395,7 +414,7 @@ Outcome Model::take_dirty(const TakeDirty& op) {
 
 Outcome Model::mark_dirty(const MarkDirty& op) {
   if (op.length == 0) return Outcome{};
-  if (ErrorCode code = ram_range_error(op.address, op.length); code != ErrorCode::kOk) {
+  if (ErrorCode code = ram_range_error(op.address, op.length, kWrite); code != ErrorCode::kOk) {
     return failed(code);
   }
   mark_written(op.address, op.length);
@@ -407,7 +426,7 @@ Outcome Model::discard(const Discard& op) {
     return failed(ErrorCode::kInvalidArgument);
   }
   if (op.length == 0) return Outcome{};
-  if (ErrorCode code = ram_range_error(op.address, op.length); code != ErrorCode::kOk) {
+  if (ErrorCode code = ram_range_error(op.address, op.length, kWrite); code != ErrorCode::kOk) {
     return failed(code);
   }
   // Whole pages: an absent page reads as zeros.
@@ -492,8 +511,10 @@ Outcome Model::write_pinned(const WritePinned& op) {
 std::vector<RegionInfo> Model::regions() const {
   std::vector<RegionInfo> out;
   for (const auto& [base, region] : regions_) {
-    out.push_back(
-        {base, region.last - base + 1, region.is_ram ? RegionKind::kRam : RegionKind::kMmio});
+    const RegionKind kind = !region.is_ram     ? RegionKind::kMmio
+                            : region.read_only ? RegionKind::kRom
+                                               : RegionKind::kRam;
+    out.push_back({base, region.last - base + 1, kind});
   }
   return out;
 }

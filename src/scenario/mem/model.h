@@ -41,6 +41,7 @@ class Model {
     uint64_t last;  // inclusive: a region may end at 2^64 - 1
     bool is_ram;
     uint64_t incarnation = 0;  // RAM only: unique per add
+    bool read_only = false;    // ROM
     bool tracking = false;     // dirty tracking on (RAM only)
     std::set<uint64_t> dirty;  // pages written since the last take, by index in the region
   };
@@ -55,13 +56,18 @@ class Model {
   const Region* region_at(uint64_t address) const;
   bool overlaps(uint64_t base, uint64_t last) const;
   // The error of a RAM access to [address, address + length), or kOk. REQUIRES: length > 0.
-  ErrorCode ram_range_error(uint64_t address, uint64_t length) const;
+  // With kWrite, a ROM region is an error too.
+  static constexpr bool kWrite = true;
+  ErrorCode ram_range_error(uint64_t address, uint64_t length, bool write = false) const;
   std::byte load(uint64_t address) const;
   void store(uint64_t address, std::byte value);
   void copy_out(uint64_t address, size_t length);  // into bytes_
   void copy_in(uint64_t address, std::span<const std::byte> data);
 
   Outcome add_ram(const AddRam& op);
+  Outcome add_rom(const AddRom& op);
+  // add_ram, or add_rom filled with pattern_bytes(rom_pattern).
+  Outcome add_host_backed(uint64_t base, uint64_t size, std::optional<uint64_t> rom_pattern);
   Outcome add_mmio(const AddMmio& op);
   Outcome remove(const RemoveRegion& op);
   Outcome read(const Read& op);

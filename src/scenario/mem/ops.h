@@ -148,11 +148,19 @@ struct Discard {
   friend bool operator==(const Discard&, const Discard&) = default;
 };
 
+// GuestMemory::add_rom(base, pattern_bytes(pattern, size)): read-only memory holding a pattern.
+struct AddRom {
+  uint64_t base;
+  uint32_t size;
+  uint64_t pattern;
+  friend bool operator==(const AddRom&, const AddRom&) = default;
+};
+
 // The first nine alternatives are the ops of the frozen `mem` input format (codec.h); later
 // ones exist only in the `mem_full` format.
 using Op = std::variant<AddRam, AddMmio, RemoveRegion, Read, Write, ReadBulk, WriteBulk, HostSpan,
                         Check, Atomic, Copy, SetDirtyTracking, TakeDirty, MarkDirty, PinSpan,
-                        ReadPinned, WritePinned, Discard>;
+                        ReadPinned, WritePinned, Discard, AddRom>;
 inline constexpr size_t kFrozenOpKinds = 9;
 
 // One line, e.g. "Read{address=0x1000, width=8}".

@@ -408,6 +408,36 @@ std::vector<Op> balloon(Rng& rng, size_t count) {
   return ops;
 }
 
+// Firmware in ROM with RAM right after it: the guest reads the image (scalar, bulk across the
+// seam, atomic loads), writes its RAM, and now and then tries to write the ROM (refused).
+std::vector<Op> firmware_rom(Rng& rng, size_t count) {
+  constexpr uint64_t kRom = 0xfff0'0000, kRomSize = 0x10000;
+  std::vector<Op> ops{AddRom{kRom, static_cast<uint32_t>(kRomSize), rng.next()},
+                      AddRam{kRom + kRomSize, 0x10000}};
+  for (size_t i = 0; i < count; ++i) {
+    const uint64_t in_rom = kRom + rng.below(kRomSize - 8);
+    switch (rng.below(8)) {
+      case 0:
+        ops.push_back(Write{in_rom, any_width(rng), rng.next()});
+        break;
+      case 1:
+        ops.push_back(ReadBulk{kRom + kRomSize - rng.between(1, 0x100),
+                               static_cast<uint32_t>(rng.between(0x100, 0x200))});
+        break;
+      case 2:
+        ops.push_back(Atomic{AtomicKind::kLoad, in_rom & ~uint64_t{7}, 8, 2, 0, 0});
+        break;
+      case 3:
+        ops.push_back(Write{kRom + kRomSize + rng.below(0x10000 - 8), 8, rng.next()});
+        break;
+      default:
+        ops.push_back(Read{in_rom, any_width(rng)});
+        break;
+    }
+  }
+  return ops;
+}
+
 constexpr Profile<Op> kProfiles[] = {
     {"scalar_sequential", "8-byte loads and stores walking RAM in order", scalar_sequential},
     {"strided_access", "8-byte loads a page and a cache line apart", strided_access},
@@ -427,6 +457,7 @@ constexpr Profile<Op> kProfiles[] = {
      migration},
     {"hot_unplug", "RAM slots removed and re-added under DMA through pinned spans", hot_unplug},
     {"balloon", "page ranges discarded and read back as zeros between writes", balloon},
+    {"firmware_rom", "reads of a ROM image next to RAM, writes to it refused", firmware_rom},
 };
 
 }  // namespace
