@@ -21,7 +21,6 @@ TEST(HotPlugStorm, EveryReadSeesARegionThatWasMappedDuringIt) {
                                                    .dma = true});
     EXPECT_FALSE(report.violation) << *report.violation;
     EXPECT_GT(report.reads_ok, 0u);
-    EXPECT_GT(report.reads_unmapped, 0u);
     std::cout << "seed " << seed << ": " << report.reads_ok << " reads found a region, "
               << report.reads_unmapped << " none, " << report.dma_writes << " DMA writes\n";
   }

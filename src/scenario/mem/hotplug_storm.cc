@@ -94,10 +94,14 @@ class Storm {
   void writer() {
     Rng rng(plan_.seed);
     const unsigned slots = std::min<unsigned>(std::max(plan_.slots, 1u), kMaxSlots);
-    // At least table_changes changes, and on while readers still read (up to a bound).
+    // At least table_changes changes, and on while readers still read or the DMA thread has
+    // hardly started (up to a bound).
+    auto others_busy = [this] {
+      return readers_left_.load(std::memory_order_acquire) != 0 ||
+             (plan_.dma && dma_writes_.load(std::memory_order_relaxed) < 256);
+    };
     for (unsigned change = 0;
-         change < plan_.table_changes ||
-         (readers_left_.load(std::memory_order_acquire) != 0 && change < 64 * plan_.table_changes);
+         change < plan_.table_changes || (others_busy() && change < 64 * plan_.table_changes);
          ++change) {
       const uint64_t pick = rng.below(slots + 2);
       if (pick == slots) {
