@@ -98,7 +98,7 @@ class Storm {
     // hardly started (up to a bound).
     auto others_busy = [this] {
       return readers_left_.load(std::memory_order_acquire) != 0 ||
-             (plan_.dma && dma_writes_.load(std::memory_order_relaxed) < 256);
+             (plan_.dma && dma_writes_.load(std::memory_order_relaxed) < 64);
     };
     for (unsigned change = 0;
          change < plan_.table_changes || (others_busy() && change < 64 * plan_.table_changes);
