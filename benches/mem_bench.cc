@@ -5,6 +5,10 @@
 //                                        GuestMemory::read<T> and MemoryAccessor::read<T>
 //                                        against a raw host-pointer load
 //   mem/write_uN/<profile>/{vmmem,vmmem_accessor,raw}  the same for stores
+//   mem/read_u64/<profile>/vmmem_snapshot  the same loads through a MemorySnapshot's window:
+//                                        one generation check per batch, not per access
+//   mem/region_switch_read_u64/{vmmem,raw}  loads alternating between two regions: the slow
+//                                        path (thread's table version + lookup) every time
 //   mem/bulk_read/<bytes>/{vmmem,memcpy} bulk copies against memcpy on the same host bytes
 //   mem/bulk_write/<bytes>/{vmmem,memcpy}
 //   mem/profile/<name>/vmmem             a whole profile's op stream through scenario::run
@@ -162,6 +166,67 @@ void register_scalar(std::string_view profile) {
         }
         state.SetItemsProcessed(state.iterations() * addresses.size());
       });
+}
+
+// Reads through a MemorySnapshot's window: one generation check per batch of accesses instead
+// of one per access (the pinned window for hot loops), against raw loads.
+void register_snapshot_reads(std::string_view profile) {
+  const std::vector<uint64_t> addresses = profile_addresses(profile, 8);
+  benchmark::RegisterBenchmark(("mem/read_u64/" + std::string(profile) + "/vmmem_snapshot").c_str(),
+                               [addresses](benchmark::State& state) {
+                                 const GuestMemory& memory = bench_memory().memory;
+                                 vmmem::mem::MemorySnapshot snapshot = memory.snapshot();
+                                 vmmem::mem::RamWindow window =
+                                     snapshot.ram_window(ms::kProfileRamBase).value();
+                                 for (auto _ : state) {
+                                   if (!snapshot.current(memory)) {  // once per batch
+                                     snapshot = memory.snapshot();
+                                     window = snapshot.ram_window(ms::kProfileRamBase).value();
+                                   }
+                                   for (uint64_t a : addresses) {
+                                     const uint64_t offset = a - window.base;
+                                     uint64_t value;
+                                     if (offset <= window.size - 8) {
+                                       std::memcpy(&value, window.host + offset, sizeof value);
+                                     } else {
+                                       value = memory.read<uint64_t>(a).value();
+                                     }
+                                     benchmark::DoNotOptimize(value);
+                                   }
+                                 }
+                                 state.SetItemsProcessed(state.iterations() * addresses.size());
+                               });
+}
+
+// Every access in another region than the last: the slow path (the thread's table version and
+// a lookup) each time, against raw loads from the two regions.
+void register_region_switch_reads() {
+  static GuestMemory memory;
+  static std::byte* hosts[2];
+  static constexpr uint64_t kBases[2] = {0x1000'0000, 0x2000'0000};
+  for (int r = 0; r < 2; ++r) {
+    VMM_CHECK(memory.add_ram(kBases[r], 0x10000).ok(), "bench RAM");
+    hosts[r] = memory.host_span(kBases[r], 0x10000).value().data();
+  }
+  benchmark::RegisterBenchmark("mem/region_switch_read_u64/vmmem", [](benchmark::State& state) {
+    for (auto _ : state) {
+      for (uint64_t i = 0; i < kAccessesPerIteration; ++i) {
+        uint64_t value = memory.read<uint64_t>(kBases[i & 1] + ((i * 72) & 0xfff8)).value();
+        benchmark::DoNotOptimize(value);
+      }
+    }
+    state.SetItemsProcessed(state.iterations() * kAccessesPerIteration);
+  });
+  benchmark::RegisterBenchmark("mem/region_switch_read_u64/raw", [](benchmark::State& state) {
+    for (auto _ : state) {
+      for (uint64_t i = 0; i < kAccessesPerIteration; ++i) {
+        uint64_t value;
+        std::memcpy(&value, hosts[i & 1] + ((i * 72) & 0xfff8), sizeof value);
+        benchmark::DoNotOptimize(value);
+      }
+    }
+    state.SetItemsProcessed(state.iterations() * kAccessesPerIteration);
+  });
 }
 
 void register_bulk(uint32_t bytes) {
@@ -413,6 +478,9 @@ void register_profile(const Profile<ms::Op>& profile) {
     register_scalar<uint32_t>(profile);
     register_scalar<uint64_t>(profile);
   }
+  for (std::string_view profile : {"scalar_sequential", "strided_access", "random_mixed"})
+    register_snapshot_reads(profile);
+  register_region_switch_reads();
   for (uint32_t bytes : {256u, 4096u, 65536u, 1u << 20})
     register_bulk(bytes);
   for (std::string_view profile : {"scalar_sequential", "random_mixed"}) {

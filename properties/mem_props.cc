@@ -18,6 +18,7 @@
 #include "scenario/common/outcome_distribution.h"
 #include "scenario/mem/codec.h"
 #include "scenario/mem/executor.h"
+#include "scenario/mem/hotplug_storm.h"
 #include "scenario/mem/model.h"
 #include "scenario/mem/outcome_kind.h"
 #include "scenario/mem/profiles.h"
@@ -137,6 +138,13 @@ rc::Gen<uint64_t> gen_ram_size() {
                        [](uint64_t pages) { return pages * kPageSize; })},
       {2, rc::gen::element<uint64_t>(0, 1, 0x800, 0x1001, uint64_t{1} << 30, kTop - 0xfff)},
       {1, rc::gen::arbitrary<uint64_t>()},
+  });
+}
+
+// ROM contents are built per op: at most 64 KiB and a bit (misaligned sizes stay reachable).
+rc::Gen<uint32_t> gen_rom_size() {
+  return rc::gen::map(gen_ram_size(), [](uint64_t size) {
+    return static_cast<uint32_t>(size <= 0x10000 ? size : 0x10000 + size % 0x1000);
   });
 }
 
@@ -260,6 +268,41 @@ rc::Gen<uint64_t> gen_dirty_base(const Regions& regions) {
                            {1, gen_address(regions)}});
 }
 
+// Mostly a slot that holds a pin (`pinned`), so that reads and writes through pins find one.
+rc::Gen<uint8_t> gen_pin_slot(const std::vector<uint8_t>& pinned = {}) {
+  return choose<uint8_t>({{pinned.empty() ? 0u : 4u, rc::gen::elementOf(pinned)},
+                          {1, rc::gen::inRange<uint8_t>(0, kPinSlots)}});
+}
+
+// A pinned span: mostly inside one RAM region (so later removes leave it holding a removed
+// region), sometimes anywhere a bulk range goes.
+rc::Gen<Op> gen_pin_span(const Regions& regions) {
+  return rc::gen::map(
+      rc::gen::pair(gen_pin_slot(), rc::gen::weightedOneOf<std::pair<uint64_t, uint32_t>>(
+                                        {{3, gen_ram_range(regions)}, {1, gen_range(regions)}})),
+      [](std::pair<uint8_t, std::pair<uint64_t, uint32_t>> p) {
+        return Op{PinSpan{p.first, p.second.first, p.second.second}};
+      });
+}
+
+// A discard: mostly whole pages of a RAM range (rounded to pages), sometimes any bulk range
+// (mostly misaligned).
+rc::Gen<Op> gen_discard(const Regions& regions) {
+  return rc::gen::map(
+      rc::gen::pair(
+          rc::gen::weightedOneOf<std::pair<uint64_t, uint32_t>>(
+              {{3, gen_ram_range(regions)}, {1, gen_range(regions)}}),
+          rc::gen::weightedOneOf<bool>({{4, rc::gen::just(true)}, {1, rc::gen::just(false)}})),
+      [](std::pair<std::pair<uint64_t, uint32_t>, bool> p) {
+        auto [address, length] = p.first;
+        if (p.second) {
+          address &= ~(kPageSize - 1);
+          length = static_cast<uint32_t>((length + kPageSize - 1) & ~(kPageSize - 1));
+        }
+        return Op{Discard{address, length}};
+      });
+}
+
 template <class T>
 rc::Gen<Op> as_op(rc::Gen<T> gen) {
   return rc::gen::map(std::move(gen), [](T value) { return Op{value}; });
@@ -274,11 +317,15 @@ rc::Gen<Op> bulk_op(const Regions& regions) {
 
 // Any op of the decodable domain, aimed at `regions` (the regions mapped when it runs); with
 // `full`, of the mem_full format's domain (atomics and copies too).
-rc::Gen<Op> gen_op(const Regions& regions = {}, bool full = true) {
+rc::Gen<Op> gen_op(const Regions& regions = {}, bool full = true,
+                   const std::vector<uint8_t>& pinned = {}) {
   const std::size_t some = regions.empty() ? 0 : 1;
   return fixed_size(choose<Op>({
       {3, as_op(rc::gen::construct<AddRam>(gen_new_region_base(regions), gen_ram_size()))},
       {2, as_op(rc::gen::construct<AddMmio>(gen_new_region_base(regions), gen_mmio_size()))},
+      {full ? 2u : 0u,
+       as_op(rc::gen::construct<AddRom>(gen_new_region_base(regions), gen_rom_size(),
+                                        rc::gen::arbitrary<uint64_t>()))},
       {some, as_op(rc::gen::construct<RemoveRegion>(gen_region_base(regions)))},
       {1, as_op(rc::gen::construct<RemoveRegion>(gen_address(regions)))},
       {5, as_op(rc::gen::construct<Read>(gen_address(regions), gen_width()))},
@@ -306,6 +353,11 @@ rc::Gen<Op> gen_op(const Regions& regions = {}, bool full = true) {
                                     [](std::pair<uint64_t, uint32_t> r) {
                                       return Op{MarkDirty{r.first, r.second}};
                                     })},
+      {full ? 3u : 0u, gen_pin_span(regions)},
+      {full ? 2u : 0u, gen_discard(regions)},
+      {full ? 2u : 0u, as_op(rc::gen::construct<ReadPinned>(gen_pin_slot(pinned)))},
+      {full ? 2u : 0u, as_op(rc::gen::construct<WritePinned>(gen_pin_slot(pinned),
+                                                             rc::gen::arbitrary<uint64_t>()))},
   }));
 }
 
@@ -398,7 +450,8 @@ struct System {
 };
 
 struct ApplyOp : rc::state::Command<Model, System> {
-  explicit ApplyOp(const Model& model) : op(*gen_op(model.regions())) {}
+  explicit ApplyOp(const Model& model)
+      : op(*gen_op(model.regions(), /*full=*/true, model.pinned_slots())) {}
   Op op;
 
   void apply(Model& model) const override { model.apply(op); }
@@ -479,16 +532,48 @@ TEST(MemModel, GuestMemoryBehavesLikeTheModel) {
                                               "TakeDirty: invalid argument",
                                               "TakeDirty: not found",
                                               "MarkDirty: ok",
-                                              "MarkDirty: unmapped"}))
+                                              "MarkDirty: unmapped",
+                                              "PinSpan: ok",
+                                              "PinSpan: unmapped",
+                                              "PinSpan: unsupported",
+                                              "ReadPinned: ok",
+                                              "ReadPinned: not found",
+                                              "WritePinned: ok",
+                                              "Discard: ok",
+                                              "Discard: invalid argument",
+                                              "Discard: unmapped",
+                                              "AddRom: ok",
+                                              "AddRom: conflict",
+                                              "Read: ok",
+                                              "Write: read only",
+                                              "WriteBulk: read only",
+                                              "Atomic: read only",
+                                              "HostSpan: read only"}))
     ADD_FAILURE() << tag << " was never reached";
   // The RAM paths are the point: most accesses must reach RAM, not only the error paths.
-  for (const char* op :
-       {"AddRam", "Read", "Write", "ReadBulk", "WriteBulk", "HostSpan", "Atomic", "Copy"}) {
+  for (const char* op : {"AddRam", "Read", "Write", "ReadBulk", "WriteBulk", "HostSpan", "Atomic",
+                         "Copy", "PinSpan", "ReadPinned", "Discard"}) {
     const std::string prefix = std::string(op) + ": ";
     const double succeeded =
         seen.share(prefix + "ok", prefix) + seen.share(prefix + "ok (device)", prefix);
     EXPECT_GT(succeeded, 0.05) << op << " mostly fails";
   }
+}
+
+// Hot-plug under running readers: whatever the schedule, every read returns bytes of a region
+// that was mapped at some point during it, no DMA write through a pin of a removed region lands
+// in a later one, and every mapping is released once its last holder is gone (hotplug_storm.h).
+RC_GTEST_PROP(MemHotplug, EveryReadReturnsBytesOfARegionMappedDuringIt, ()) {
+  StormPlan plan;
+  plan.seed = *rc::gen::arbitrary<uint64_t>();
+  plan.readers = *rc::gen::inRange(1u, 4u);
+  plan.slots = *rc::gen::inRange(1u, 6u);
+  plan.table_changes = *rc::gen::inRange(1u, 80u);
+  plan.reads_per_reader = *rc::gen::inRange(1u, 400u);
+  plan.dma = *rc::gen::arbitrary<bool>();
+  const StormReport report = run_storm(plan);
+  if (report.violation) RC_FAIL(*report.violation);
+  RC_TAG(report.reads_ok > 0 ? "some reads found RAM" : "no read found RAM");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <utility>
 
 namespace vmmem::mem {
 namespace {
@@ -27,6 +28,11 @@ void store_little_endian(std::byte* bytes, unsigned width, uint64_t value) {
     bytes[i] = static_cast<std::byte>(value >> (8 * i));
 }
 
+// The table version the calling thread holds (ThreadWindow::table). One per copy of the
+// library: a copy only ever points the window at tables its own holder keeps, and generations
+// are unique across copies, so a window set by one copy is never taken as current by another.
+thread_local std::shared_ptr<const RegionTable> thread_table_hold;
+
 }  // namespace
 
 uint64_t GuestMemory::fresh_generation() {
@@ -36,30 +42,58 @@ uint64_t GuestMemory::fresh_generation() {
 GuestMemory::GuestMemory(GuestMemoryLimits limits)
     : limits_(limits),
       mapping_granule_(std::max(limits.host_page_size, HostMapping::system_page_size())),
-      generation_(fresh_generation()) {
+      table_(std::make_shared<const RegionTable>(RegionTable{this, fresh_generation()})),
+      generation_(table_->generation) {
   VMM_CHECK(std::has_single_bit(mapping_granule_), "host page size must be a power of two");
 }
 
-void GuestMemory::advance_generation() {
-  generation_.store(fresh_generation(), std::memory_order_relaxed);
+GuestMemory::~GuestMemory() {
+  // The destroying thread lets go of this memory's table now; other threads do at their next
+  // access or exit (or release_thread_cache()).
+  if (thread_table_hold && thread_table_hold->owner == this) release_thread_cache();
 }
 
-const GuestMemory::Region* GuestMemory::find(uint64_t address) const {
-  // The last region whose base is <= address, if it reaches that far.
-  auto after = std::upper_bound(regions_.begin(), regions_.end(), address,
-                                [](uint64_t a, const Region& r) { return a < r.base; });
-  if (after == regions_.begin()) return nullptr;
-  const Region& candidate = *std::prev(after);
-  return address <= candidate.last() ? &candidate : nullptr;
+void GuestMemory::release_thread_cache() {
+  thread_window_ = ThreadWindow{};
+  thread_table_hold.reset();
 }
 
-Status GuestMemory::validate_ram_range(uint64_t address, uint64_t size,
-                                       const Region** first) const {
+std::shared_ptr<const RegionTable> GuestMemory::load_table() const {
+  std::lock_guard lock(table_mutex_);
+  return table_;
+}
+
+const RegionTable& GuestMemory::thread_table() const {
+  ThreadWindow& window = thread_window_;
+  if (window.table_generation != generation() || window.table == nullptr) {
+    std::shared_ptr<const RegionTable> table = load_table();
+    window = ThreadWindow{0, 0, 0, nullptr, nullptr, 0, table->generation, table.get()};
+    thread_table_hold = std::move(table);  // may release the previous one: window is reset
+  }
+  return *window.table;
+}
+
+void GuestMemory::publish(RegionTable next) {
+  next.owner = this;
+  next.generation = fresh_generation();
+  const uint64_t generation = next.generation;
+  auto table = std::make_shared<const RegionTable>(std::move(next));
+  std::shared_ptr<const RegionTable> previous;
+  {
+    std::lock_guard lock(table_mutex_);
+    previous = std::exchange(table_, std::move(table));
+  }
+  generation_.store(generation, std::memory_order_release);
+  // `previous` is released here, outside the lock, unless a reader still holds it.
+}
+
+Status GuestMemory::validate_ram_range(const RegionTable& table, uint64_t address, uint64_t size,
+                                       const Region** first, bool for_write) const {
   const auto last = last_byte(address, size);
   if (!last) return Status::error(ErrorCode::kOverflow, "access wraps past 2^64", address, size);
-  const Region* region = find(address);
+  const Region* region = table.find(address);
   *first = region;
-  for (uint64_t cursor = address;;) {
+  for (;;) {
     if (region == nullptr) {
       return Status::error(ErrorCode::kUnmapped, "no region backs part of the access", address,
                            size);
@@ -68,10 +102,11 @@ Status GuestMemory::validate_ram_range(uint64_t address, uint64_t size,
       return Status::error(ErrorCode::kUnsupported, "RAM access runs into an MMIO region", address,
                            size);
     }
+    if (for_write && region->read_only) {
+      return Status::error(ErrorCode::kReadOnly, "write to ROM", address, size);
+    }
     if (*last <= region->last()) return kOkStatus;
-    cursor = region->last() + 1;  // cannot wrap: *last > region->last()
-    const Region* next = region + 1;
-    region = (next != regions_.data() + regions_.size() && next->base == cursor) ? next : nullptr;
+    region = table.adjacent_after(region);  // *last > region->last(): no wrap
   }
 }
 
@@ -83,7 +118,7 @@ Result<uint64_t> GuestMemory::read_slow(uint64_t address, unsigned width) const 
   if (!last_byte(address, width)) {
     return Status::error(ErrorCode::kOverflow, "access wraps past 2^64", address, width);
   }
-  const Region* region = find(address);
+  const Region* region = thread_table().find(address);
   if (region == nullptr) {
     return Status::error(ErrorCode::kUnmapped, "no region backs the access", address, width);
   }
@@ -92,7 +127,8 @@ Result<uint64_t> GuestMemory::read_slow(uint64_t address, unsigned width) const 
       return Status::error(ErrorCode::kUnsupported, "access straddles the end of an MMIO region",
                            address, width);
     }
-    // The handler may remove its own region (re-entrant call): hold it for the whole call.
+    // The handler may change the table (re-entrant call) and its accesses may make this thread
+    // let go of the table `region` is in: hold the handler, and touch `region` no more.
     const std::shared_ptr<MmioHandler> handler = region->mmio;
     Result<uint64_t> value = handler->read(address - region->base, width);
     if (!value.ok()) {
@@ -116,7 +152,7 @@ Status GuestMemory::write_slow(uint64_t address, unsigned width, uint64_t value)
   if (!last_byte(address, width)) {
     return Status::error(ErrorCode::kOverflow, "access wraps past 2^64", address, width);
   }
-  const Region* region = find(address);
+  const Region* region = thread_table().find(address);
   if (region == nullptr) {
     return Status::error(ErrorCode::kUnmapped, "no region backs the access", address, width);
   }
@@ -174,13 +210,15 @@ Status GuestMemory::write_scalar(uint64_t address, unsigned width, uint64_t valu
 }
 
 Status GuestMemory::read(uint64_t address, std::span<std::byte> out) const {
-  if (const std::byte* cached = cached_ram_containing(address, out.size())) {
+  if (const std::byte* cached = cached_ram_containing<false>(address, out.size())) {
     std::memmove(out.data(), cached, out.size());  // `out` may be a host span of guest memory
     return kOkStatus;
   }
   if (out.empty()) return kOkStatus;
+  const RegionTable& table = thread_table();
   const Region* region = nullptr;
-  if (Status status = validate_ram_range(address, out.size(), &region); !status.ok()) {
+  if (Status status = validate_ram_range(table, address, out.size(), &region, false);
+      !status.ok()) {
     return status;
   }
   remember(*region);
@@ -194,14 +232,15 @@ Status GuestMemory::read(uint64_t address, std::span<std::byte> out) const {
 }
 
 Status GuestMemory::write(uint64_t address, std::span<const std::byte> in) {
-  if (std::byte* cached = cached_ram_containing(address, in.size())) {
+  if (std::byte* cached = cached_ram_containing<true>(address, in.size())) {
     std::memmove(cached, in.data(), in.size());  // `in` may be a host span of guest memory
     note_written(address, in.size());
     return kOkStatus;
   }
   if (in.empty()) return kOkStatus;
+  const RegionTable& table = thread_table();
   const Region* region = nullptr;
-  if (Status status = validate_ram_range(address, in.size(), &region); !status.ok()) {
+  if (Status status = validate_ram_range(table, address, in.size(), &region, true); !status.ok()) {
     return status;
   }
   remember(*region);
@@ -209,7 +248,7 @@ Status GuestMemory::write(uint64_t address, std::span<const std::byte> in) {
   // region memmove handles the overlap; across regions an earlier chunk could overwrite source
   // bytes a later chunk still needs, so an overlapping source is copied out first.
   std::vector<std::byte> copy;
-  if (*last_byte(address, in.size()) > region->last() && overlaps_ram(in)) {
+  if (*last_byte(address, in.size()) > region->last() && overlaps_ram(table, in)) {
     copy.assign(in.begin(), in.end());
     in = copy;
   }
@@ -223,19 +262,42 @@ Status GuestMemory::write(uint64_t address, std::span<const std::byte> in) {
   return kOkStatus;
 }
 
-bool GuestMemory::overlaps_ram(std::span<const std::byte> bytes) const {
+Status GuestMemory::discard(uint64_t address, uint64_t size) {
+  if (!is_aligned(address, kPageSize) || !is_aligned(size, kPageSize)) {
+    return Status::error(ErrorCode::kInvalidArgument, "discard must cover whole 4 KiB pages",
+                         address, size);
+  }
+  if (size == 0) return kOkStatus;
+  const RegionTable& table = thread_table();
+  const Region* region = nullptr;
+  if (Status status = validate_ram_range(table, address, size, &region, true); !status.ok()) {
+    return status;
+  }
+  for (uint64_t done = 0; done < size; ++region) {
+    const uint64_t offset = address + done - region->base;
+    const uint64_t chunk = std::min<uint64_t>(size - done, region->size - offset);
+    region->mapping->zero(offset, chunk);
+    if (region->dirty) region->dirty->mark(offset, chunk);
+    done += chunk;
+  }
+  return kOkStatus;
+}
+
+bool GuestMemory::overlaps_ram(const RegionTable& table, std::span<const std::byte> bytes) {
   const auto* first = bytes.data();
   const auto* end = first + bytes.size();
-  return std::any_of(regions_.begin(), regions_.end(), [&](const Region& r) {
+  return std::any_of(table.regions.begin(), table.regions.end(), [&](const Region& r) {
     return r.host != nullptr && std::less<>()(first, r.host + r.size) && std::less<>()(r.host, end);
   });
 }
 
-Result<std::span<std::byte>> GuestMemory::host_span(uint64_t address, uint64_t size) const {
-  if (size == 0) return std::span<std::byte>();
+namespace {
+
+// host_span's rules on one table version: the region holding the whole nonempty range.
+Result<const Region*> span_region(const RegionTable& table, uint64_t address, uint64_t size) {
   const auto last = last_byte(address, size);
   if (!last) return Status::error(ErrorCode::kOverflow, "range wraps past 2^64", address, size);
-  const Region* region = find(address);
+  const Region* region = table.find(address);
   if (region == nullptr) {
     return Status::error(ErrorCode::kUnmapped, "no region backs the range", address, size);
   }
@@ -245,51 +307,138 @@ Result<std::span<std::byte>> GuestMemory::host_span(uint64_t address, uint64_t s
   if (*last > region->last()) {
     return Status::error(ErrorCode::kUnsupported, "range leaves its RAM region", address, size);
   }
-  return std::span<std::byte>(region->host + (address - region->base), size);
+  if (region->read_only) {
+    return Status::error(ErrorCode::kReadOnly, "ROM has no (writable) host span", address, size);
+  }
+  return region;
 }
 
-Status GuestMemory::admit(uint64_t base, uint64_t size) const {
+std::span<std::byte> span_in(const Region& region, uint64_t address, uint64_t size) {
+  return std::span<std::byte>(region.host + (address - region.base), size);
+}
+
+std::optional<RamWindow> window_of(const Region* region, uint64_t generation,
+                                   std::shared_ptr<const void> hold) {
+  if (region == nullptr || region->host == nullptr) return std::nullopt;
+  return RamWindow{region->base, region->size,    region->host,     region->dirty.get(),
+                   generation,   std::move(hold), region->read_only};
+}
+
+RegionKind kind_of(const Region& r) {
+  if (r.host == nullptr) return RegionKind::kMmio;
+  return r.read_only ? RegionKind::kRom : RegionKind::kRam;
+}
+
+std::vector<RegionInfo> infos_of(const RegionTable& table) {
+  std::vector<RegionInfo> out;
+  out.reserve(table.regions.size());
+  for (const Region& r : table.regions) {
+    out.push_back({r.base, r.size, kind_of(r)});
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::span<std::byte>> GuestMemory::host_span(uint64_t address, uint64_t size) const {
+  if (size == 0) return std::span<std::byte>();
+  Result<const Region*> region = span_region(thread_table(), address, size);
+  if (!region.ok()) return region.status();
+  return span_in(*region.value(), address, size);
+}
+
+Result<PinnedSpan> GuestMemory::pin_span(uint64_t address, uint64_t size) const {
+  if (size == 0) return PinnedSpan{};
+  Result<const Region*> region = span_region(thread_table(), address, size);
+  if (!region.ok()) return region.status();
+  return PinnedSpan{span_in(*region.value(), address, size), region.value()->mapping};
+}
+
+Status GuestMemory::admit(const RegionTable& table, uint64_t base, uint64_t size) const {
   const uint64_t last = base + (size - 1);  // REQUIRES: checked by the caller
-  auto after = std::upper_bound(regions_.begin(), regions_.end(), base,
+  const auto& regions = table.regions;
+  auto after = std::upper_bound(regions.begin(), regions.end(), base,
                                 [](uint64_t a, const Region& r) { return a < r.base; });
-  const bool hits_previous = after != regions_.begin() && std::prev(after)->last() >= base;
-  const bool hits_next = after != regions_.end() && after->base <= last;
+  const bool hits_previous = after != regions.begin() && std::prev(after)->last() >= base;
+  const bool hits_next = after != regions.end() && after->base <= last;
   if (hits_previous || hits_next) {
     return Status::error(ErrorCode::kConflict, "region overlaps an existing region", base, size);
   }
-  if (regions_.size() >= limits_.max_regions) {
+  if (regions.size() >= limits_.max_regions) {
     return Status::error(ErrorCode::kOutOfMemory, "region table is full", base, size);
   }
   return kOkStatus;
 }
 
-Result<std::byte*> GuestMemory::atomic_location_slow(uint64_t address, unsigned width) const {
-  const Region* region = find(address);
+Result<std::byte*> GuestMemory::atomic_location_slow(uint64_t address, unsigned width,
+                                                     bool for_write) const {
+  const Region* region = thread_table().find(address);
   if (region == nullptr) {
     return Status::error(ErrorCode::kUnmapped, "no region backs the atomic access", address, width);
   }
   if (region->host == nullptr) {
     return Status::error(ErrorCode::kUnsupported, "atomic access to MMIO", address, width);
   }
+  if (for_write && region->read_only) {
+    return Status::error(ErrorCode::kReadOnly, "atomic write to ROM", address, width);
+  }
   remember(*region);
   // Aligned and inside a RAM region, whose size is a multiple of every width: no straddling.
   return region->host + (address - region->base);
 }
 
-std::optional<GuestMemory::RamWindow> GuestMemory::ram_window(uint64_t address) const {
-  const Region* region = find(address);
-  if (region == nullptr || region->host == nullptr) return std::nullopt;
-  return RamWindow{region->base, region->size, region->host, region->dirty.get()};
+std::optional<RamWindow> GuestMemory::ram_window(uint64_t address) const {
+  const RegionTable& table = thread_table();
+  return window_of(table.find(address), table.generation, thread_table_hold);
 }
 
-void GuestMemory::insert(Region region) {
-  auto at = std::upper_bound(regions_.begin(), regions_.end(), region.base,
+MemorySnapshot GuestMemory::snapshot() const {
+  return MemorySnapshot(load_table());
+}
+
+std::optional<RamWindow> MemorySnapshot::ram_window(uint64_t address) const {
+  if (!table_) return std::nullopt;
+  return window_of(table_->find(address), table_->generation, table_);
+}
+
+Result<std::span<std::byte>> MemorySnapshot::host_span(uint64_t address, uint64_t size) const {
+  if (size == 0) return std::span<std::byte>();
+  if (!table_) return Status::error(ErrorCode::kUnmapped, "empty snapshot", address, size);
+  Result<const Region*> region = span_region(*table_, address, size);
+  if (!region.ok()) return region.status();
+  return span_in(*region.value(), address, size);
+}
+
+std::vector<RegionInfo> MemorySnapshot::regions() const {
+  return table_ ? infos_of(*table_) : std::vector<RegionInfo>{};
+}
+
+Status GuestMemory::insert(uint64_t base, uint64_t size, Region region) {
+  // REQUIRES: writer_mutex_ held; base and size checked for wrapping.
+  const RegionTable& now = *table_;
+  if (Status status = admit(now, base, size); !status.ok()) return status;
+  if (region.host != nullptr && size > limits_.max_ram_bytes - now.ram_bytes) {
+    return Status::error(ErrorCode::kOutOfMemory, "RAM budget exceeded", base, size);
+  }
+  RegionTable next{nullptr, 0, now.ram_bytes, now.regions};
+  if (region.host != nullptr) next.ram_bytes += size;
+  auto at = std::upper_bound(next.regions.begin(), next.regions.end(), base,
                              [](uint64_t a, const Region& r) { return a < r.base; });
-  regions_.insert(at, std::move(region));
-  advance_generation();
+  next.regions.insert(at, std::move(region));
+  publish(std::move(next));
+  return kOkStatus;
 }
 
 Status GuestMemory::add_ram(uint64_t base, uint64_t size) {
+  return add_host_backed(base, size, {}, /*read_only=*/false);
+}
+
+Status GuestMemory::add_rom(uint64_t base, std::span<const std::byte> contents) {
+  return add_host_backed(base, contents.size(), contents, /*read_only=*/true);
+}
+
+Status GuestMemory::add_host_backed(uint64_t base, uint64_t size,
+                                    std::span<const std::byte> contents, bool read_only) {
   if (size == 0) return Status::error(ErrorCode::kInvalidArgument, "RAM size is zero", base, size);
   if (!is_aligned(base, kPageSize) || !is_aligned(size, kPageSize)) {
     return Status::error(ErrorCode::kInvalidArgument,
@@ -298,18 +447,26 @@ Status GuestMemory::add_ram(uint64_t base, uint64_t size) {
   if (!last_byte(base, size)) {
     return Status::error(ErrorCode::kOverflow, "region wraps past 2^64", base, size);
   }
-  if (Status status = admit(base, size); !status.ok()) return status;
-  if (size > limits_.max_ram_bytes - ram_bytes_) {
+  std::lock_guard lock(writer_mutex_);
+  // Checked before mapping, so a refused request maps nothing; insert() checks again.
+  if (Status status = admit(*table_, base, size); !status.ok()) return status;
+  if (size > limits_.max_ram_bytes - table_->ram_bytes) {
     return Status::error(ErrorCode::kOutOfMemory, "RAM budget exceeded", base, size);
   }
   Result<HostMapping> mapping = HostMapping::create(size, mapping_granule_);
   if (!mapping.ok()) {
     return Status::error(ErrorCode::kOutOfMemory, mapping.status().what(), base, size);
   }
-  std::byte* host = mapping.value().data();
-  insert(Region{base, size, host, std::move(mapping.value()), nullptr});
-  ram_bytes_ += size;
-  return kOkStatus;
+  if (read_only) {
+    std::memcpy(mapping.value().data(), contents.data(), contents.size());
+    if (Status status = mapping.value().protect_read_only(); !status.ok()) {
+      return Status::error(ErrorCode::kOutOfMemory, status.what(), base, size);
+    }
+  }
+  auto shared = std::make_shared<const HostMapping>(std::move(mapping.value()));
+  std::byte* host = shared->data();
+  return insert(base, size,
+                Region{base, size, host, std::move(shared), nullptr, nullptr, read_only});
 }
 
 Status GuestMemory::add_mmio(uint64_t base, uint64_t size, std::shared_ptr<MmioHandler> handler) {
@@ -320,45 +477,49 @@ Status GuestMemory::add_mmio(uint64_t base, uint64_t size, std::shared_ptr<MmioH
   if (!last_byte(base, size)) {
     return Status::error(ErrorCode::kOverflow, "region wraps past 2^64", base, size);
   }
-  if (Status status = admit(base, size); !status.ok()) return status;
-  insert(Region{base, size, nullptr, {}, std::move(handler)});
-  return kOkStatus;
+  std::lock_guard lock(writer_mutex_);
+  return insert(base, size, Region{base, size, nullptr, nullptr, std::move(handler), nullptr});
 }
 
 Status GuestMemory::remove(uint64_t base) {
-  auto at = std::lower_bound(regions_.begin(), regions_.end(), base,
-                             [](const Region& r, uint64_t a) { return r.base < a; });
-  if (at == regions_.end() || at->base != base) {
+  std::lock_guard lock(writer_mutex_);
+  const RegionTable& now = *table_;
+  const Region* region = now.starting_at(base);
+  if (region == nullptr) {
     return Status::error(ErrorCode::kNotFound, "no region starts at this address", base, 0);
   }
-  if (at->host != nullptr) ram_bytes_ -= at->size;
-  regions_.erase(at);
-  advance_generation();
+  RegionTable next{nullptr, 0, now.ram_bytes, now.regions};
+  if (region->host != nullptr) next.ram_bytes -= region->size;
+  next.regions.erase(next.regions.begin() + (region - now.regions.data()));
+  publish(std::move(next));
   return kOkStatus;
 }
 
 Status GuestMemory::set_dirty_tracking(uint64_t base, bool on) {
-  auto region = std::lower_bound(regions_.begin(), regions_.end(), base,
-                                 [](const Region& r, uint64_t a) { return r.base < a; });
-  if (region == regions_.end() || region->base != base) {
+  std::lock_guard lock(writer_mutex_);
+  const RegionTable& now = *table_;
+  const Region* region = now.starting_at(base);
+  if (region == nullptr) {
     return Status::error(ErrorCode::kNotFound, "no region starts at this address", base, 0);
   }
-  if (region->host == nullptr) {
-    return Status::error(ErrorCode::kUnsupported, "MMIO has no dirty pages", base, 0);
+  if (region->host == nullptr || region->read_only) {
+    return Status::error(ErrorCode::kUnsupported, "MMIO and ROM have no dirty pages", base, 0);
   }
   if (on == static_cast<bool>(region->dirty)) return kOkStatus;
-  region->dirty = on ? std::make_unique<DirtyBitmap>(region->size) : nullptr;
-  advance_generation();  // cached windows carry the bitmap pointer
+  RegionTable next{nullptr, 0, now.ram_bytes, now.regions};
+  Region& changed = next.regions[static_cast<size_t>(region - now.regions.data())];
+  changed.dirty = on ? std::make_shared<DirtyBitmap>(region->size) : nullptr;
+  publish(std::move(next));  // cached windows carry the bitmap pointer
   return kOkStatus;
 }
 
 Result<std::vector<uint64_t>> GuestMemory::take_dirty(uint64_t base) {
-  const Region* region = find(base);
-  if (region == nullptr || region->base != base) {
+  const Region* region = thread_table().starting_at(base);
+  if (region == nullptr) {
     return Status::error(ErrorCode::kNotFound, "no region starts at this address", base, 0);
   }
-  if (region->host == nullptr) {
-    return Status::error(ErrorCode::kUnsupported, "MMIO has no dirty pages", base, 0);
+  if (region->host == nullptr || region->read_only) {
+    return Status::error(ErrorCode::kUnsupported, "MMIO and ROM have no dirty pages", base, 0);
   }
   if (!region->dirty) {
     return Status::error(ErrorCode::kInvalidArgument, "dirty tracking is off for this region", base,
@@ -369,8 +530,11 @@ Result<std::vector<uint64_t>> GuestMemory::take_dirty(uint64_t base) {
 
 Status GuestMemory::mark_dirty(uint64_t address, uint64_t size) {
   if (size == 0) return kOkStatus;
+  const RegionTable& table = thread_table();
   const Region* region = nullptr;
-  if (Status status = validate_ram_range(address, size, &region); !status.ok()) return status;
+  if (Status status = validate_ram_range(table, address, size, &region, true); !status.ok()) {
+    return status;
+  }
   for (uint64_t done = 0; done < size; ++region) {
     const uint64_t offset = address + done - region->base;
     const uint64_t chunk = std::min<uint64_t>(size - done, region->size - offset);
@@ -381,54 +545,57 @@ Status GuestMemory::mark_dirty(uint64_t address, uint64_t size) {
 }
 
 std::vector<RegionInfo> GuestMemory::regions() const {
-  std::vector<RegionInfo> out;
-  out.reserve(regions_.size());
-  for (const Region& r : regions_) {
-    out.push_back({r.base, r.size, r.host != nullptr ? RegionKind::kRam : RegionKind::kMmio});
-  }
-  return out;
+  return infos_of(thread_table());
+}
+
+uint64_t GuestMemory::ram_bytes() const {
+  return thread_table().ram_bytes;
 }
 
 Status GuestMemory::check() const {
+  const RegionTable& table = thread_table();
+  const std::vector<Region>& regions = table.regions;
   uint64_t ram = 0;
   const ThreadWindow& window = thread_window_;
-  const bool window_live = window.generation == generation();
+  const bool window_live = window.generation != 0 && window.generation == generation();
   bool window_found = false;
-  for (size_t i = 0; i < regions_.size(); ++i) {
-    const Region& r = regions_[i];
+  for (size_t i = 0; i < regions.size(); ++i) {
+    const Region& r = regions[i];
     if (r.size == 0 || !last_byte(r.base, r.size)) {
       return Status::error(ErrorCode::kBrokenInvariant, "check: region is empty or wraps", r.base,
                            r.size);
     }
-    if (i > 0 && regions_[i - 1].last() >= r.base) {
+    if (i > 0 && regions[i - 1].last() >= r.base) {
       return Status::error(ErrorCode::kBrokenInvariant, "check: regions unsorted or overlapping",
                            r.base, r.size);
     }
     const bool is_ram = r.host != nullptr;
-    if (is_ram == static_cast<bool>(r.mmio)) {
+    if (is_ram == static_cast<bool>(r.mmio) || is_ram != static_cast<bool>(r.mapping) ||
+        (r.read_only && (!is_ram || r.dirty))) {
       return Status::error(ErrorCode::kBrokenInvariant, "check: region is neither RAM nor MMIO",
                            r.base, r.size);
     }
     if (is_ram) {
       if (!is_aligned(r.base, kPageSize) || !is_aligned(r.size, kPageSize) ||
-          r.mapping.data() != r.host || r.mapping.size() != r.size ||
-          r.mapping.granule() != mapping_granule_) {
+          r.mapping->data() != r.host || r.mapping->size() != r.size ||
+          r.mapping->granule() != mapping_granule_) {
         return Status::error(ErrorCode::kBrokenInvariant,
                              "check: RAM region and its mapping disagree", r.base, r.size);
       }
       ram += r.size;
     }
     if (window_live && is_ram && r.base == window.base && r.size == window.size &&
-        r.host == window.host && r.dirty.get() == window.dirty) {
+        r.host == window.host && r.dirty.get() == window.dirty &&
+        (window.write_generation == 0) == r.read_only) {
       window_found = true;
     }
   }
-  if (ram != ram_bytes_ || ram_bytes_ > limits_.max_ram_bytes ||
-      regions_.size() > limits_.max_regions) {
+  if (ram != table.ram_bytes || table.ram_bytes > limits_.max_ram_bytes ||
+      regions.size() > limits_.max_regions) {
     return Status::error(ErrorCode::kBrokenInvariant, "check: RAM accounting or limits broken",
-                         ram_bytes_, ram);
+                         table.ram_bytes, ram);
   }
-  if (window_live && !window_found) {
+  if (window_live && (!window_found || window.table != &table)) {
     return Status::error(ErrorCode::kBrokenInvariant,
                          "check: this thread's cached window is not a live RAM region", window.base,
                          window.size);

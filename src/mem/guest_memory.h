@@ -1,40 +1,61 @@
 // GuestMemory: a guest physical address space made of RAM regions (host memory) and MMIO
 // regions (device callbacks), with checked scalar and bulk access.
 //
-// Thread safety: accesses (read*, write*, host_span) and check() may run concurrently from
-// any number of threads. add_ram, add_mmio and remove need exclusive access: no other call
-// may run at the same time. Two threads touching the same guest bytes race as the guest
-// program does: plain accesses copy bytes and promise no atomicity; the atomic accesses
-// (load_atomic, store_atomic, compare_exchange, fetch_add, fetch_or) are atomic with the
-// memory order asked for, against each other and against host-span users of std::atomic_ref.
+// Thread safety: every call may run concurrently with every other, from any number of threads;
+// add_ram, add_mmio, remove and set_dirty_tracking (the table changes) are serialized among
+// themselves. Readers never wait for them: each access works on one version of the region table
+// (region_table.h), and a table change publishes a new version without stopping anyone. An
+// access that overlaps a table change behaves as if it ran entirely before or entirely after it:
+// every byte it moves belongs to a region that was mapped at some point during the call. A
+// removed region's host memory stays mapped while anything still holds it (a pinned span, a
+// MemoryAccessor or a MemorySnapshot, a RamWindow's hold, a thread's cached table, an access in
+// flight) and is released when the last holder lets go; a write that lands in it then reaches
+// no region, exactly as if it had happened before the remove. Two threads touching the same
+// guest bytes race as the guest program does: plain accesses copy bytes and promise no
+// atomicity; the atomic accesses (load_atomic, store_atomic, compare_exchange, fetch_add,
+// fetch_or) are atomic with the memory order asked for, against each other and against
+// host-span users of std::atomic_ref.
+//
+// Holding host memory: host_span() returns a raw view, valid until its region is removed; a
+// caller that may race with remove() takes pin_span() instead, whose view stays mapped for as
+// long as the PinnedSpan lives. A caller that caches host addresses across accesses (a TLB's
+// addend, a page walker's window) keeps the RamWindow's `hold`, or works on a MemorySnapshot,
+// for as long as it uses them, and revalidates against generation() as before. Each thread
+// keeps the table version its last slow-path access used; a thread that stops accessing guest
+// memory (a parked vCPU) calls release_thread_cache() so that removed regions it last saw can be
+// released at once. Raw host spans used after their region's removal are caught, not made
+// safe: released host ranges stay inaccessible in a bounded quarantine (host_mapping.h).
 //
 // An MMIO handler runs inside the access, on the accessing thread, and may call back into the
-// same GuestMemory: accesses always; add_ram, add_mmio and remove (a device moving or unplugging
-// its own region) when the accessing thread has the exclusive access those calls need. The
-// handler is kept alive for the whole call even when it removes its own region. What a handler
-// does through such calls is the device's own doing: it stands even when the handler then
-// refuses the access ("a failed call changes nothing" is about what GuestMemory does).
+// same GuestMemory: accesses, and add_ram, add_mmio and remove (a device moving or unplugging
+// its own region). The handler is kept alive for the whole call even when it removes its own
+// region. What a handler does through such calls is the device's own doing: it stands even when
+// the handler then refuses the access ("a failed call changes nothing" is about what
+// GuestMemory does).
 //
 // The last-region cache is per thread (thread_local), so threads working in different RAM
 // regions never write a shared cache line; the mem/parallel_read_u64/own_region bench checks
 // that. It is also one entry per thread for all instances: a thread alternating between two
 // GuestMemory objects misses every time, and should give each a MemoryAccessor instead.
 //
-// Invariants (check() verifies each):
-//   1. regions_ is sorted by base and no two regions overlap.
+// Invariants (check() verifies each on the current table version):
+//   1. The table's regions are sorted by base and no two regions overlap.
 //   2. Every region has size > 0 and its last byte, base + size - 1, does not wrap; a region
 //      may end exactly at the top of the address space.
 //   3. A RAM region has base and size aligned to kPageSize and owns a host mapping of exactly
 //      size bytes, made of host pages (mapping_granule_; the slack up to the next host page is
 //      unreachable); an MMIO region has a handler and no host bytes.
-//   4. ram_bytes_ is the sum of RAM region sizes and stays <= limits_.max_ram_bytes;
-//      regions_.size() <= limits_.max_regions.
+//   4. The table's ram_bytes is the sum of RAM region sizes and stays <= limits_.max_ram_bytes;
+//      the region count stays <= limits_.max_regions.
 //   5. When the calling thread's cached window carries generation_, it is exactly one RAM
-//      region of regions_ (base, size, host and dirty bitmap).
-//   6. generation_ takes a fresh process-wide value at construction and at every successful
-//      add_ram, add_mmio and remove, so a cached window (the thread's own or a MemoryAccessor's)
-//      is valid exactly while generation() returns the value it was taken at, and a window
-//      taken from another instance, even one since destroyed at the same address, never is.
+//      region of the current table (base, size, host and dirty bitmap), and the thread holds
+//      that table.
+//   6. generation_ is the generation of the current table: a fresh process-wide value at
+//      construction and at every successful table change (add_ram, add_mmio, remove, dirty
+//      tracking on or off), published after the table, so a cached window (the thread's own or
+//      a MemoryAccessor's) is valid exactly while generation() returns the value it was taken
+//      at, and a window taken from another instance, even one since destroyed at the same
+//      address, never is.
 //
 // Every call is all-or-nothing: a range is validated in full before the first byte moves or
 // the first MMIO callback runs, so a failed call changes nothing. Errors name the request
@@ -45,11 +66,19 @@
 //     rules below.
 //   RAM range (scalar or bulk): empty bulk range -> ok, nothing moves; wraps -> kOverflow;
 //     walking region by region from the first byte, a gap -> kUnmapped, an MMIO region ->
-//     kUnsupported. Adjacent RAM regions form one contiguous range.
+//     kUnsupported, and for a write (discard and mark_dirty included) a ROM region ->
+//     kReadOnly. Adjacent RAM regions (ROM among them, for reads) form one contiguous range.
+//   atomic access: as at load_atomic, then a store or read-modify-write in ROM -> kReadOnly
+//     (a compare-exchange too, whatever it would have found).
+//   set_dirty_tracking, take_dirty: a ROM region is refused like MMIO (kUnsupported).
 //   add_ram: size 0 or base/size not kPageSize-aligned -> kInvalidArgument; wraps ->
 //     kOverflow; overlaps a region -> kConflict; too many regions or RAM over budget ->
 //     kOutOfMemory. add_mmio: no handler or size 0 -> kInvalidArgument; then as add_ram from
 //     kOverflow on, without the RAM budget. remove: no region starts at base -> kNotFound.
+//   discard: misaligned address or size -> kInvalidArgument; empty -> ok; then RAM range.
+//   host_span and pin_span: empty -> ok (an empty view); wraps -> kOverflow; first byte
+//     unbacked -> kUnmapped; MMIO, or the range leaves its RAM region -> kUnsupported; ROM ->
+//     kReadOnly.
 #pragma once
 
 #include <atomic>
@@ -59,6 +88,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <vector>
@@ -66,6 +96,7 @@
 #include "mem/dirty_bitmap.h"
 #include "mem/host_mapping.h"
 #include "mem/mmio.h"
+#include "mem/region_table.h"
 #include "support/bits.h"
 #include "support/status.h"
 
@@ -81,7 +112,7 @@ struct GuestMemoryLimits {
   uint64_t host_page_size = 0;
 };
 
-enum class RegionKind : uint8_t { kRam, kMmio };
+enum class RegionKind : uint8_t { kRam, kMmio, kRom };
 
 // What callers may learn about a region (regions(), tests, the reference model).
 struct RegionInfo {
@@ -95,17 +126,49 @@ template <class T>
 concept GuestScalar = std::same_as<T, uint8_t> || std::same_as<T, uint16_t> ||
     std::same_as<T, uint32_t> || std::same_as<T, uint64_t>;
 
+// The RAM region that holds an address, as a window a cache can keep: valid while the memory's
+// generation() equals `generation`. `hold` keeps `host` (and `dirty`) mapped for as long as it
+// lives, even past the region's removal; a cache that may race with add/remove keeps it.
+// Writers through the window mark `dirty` when it is not null.
+struct RamWindow {
+  uint64_t base;
+  uint64_t size;
+  std::byte* host;
+  DirtyBitmap* dirty;
+  uint64_t generation = 0;
+  std::shared_ptr<const void> hold;
+  // ROM: reads only. Its host bytes are mapped read-only, so a cache that writes through
+  // `host` (a TLB's store path) must refuse stores here itself.
+  bool read_only = false;
+};
+
+// A host view of guest RAM that keeps its host memory mapped while it lives (pin_span).
+struct PinnedSpan {
+  std::span<std::byte> bytes;
+  std::shared_ptr<const void> hold;  // null for an empty span
+};
+
+class MemorySnapshot;
+
 class GuestMemory {
  public:
   explicit GuestMemory(GuestMemoryLimits limits = {});
   GuestMemory(const GuestMemory&) = delete;
   GuestMemory& operator=(const GuestMemory&) = delete;
+  ~GuestMemory();
 
   // Backs [base, base + size) with fresh zeroed host memory.
   Status add_ram(uint64_t base, uint64_t size);
+  // Maps read-only memory (a firmware image, an option ROM) holding `contents` at
+  // [base, base + contents.size()). Reads take the RAM paths (a ROM next to RAM is part of one
+  // contiguous range for reads); every write path refuses it with kReadOnly; it has no host span
+  // (those are writable views) and no dirty pages. Refused as add_ram, with contents.size() as
+  // the size (ROM counts against the RAM budget).
+  Status add_rom(uint64_t base, std::span<const std::byte> contents);
   // Routes scalar accesses to [base, base + size) to `handler`.
   Status add_mmio(uint64_t base, uint64_t size, std::shared_ptr<MmioHandler> handler);
-  // Removes the region that starts at `base`; RAM contents are discarded.
+  // Removes the region that starts at `base`; RAM contents are discarded once nothing holds
+  // them (see Thread safety).
   Status remove(uint64_t base);
 
   // Little-endian scalar access at any alignment. The fast path is one cached-region check.
@@ -123,6 +186,13 @@ class GuestMemory {
   // span of this same guest memory, overlapping or not: copies behave like memmove.
   Status read(uint64_t address, std::span<std::byte> out) const;
   Status write(uint64_t address, std::span<const std::byte> in);
+
+  // Discards the RAM pages of [address, address + size) (a balloon's inflation, free-page
+  // reporting): they read as zeros afterwards and whole host pages go back to the host. The
+  // pages count as written for dirty tracking. Refused, in this order: address or size not a
+  // multiple of kPageSize -> kInvalidArgument; then the RAM range rules of bulk access. An
+  // empty range is ok and discards nothing.
+  Status discard(uint64_t address, uint64_t size);
 
   // Atomic access to a naturally aligned scalar in RAM, with the memory order asked for: for
   // rings shared with the guest (virtio) and page-table A/D updates. Refused, in this order: an
@@ -146,12 +216,16 @@ class GuestMemory {
   // Host view of [address, address + size) when it lies inside a single RAM region (for DMA
   // and page-table walkers). The view stays valid until that region is removed.
   Result<std::span<std::byte>> host_span(uint64_t address, uint64_t size) const;
+  // The same view, holding the region's host memory mapped for as long as the PinnedSpan
+  // lives: a DMA that completes after a concurrent remove() writes into memory no region owns
+  // any more, never into a region mapped later.
+  Result<PinnedSpan> pin_span(uint64_t address, uint64_t size) const;
 
   // Dirty-page tracking, per RAM region, for live migration: while on, every write path
   // (scalar, bulk, atomic stores and read-modify-writes, a compare-exchange only when it
   // exchanges) marks the kDirtyPageSize pages it wrote; writers through a host span call
-  // mark_dirty. set_dirty_tracking needs exclusive access (like add/remove); take_dirty and
-  // mark_dirty may run alongside accesses.
+  // mark_dirty. A write in flight while tracking is turned on may go unmarked (it ran before
+  // the call, as far as the bitmap knows): migration takes a last pass with the vCPUs stopped.
   //   set_dirty_tracking: no region starts at base -> kNotFound; MMIO -> kUnsupported. Turning
   //     it on starts from a clean bitmap (on again keeps it); off drops it.
   //   take_dirty: as set_dirty_tracking, then tracking off -> kInvalidArgument; returns the
@@ -161,35 +235,31 @@ class GuestMemory {
   Result<std::vector<uint64_t>> take_dirty(uint64_t base);
   Status mark_dirty(uint64_t address, uint64_t size);
 
-  // The RAM region that holds `address`, as a window a MemoryAccessor can cache: valid while
-  // generation() stays the same. Writers through the window mark `dirty` when it is not null.
-  struct RamWindow {
-    uint64_t base;
-    uint64_t size;
-    std::byte* host;
-    DirtyBitmap* dirty;
-  };
+  // The RAM region that holds `address`, as a window a MemoryAccessor can cache (see
+  // RamWindow: valid while generation() == window.generation; `hold` keeps it mapped).
+  using RamWindow = mem::RamWindow;
   std::optional<RamWindow> ram_window(uint64_t address) const;
-  // Changes whenever a region is added or removed, or its dirty tracking turned on or off.
+  // Changes whenever the region table changes: a region added or removed, or its dirty
+  // tracking turned on or off.
   uint64_t generation() const { return generation_.load(std::memory_order_relaxed); }
 
+  // The current version of the region table, held: what a reader that must see one consistent
+  // table over many calls (a TLB, a batch of DMA) works on.
+  MemorySnapshot snapshot() const;
+  // Drops the calling thread's cached table (for every GuestMemory), so that the host memory of
+  // regions removed since its last access can be released now rather than at its next access
+  // or its exit.
+  static void release_thread_cache();
+
   std::vector<RegionInfo> regions() const;
-  uint64_t ram_bytes() const { return ram_bytes_; }
+  uint64_t ram_bytes() const;
   const GuestMemoryLimits& limits() const { return limits_; }
 
   // Verifies invariants 1-5 (5 for the calling thread); the first violation found, or ok.
   Status check() const;
 
  private:
-  struct Region {
-    uint64_t base;
-    uint64_t size;
-    std::byte* host;  // RAM only
-    HostMapping mapping;
-    std::shared_ptr<MmioHandler> mmio;   // MMIO only
-    std::unique_ptr<DirtyBitmap> dirty;  // RAM with tracking on only
-    uint64_t last() const { return base + (size - 1); }
-  };
+  friend class MemorySnapshot;
 
   template <GuestScalar T>
   static T from_little_endian(T value) {
@@ -202,13 +272,17 @@ class GuestMemory {
   Result<uint64_t> read_slow(uint64_t address, unsigned width) const;
   Status write_slow(uint64_t address, unsigned width, uint64_t value);
 
-  // The RAM region a thread used last, in whichever GuestMemory; see invariants 5 and 6.
+  // The RAM region a thread used last, in whichever GuestMemory, and the table version the
+  // thread holds (its holder lives in guest_memory.cc); see invariants 5 and 6.
   struct ThreadWindow {
-    uint64_t generation;  // 0 (never issued) until the thread's first slow-path access
+    uint64_t generation;  // 0 (never issued) when the window holds no region
     uint64_t base;
     uint64_t size;
     std::byte* host;
-    DirtyBitmap* dirty;  // the region's, when tracking is on
+    DirtyBitmap* dirty;         // the region's, when tracking is on
+    uint64_t write_generation;  // generation for RAM, 0 for ROM: what write fast paths check
+    uint64_t table_generation;  // of `table`; 0 when the thread holds none
+    const RegionTable* table;   // held by the thread while table_generation is not 0
   };
   // Constant-initialized and trivially destructible, so the inline fast paths read it with one
   // thread-pointer-relative load and no TLS wrapper call.
@@ -225,34 +299,54 @@ class GuestMemory {
   // refused (the order documented at load_atomic).
   template <GuestScalar T>
   Result<T*> atomic_location(uint64_t address, AtomicKind kind, std::memory_order order) const;
-  Result<std::byte*> atomic_location_slow(uint64_t address, unsigned width) const;
+  Result<std::byte*> atomic_location_slow(uint64_t address, unsigned width, bool for_write) const;
 
-  const Region* find(uint64_t address) const;
-  Status validate_ram_range(uint64_t address, uint64_t size, const Region** first) const;
-  Status admit(uint64_t base, uint64_t size) const;  // overlap and table-size checks
-  void insert(Region region);
+  // The current table version, as the calling thread holds it (taking the newest when the one
+  // it holds is stale). Valid until the thread's next call into a GuestMemory.
+  const RegionTable& thread_table() const;
+  std::shared_ptr<const RegionTable> load_table() const;
+  // Publishes `next` as the current table under a fresh generation. REQUIRES: writer_mutex_.
+  void publish(RegionTable next);
+  // The RAM range rules; `for_write` refuses ROM too.
+  Status validate_ram_range(const RegionTable& table, uint64_t address, uint64_t size,
+                            const Region** first, bool for_write) const;
+  Status admit(const RegionTable& table, uint64_t base, uint64_t size) const;
+  Status insert(uint64_t base, uint64_t size, Region region);  // admit, then publish
+  // add_ram (contents empty) and add_rom.
+  Status add_host_backed(uint64_t base, uint64_t size, std::span<const std::byte> contents,
+                         bool read_only);
   // Whether the thread's window holds a T at `address`; if so, *host is where. The scalar fast
   // path: it skips the bulk checks below because a valid window is a RAM region, at least
   // kPageSize bytes, so window.size - sizeof(T) cannot wrap.
-  template <GuestScalar T>
+  // For writes, `for_write`: the window must be writable RAM (its write_generation, 0 for ROM).
+  template <GuestScalar T, bool for_write = false>
   bool scalar_in_window(uint64_t address, std::byte** host) const {
     const ThreadWindow& window = thread_window_;
     const uint64_t offset = address - window.base;  // huge when address < base
-    if (window.generation != generation() || offset > window.size - sizeof(T)) return false;
+    const uint64_t tag = for_write ? window.write_generation : window.generation;
+    if (tag != generation() || offset > window.size - sizeof(T)) return false;
     *host = window.host + offset;
     return true;
   }
   // Host address of [address, address + size) when the thread's window holds all of it and
-  // size > 0; otherwise null.
+  // size > 0 (and, `for_write`, is writable); otherwise null.
+  template <bool for_write>
   std::byte* cached_ram_containing(uint64_t address, uint64_t size) const {
     const ThreadWindow& window = thread_window_;
-    if (window.generation != generation() || size == 0 || size > window.size) return nullptr;
+    const uint64_t tag = for_write ? window.write_generation : window.generation;
+    if (tag != generation() || size == 0 || size > window.size) return nullptr;
     const uint64_t offset = address - window.base;
     return offset <= window.size - size ? window.host + offset : nullptr;
   }
-  void remember(const Region& region) const {
-    thread_window_ =
-        ThreadWindow{generation(), region.base, region.size, region.host, region.dirty.get()};
+  // REQUIRES: region is in the table the thread holds (thread_table()).
+  static void remember(const Region& region) {
+    ThreadWindow& window = thread_window_;
+    window.generation = window.table_generation;
+    window.write_generation = region.read_only ? 0 : window.table_generation;
+    window.base = region.base;
+    window.size = region.size;
+    window.host = region.host;
+    window.dirty = region.dirty.get();
   }
   // Marks [address, address + size) written, through the thread's window. REQUIRES: the window
   // holds the range (an access through it just succeeded).
@@ -260,19 +354,39 @@ class GuestMemory {
     const ThreadWindow& window = thread_window_;
     if (window.dirty != nullptr) window.dirty->mark(address - window.base, size);
   }
-  void advance_generation();
   static uint64_t fresh_generation();
-  // Whether `bytes` shares a byte with the host memory of any RAM region.
-  bool overlaps_ram(std::span<const std::byte> bytes) const;
+  // Whether `bytes` shares a byte with the host memory of any RAM region of `table`.
+  static bool overlaps_ram(const RegionTable& table, std::span<const std::byte> bytes);
 
-  GuestMemoryLimits limits_;
-  uint64_t mapping_granule_;  // host page size of every RAM mapping (invariant 3)
-  std::vector<Region> regions_;
-  uint64_t ram_bytes_ = 0;
-  // Set by the constructor and add/remove (exclusive access); read by every cached access.
-  // Relaxed is enough: add/remove are ordered against accesses by the caller's own
-  // synchronization, which exclusive access already requires.
+  const GuestMemoryLimits limits_;
+  const uint64_t mapping_granule_;  // host page size of every RAM mapping (invariant 3)
+  std::mutex writer_mutex_;         // serializes table changes
+  mutable std::mutex table_mutex_;  // guards the pointer table_ (never the table)
+  std::shared_ptr<const RegionTable> table_;
+  // The current table's generation, stored (release) after table_ is published; read by every
+  // cached access.
   std::atomic<uint64_t> generation_;
+};
+
+// One version of a GuestMemory's region table, held: every RAM region it lists stays mapped
+// while the snapshot lives, removed since or not. Answers as the memory did when it was taken.
+class MemorySnapshot {
+ public:
+  MemorySnapshot() = default;
+  uint64_t generation() const { return table_ ? table_->generation : 0; }
+  // Whether the memory's table has changed since (one check for a whole batch of accesses).
+  bool current(const GuestMemory& memory) const { return generation() == memory.generation(); }
+  // The RAM region holding `address` in this version; its host bytes stay valid while the
+  // snapshot (or the window's hold) lives.
+  std::optional<RamWindow> ram_window(uint64_t address) const;
+  // host_span's rules, on this version.
+  Result<std::span<std::byte>> host_span(uint64_t address, uint64_t size) const;
+  std::vector<RegionInfo> regions() const;
+
+ private:
+  friend class GuestMemory;
+  explicit MemorySnapshot(std::shared_ptr<const RegionTable> table) : table_(std::move(table)) {}
+  std::shared_ptr<const RegionTable> table_;
 };
 
 template <GuestScalar T>
@@ -289,7 +403,7 @@ inline Result<T> GuestMemory::read(uint64_t address) const {
 
 template <GuestScalar T>
 inline Status GuestMemory::write(uint64_t address, T value) {
-  if (std::byte * host; scalar_in_window<T>(address, &host)) {
+  if (std::byte * host; scalar_in_window<T, /*for_write=*/true>(address, &host)) {
     const T stored = from_little_endian(value);
     std::memcpy(host, &stored, sizeof(T));
     note_written(address, sizeof(T));

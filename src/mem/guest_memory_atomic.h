@@ -70,8 +70,10 @@ inline Result<T*> GuestMemory::atomic_location(uint64_t address, AtomicKind kind
                          address, sizeof(T));
   }
   std::byte* host;
-  if (!scalar_in_window<T>(address, &host)) {
-    Result<std::byte*> slow = atomic_location_slow(address, sizeof(T));
+  const bool in_window = kind == AtomicKind::kLoad ? scalar_in_window<T>(address, &host)
+                                                   : scalar_in_window<T, true>(address, &host);
+  if (!in_window) {
+    Result<std::byte*> slow = atomic_location_slow(address, sizeof(T), kind != AtomicKind::kLoad);
     if (!slow.ok()) return slow.status();
     host = slow.value();
   }

@@ -3,6 +3,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <utility>
@@ -43,6 +45,8 @@ class Quarantine {
   uint64_t held_bytes_ = 0;
 };
 
+std::atomic<uint64_t> live_mapping_bytes{0};
+
 Quarantine& quarantine() {
   static Quarantine* const instance = new Quarantine();  // never destroyed: used by destructors
   return *instance;
@@ -74,7 +78,36 @@ Result<HostMapping> HostMapping::create(uint64_t size, uint64_t granule) {
     munmap(base, total);
     return Status::error(ErrorCode::kOutOfMemory, "host mprotect refused the RAM region", 0, size);
   }
+  live_mapping_bytes.fetch_add(size, std::memory_order_relaxed);
   return HostMapping(body, size, granule);
+}
+
+void HostMapping::zero(uint64_t offset, uint64_t size) const {
+  const uint64_t end = offset + size;
+  const uint64_t first_page = (offset + granule_ - 1) / granule_ * granule_;
+  const uint64_t end_page = end / granule_ * granule_;
+  if (first_page >= end_page) {
+    std::memset(data_ + offset, 0, size);
+    return;
+  }
+  std::memset(data_ + offset, 0, first_page - offset);
+  // Anonymous private memory reads as zeros after MADV_DONTNEED; should the kernel refuse,
+  // clearing the bytes keeps the contract.
+  if (madvise(data_ + first_page, end_page - first_page, MADV_DONTNEED) != 0)
+    std::memset(data_ + first_page, 0, end_page - first_page);
+  std::memset(data_ + end_page, 0, end - end_page);
+}
+
+Status HostMapping::protect_read_only() {
+  const uint64_t body = (size_ + granule_ - 1) / granule_ * granule_;
+  if (mprotect(data_, body, PROT_READ) != 0) {
+    return Status::error(ErrorCode::kOutOfMemory, "host mprotect refused read-only", 0, size_);
+  }
+  return kOkStatus;
+}
+
+uint64_t HostMapping::live_bytes() {
+  return live_mapping_bytes.load(std::memory_order_relaxed);
 }
 
 HostMapping::HostMapping(HostMapping&& other) noexcept
@@ -99,6 +132,7 @@ HostMapping::~HostMapping() {
 void HostMapping::release() {
   if (data_ == nullptr) return;
   quarantine().hold(data_ - granule_, reserved_bytes(size_, granule_));
+  live_mapping_bytes.fetch_sub(size_, std::memory_order_relaxed);
   data_ = nullptr;
   size_ = 0;
   granule_ = 0;

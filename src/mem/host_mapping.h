@@ -7,10 +7,12 @@
 //      system page size): size() rounded up to a page is readable and writable, and one
 //      inaccessible guard page sits directly below and one directly above that, so an access
 //      that escapes the region faults instead of reading a neighbour.
-//   3. Released host ranges are not handed back to the system at once: they stay reserved and
-//      inaccessible in a bounded process-wide quarantine (at most kQuarantineBytes of address
-//      space in kQuarantineRanges ranges, oldest released first), so a host span kept past its
-//      region's removal faults instead of writing into whatever the next mapping puts there.
+//   3. A mapping is released when its owner lets go of it (GuestMemory shares it among table
+//      versions and pins, so that is after the last holder). Released host ranges are not handed
+//      back to the system at once: they stay reserved and inaccessible in a bounded process-wide
+//      quarantine (at most kQuarantineBytes of address space in kQuarantineRanges ranges, oldest
+//      released first), so a host span kept past its region's removal faults instead of writing
+//      into whatever the next mapping puts there.
 #pragma once
 
 #include <cstddef>
@@ -37,6 +39,16 @@ class HostMapping {
   // of two and a multiple of system_page_size().
   static Result<HostMapping> create(uint64_t size, uint64_t granule);
   static uint64_t system_page_size();
+  // Bytes of guest RAM in mappings not yet released, process-wide (tests check release with it).
+  static uint64_t live_bytes();
+
+  // Makes [offset, offset + size) read as zeros: whole host pages go back to the system
+  // (MADV_DONTNEED: committed memory is released, the next touch maps a zero page), the partial
+  // host pages at either end are cleared. REQUIRES: the range lies inside the mapping.
+  void zero(uint64_t offset, uint64_t size) const;
+
+  // Makes the mapping read-only from now on (ROM): a write through any view of it faults.
+  Status protect_read_only();
 
   std::byte* data() const { return data_; }
   uint64_t size() const { return size_; }

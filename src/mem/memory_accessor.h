@@ -11,12 +11,17 @@
 //   1. While generation_ == memory_.generation(), [base_, base_ + size_) is one RAM region of
 //      memory_ and host_ maps its first byte. generation_ starts at a value memory_ never
 //      reports, so the first access always refills.
-//   2. Every answer equals what memory_.read/write would give for the same call; the cache
+//   2. hold_ keeps the cached region's host memory (and dirty bitmap) mapped, so an access that
+//      passed the generation check just before a concurrent remove() lands in memory that
+//      still exists.
+//   3. Every answer equals what memory_.read/write would give for the same call; the cache
 //      changes speed, never results.
 #pragma once
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <utility>
 
 #include "mem/guest_memory.h"
 
@@ -40,7 +45,7 @@ class MemoryAccessor {
 
   template <GuestScalar T>
   Status write(uint64_t address, T value) {
-    if (std::byte* at = cached<T>(address)) {
+    if (std::byte* at = writable_ ? cached<T>(address) : nullptr) {
       const T stored = from_little_endian(value);
       std::memcpy(at, &stored, sizeof(T));
       if (dirty_ != nullptr) dirty_->mark(address - base_, sizeof(T));
@@ -74,9 +79,12 @@ class MemoryAccessor {
       size_ = window->size;
       host_ = window->host;
       dirty_ = window->dirty;
-      generation_ = memory_.generation();
+      writable_ = !window->read_only;
+      generation_ = window->generation;
+      hold_ = std::move(window->hold);
     } else {
       generation_ = kNoGeneration;
+      hold_.reset();
     }
   }
 
@@ -86,6 +94,8 @@ class MemoryAccessor {
   uint64_t size_ = 0;
   std::byte* host_ = nullptr;
   DirtyBitmap* dirty_ = nullptr;  // the region's bitmap while its tracking is on
+  std::shared_ptr<const void> hold_;
+  bool writable_ = false;  // RAM, not ROM: writes may take the cached path
 };
 
 }  // namespace vmmem::mem

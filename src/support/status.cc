@@ -27,6 +27,8 @@ std::string_view to_string(ErrorCode code) {
       return "out of memory";
     case ErrorCode::kBrokenInvariant:
       return "broken invariant";
+    case ErrorCode::kReadOnly:
+      return "read only";
   }
   return "unknown error code";
 }

@@ -30,6 +30,7 @@ enum class ErrorCode : uint8_t {
   kDeviceError,      // a device callback refused the access
   kOutOfMemory,      // a configured budget or the host ran out of memory
   kBrokenInvariant,  // check() found internal state that contradicts a documented invariant
+  kReadOnly,         // a write to something that may only be read, e.g. guest ROM
 };
 
 std::string_view to_string(ErrorCode code);

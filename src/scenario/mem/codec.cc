@@ -159,6 +159,26 @@ Op decode_op(ByteSource& source, size_t kinds) {
       const uint64_t address = decode_address(source);
       return MarkDirty{address, decode_length(source)};
     }
+    case 14: {
+      const auto slot = static_cast<uint8_t>(source.u8() % kPinSlots);
+      const uint64_t address = decode_address(source);
+      return PinSpan{slot, address, decode_length(source)};
+    }
+    case 15:
+      return ReadPinned{static_cast<uint8_t>(source.u8() % kPinSlots)};
+    case 16: {
+      const auto slot = static_cast<uint8_t>(source.u8() % kPinSlots);
+      return WritePinned{slot, source.u64()};
+    }
+    case 17: {
+      const uint64_t address = decode_address(source);
+      return Discard{address, decode_length(source)};
+    }
+    case 18: {
+      const uint64_t base = decode_address(source);
+      const uint32_t size = decode_length(source);
+      return AddRom{base, size, source.u64()};
+    }
     default:
       return Check{};
   }
@@ -207,6 +227,22 @@ void encode_op(const Op& op, size_t kinds, ByteSink& sink) {
           encode_address(o.from, sink);
           encode_address(o.to, sink);
           encode_length(o.length, sink);
+        } else if constexpr (std::is_same_v<T, AddRom>) {
+          encode_address(o.base, sink);
+          encode_length(o.size, sink);
+          sink.u64(o.pattern);
+        } else if constexpr (std::is_same_v<T, Discard>) {
+          encode_address(o.address, sink);
+          encode_length(o.length, sink);
+        } else if constexpr (std::is_same_v<T, PinSpan>) {
+          sink.u8(o.slot);
+          encode_address(o.address, sink);
+          encode_length(o.length, sink);
+        } else if constexpr (std::is_same_v<T, ReadPinned>) {
+          sink.u8(o.slot);
+        } else if constexpr (std::is_same_v<T, WritePinned>) {
+          sink.u8(o.slot);
+          sink.u64(o.pattern);
         }
       },
       op);
@@ -254,6 +290,12 @@ bool in_full_domain(const Op& op) {
   }
   if (const auto* copy = std::get_if<Copy>(&op)) return copy->length <= kMaxBulkLength;
   if (const auto* mark = std::get_if<MarkDirty>(&op)) return mark->length <= kMaxBulkLength;
+  if (const auto* pin = std::get_if<PinSpan>(&op))
+    return pin->slot < kPinSlots && pin->length <= kMaxBulkLength;
+  if (const auto* read = std::get_if<ReadPinned>(&op)) return read->slot < kPinSlots;
+  if (const auto* discard = std::get_if<Discard>(&op)) return discard->length <= kMaxBulkLength;
+  if (const auto* rom = std::get_if<AddRom>(&op)) return rom->size <= kMaxBulkLength;
+  if (const auto* write = std::get_if<WritePinned>(&op)) return write->slot < kPinSlots;
   if (op.index() >= kFrozenOpKinds) return true;
   return in_decodable_domain(op);
 }

@@ -51,6 +51,19 @@ std::string describe(const Op& op) {
         } else if constexpr (std::is_same_v<T, Copy>) {
           out << "Copy{from=" << o.from << ", to=" << o.to << ", length=" << std::dec << o.length
               << "}";
+        } else if constexpr (std::is_same_v<T, AddRom>) {
+          out << "AddRom{base=" << o.base << ", size=" << o.size << ", pattern=" << o.pattern
+              << "}";
+        } else if constexpr (std::is_same_v<T, Discard>) {
+          out << "Discard{address=" << o.address << ", length=" << std::dec << o.length << "}";
+        } else if constexpr (std::is_same_v<T, PinSpan>) {
+          out << "PinSpan{slot=" << std::dec << +o.slot << std::hex << ", address=" << o.address
+              << ", length=" << std::dec << o.length << "}";
+        } else if constexpr (std::is_same_v<T, ReadPinned>) {
+          out << "ReadPinned{slot=" << std::dec << +o.slot << "}";
+        } else if constexpr (std::is_same_v<T, WritePinned>) {
+          out << "WritePinned{slot=" << std::dec << +o.slot << std::hex << ", pattern=" << o.pattern
+              << "}";
         } else {
           out << "Check{}";
         }

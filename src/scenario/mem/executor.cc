@@ -142,6 +142,30 @@ Outcome Executor::operator()(const Op& op) {
           return {ErrorCode::kOk, 0, out};
         } else if constexpr (std::is_same_v<T, MarkDirty>) {
           return {memory_.mark_dirty(o.address, o.length).code()};
+        } else if constexpr (std::is_same_v<T, AddRom>) {
+          const std::span<std::byte> contents = buffer_.resize(o.size);
+          fill_pattern(o.pattern, contents);
+          return {memory_.add_rom(o.base, std::span<const std::byte>(contents)).code()};
+        } else if constexpr (std::is_same_v<T, Discard>) {
+          return {memory_.discard(o.address, o.length).code()};
+        } else if constexpr (std::is_same_v<T, PinSpan>) {
+          const size_t slot = o.slot % kPinSlots;
+          pins_[slot] = {};
+          pinned_[slot] = false;
+          Result<vmmem::mem::PinnedSpan> pin = memory_.pin_span(o.address, o.length);
+          if (!pin.ok()) return {pin.status().code()};
+          pins_[slot] = std::move(pin.value());
+          pinned_[slot] = true;
+          return {ErrorCode::kOk};
+        } else if constexpr (std::is_same_v<T, ReadPinned>) {
+          const size_t slot = o.slot % kPinSlots;
+          if (!pinned_[slot]) return {ErrorCode::kNotFound};
+          return {ErrorCode::kOk, 0, pins_[slot].bytes};
+        } else if constexpr (std::is_same_v<T, WritePinned>) {
+          const size_t slot = o.slot % kPinSlots;
+          if (!pinned_[slot]) return {ErrorCode::kNotFound};
+          fill_pattern(o.pattern, pins_[slot].bytes);
+          return {ErrorCode::kOk};
         } else if constexpr (std::is_same_v<T, Copy>) {
           const Result<std::span<std::byte>> source = memory_.host_span(o.from, o.length);
           if (!source.ok()) return {source.status().code()};

@@ -2,6 +2,7 @@
 // of scenario::run for this subsystem.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -46,6 +47,8 @@ class Executor {
   bool use_accessor_ = false;         // flips on every scalar op
   std::shared_ptr<DeviceLog> calls_;  // null when not recording
   ReusableBytes buffer_;              // bulk data
+  std::array<vmmem::mem::PinnedSpan, kPinSlots> pins_;
+  std::array<bool, kPinSlots> pinned_{};  // whether a PinSpan filled the slot
 };
 
 // The limits fuzz targets and properties run under: small enough that budget and

@@ -62,7 +62,7 @@ bool Model::overlaps(uint64_t base, uint64_t last) const {
   return false;
 }
 
-ErrorCode Model::ram_range_error(uint64_t address, uint64_t length) const {
+ErrorCode Model::ram_range_error(uint64_t address, uint64_t length, bool write) const {
   uint64_t last;
   if (!range_last(address, length, &last)) return ErrorCode::kOverflow;
   // The first byte that is not RAM decides; RAM regions are skipped whole.
@@ -70,6 +70,7 @@ ErrorCode Model::ram_range_error(uint64_t address, uint64_t length) const {
     const Region* region = region_at(cursor);
     if (region == nullptr) return ErrorCode::kUnmapped;
     if (!region->is_ram) return ErrorCode::kUnsupported;
+    if (write && region->read_only) return ErrorCode::kReadOnly;
     if (region->last >= last) return ErrorCode::kOk;
     cursor = region->last + 1;
   }
@@ -120,6 +121,8 @@ Outcome Model::apply(const Op& op) {
         using T = std::decay_t<decltype(o)>;
         if constexpr (std::is_same_v<T, AddRam>)
           return add_ram(o);
+        else if constexpr (std::is_same_v<T, AddRom>)
+          return add_rom(o);
         else if constexpr (std::is_same_v<T, AddMmio>)
           return add_mmio(o);
         else if constexpr (std::is_same_v<T, RemoveRegion>)
@@ -144,6 +147,14 @@ Outcome Model::apply(const Op& op) {
           return take_dirty(o);
         else if constexpr (std::is_same_v<T, MarkDirty>)
           return mark_dirty(o);
+        else if constexpr (std::is_same_v<T, Discard>)
+          return discard(o);
+        else if constexpr (std::is_same_v<T, PinSpan>)
+          return pin_span(o);
+        else if constexpr (std::is_same_v<T, ReadPinned>)
+          return read_pinned(o);
+        else if constexpr (std::is_same_v<T, WritePinned>)
+          return write_pinned(o);
         else
           // Check: the real invariants must hold, and the region tables agree.
           return Outcome{ErrorCode::kOk, region_fingerprint(regions(), ram_bytes_)};
@@ -154,6 +165,15 @@ Outcome Model::apply(const Op& op) {
 }
 
 Outcome Model::add_ram(const AddRam& op) {
+  return add_host_backed(op.base, op.size, std::nullopt);
+}
+
+Outcome Model::add_rom(const AddRom& op) {
+  return add_host_backed(op.base, op.size, op.pattern);
+}
+
+Outcome Model::add_host_backed(uint64_t base, uint64_t size, std::optional<uint64_t> rom_pattern) {
+  const AddRam op{base, size};
   uint64_t last;
   if (op.size == 0 || op.base % kPageSize != 0 || op.size % kPageSize != 0) {
     return failed(ErrorCode::kInvalidArgument);
@@ -164,8 +184,13 @@ Outcome Model::add_ram(const AddRam& op) {
   if (ram_bytes_ + op.size > limits_.max_ram_bytes || ram_bytes_ + op.size < ram_bytes_) {
     return failed(ErrorCode::kOutOfMemory);
   }
-  regions_[op.base] = Region{op.base, last, true};
+  regions_[op.base] = Region{op.base, last, true, ++incarnations_, rom_pattern.has_value()};
   ram_bytes_ += op.size;
+  if (rom_pattern) {
+    const std::span<std::byte> data = scratch_.resize(op.size);
+    fill_pattern(*rom_pattern, data);
+    copy_in(op.base, data);
+  }
   return Outcome{};
 }
 
@@ -186,9 +211,15 @@ Outcome Model::remove(const RemoveRegion& op) {
   regions_.erase(it);
   if (region.is_ram) {
     ram_bytes_ -= region.last - region.base + 1;
-    // Forget the contents: RAM mapped here again starts zeroed.
-    pages_.erase(pages_.lower_bound(region.base / kPageSize),
-                 pages_.upper_bound(region.last / kPageSize));
+    // Forget the contents: RAM mapped here again starts zeroed. A pin keeps them apart.
+    auto first = pages_.lower_bound(region.base / kPageSize);
+    auto end = pages_.upper_bound(region.last / kPageSize);
+    if (std::ranges::any_of(pins_, [&](const std::optional<Pin>& pin) {
+          return pin && pin->incarnation == region.incarnation;
+        })) {
+      detached_[region.incarnation] = std::map<uint64_t, Page>(first, end);
+    }
+    pages_.erase(first, end);
   }
   return Outcome{};
 }
@@ -235,7 +266,7 @@ Outcome Model::write(const Write& op) {
     if (offset == kMoveOffset && op.width == 8) return move_device(*region, value);
     return failed(device_refuses(offset) ? ErrorCode::kDeviceError : ErrorCode::kOk);
   }
-  if (ErrorCode code = ram_range_error(op.address, op.width); code != ErrorCode::kOk) {
+  if (ErrorCode code = ram_range_error(op.address, op.width, kWrite); code != ErrorCode::kOk) {
     return failed(code);
   }
   for (unsigned i = 0; i < op.width; ++i) {
@@ -256,7 +287,7 @@ Outcome Model::read_bulk(const ReadBulk& op) {
 
 Outcome Model::write_bulk(const WriteBulk& op) {
   if (op.length == 0) return Outcome{};
-  if (ErrorCode code = ram_range_error(op.address, op.length); code != ErrorCode::kOk) {
+  if (ErrorCode code = ram_range_error(op.address, op.length, kWrite); code != ErrorCode::kOk) {
     return failed(code);
   }
   const std::span<std::byte> data = scratch_.resize(op.length);
@@ -273,6 +304,7 @@ Outcome Model::host_span(const HostSpan& op) {
   const Region* region = region_at(op.address);
   if (region == nullptr) return failed(ErrorCode::kUnmapped);
   if (!region->is_ram || last > region->last) return failed(ErrorCode::kUnsupported);
+  if (region->read_only) return failed(ErrorCode::kReadOnly);
   copy_out(op.address, op.length);
   return Outcome{ErrorCode::kOk, 0, bytes_.view()};
 }
@@ -293,6 +325,7 @@ Outcome Model::atomic(const Atomic& op) {
   const Region* region = region_at(op.address);
   if (region == nullptr) return failed(ErrorCode::kUnmapped);
   if (!region->is_ram) return failed(ErrorCode::kUnsupported);
+  if (op.kind != AtomicKind::kLoad && region->read_only) return failed(ErrorCode::kReadOnly);
   const uint64_t mask = width_mask(op.width);
   uint64_t old = 0;
   for (unsigned i = 0; i < op.width; ++i)
@@ -326,7 +359,7 @@ Outcome Model::copy(const Copy& op) {
       source.code != ErrorCode::kOk || op.length == 0) {
     return failed(source.code);
   }
-  if (ErrorCode code = ram_range_error(op.to, op.length); code != ErrorCode::kOk) {
+  if (ErrorCode code = ram_range_error(op.to, op.length, kWrite); code != ErrorCode::kOk) {
     return failed(code);
   }
   const std::span<std::byte> data = scratch_.resize(op.length);
@@ -358,7 +391,7 @@ Outcome Model::set_dirty_tracking(const SetDirtyTracking& op) {
   auto it = regions_.find(op.base);
   if (it == regions_.end()) return failed(ErrorCode::kNotFound);
   Region& region = it->second;
-  if (!region.is_ram) return failed(ErrorCode::kUnsupported);
+  if (!region.is_ram || region.read_only) return failed(ErrorCode::kUnsupported);
   if (op.on != region.tracking) region.dirty.clear();
   region.tracking = op.on;
   return Outcome{};
@@ -368,7 +401,7 @@ Outcome Model::take_dirty(const TakeDirty& op) {
   auto it = regions_.find(op.base);
   if (it == regions_.end()) return failed(ErrorCode::kNotFound);
   Region& region = it->second;
-  if (!region.is_ram) return failed(ErrorCode::kUnsupported);
+  if (!region.is_ram || region.read_only) return failed(ErrorCode::kUnsupported);
   if (!region.tracking) return failed(ErrorCode::kInvalidArgument);
   const uint64_t pages = (region.last - region.base) / kPageSize + 1;
   const std::span<std::byte> out = bytes_.resize((pages + 63) / 64 * 8);
@@ -381,18 +414,107 @@ Outcome Model::take_dirty(const TakeDirty& op) {
 
 Outcome Model::mark_dirty(const MarkDirty& op) {
   if (op.length == 0) return Outcome{};
-  if (ErrorCode code = ram_range_error(op.address, op.length); code != ErrorCode::kOk) {
+  if (ErrorCode code = ram_range_error(op.address, op.length, kWrite); code != ErrorCode::kOk) {
     return failed(code);
   }
   mark_written(op.address, op.length);
   return Outcome{};
 }
 
+Outcome Model::discard(const Discard& op) {
+  if (op.address % kPageSize != 0 || op.length % kPageSize != 0) {
+    return failed(ErrorCode::kInvalidArgument);
+  }
+  if (op.length == 0) return Outcome{};
+  if (ErrorCode code = ram_range_error(op.address, op.length, kWrite); code != ErrorCode::kOk) {
+    return failed(code);
+  }
+  // Whole pages: an absent page reads as zeros.
+  pages_.erase(pages_.lower_bound(op.address / kPageSize),
+               pages_.lower_bound(op.address / kPageSize + op.length / kPageSize));
+  mark_written(op.address, op.length);
+  return Outcome{};
+}
+
+std::vector<uint8_t> Model::pinned_slots() const {
+  std::vector<uint8_t> out;
+  for (uint8_t slot = 0; slot < kPinSlots; ++slot) {
+    if (pins_[slot]) out.push_back(slot);
+  }
+  return out;
+}
+
+bool Model::mapped(const Pin& pin) const {
+  auto it = regions_.find(pin.region_base);
+  return it != regions_.end() && it->second.incarnation == pin.incarnation;
+}
+
+void Model::forget_unpinned() {
+  std::erase_if(detached_, [this](const auto& entry) {
+    return std::ranges::none_of(pins_, [&entry](const std::optional<Pin>& pin) {
+      return pin && pin->incarnation == entry.first;
+    });
+  });
+}
+
+Outcome Model::pin_span(const PinSpan& op) {
+  std::optional<Pin>& slot = pins_[op.slot % kPinSlots];
+  slot.reset();
+  const Outcome outcome = host_span(HostSpan{op.address, op.length});
+  bytes_.resize(0);
+  if (outcome.code == ErrorCode::kOk) {
+    const Region* region = op.length == 0 ? nullptr : region_at(op.address);
+    slot = Pin{region ? region->incarnation : 0, region ? region->base : 0, op.address, op.length};
+  }
+  forget_unpinned();
+  return failed(outcome.code);
+}
+
+Outcome Model::read_pinned(const ReadPinned& op) {
+  const std::optional<Pin>& pin = pins_[op.slot % kPinSlots];
+  if (!pin) return failed(ErrorCode::kNotFound);
+  if (pin->length == 0) return Outcome{};
+  if (mapped(*pin)) {
+    copy_out(pin->address, pin->length);
+  } else {
+    const std::map<uint64_t, Page>& pages = detached_[pin->incarnation];
+    const std::span<std::byte> out = bytes_.resize(pin->length);
+    for (uint32_t i = 0; i < pin->length; ++i) {
+      const uint64_t at = pin->address + i;
+      auto page = pages.find(at / kPageSize);
+      out[i] = page == pages.end() ? std::byte{0} : page->second[at % kPageSize];
+    }
+  }
+  return Outcome{ErrorCode::kOk, 0, bytes_.view()};
+}
+
+Outcome Model::write_pinned(const WritePinned& op) {
+  const std::optional<Pin>& pin = pins_[op.slot % kPinSlots];
+  if (!pin) return failed(ErrorCode::kNotFound);
+  if (pin->length == 0) return Outcome{};
+  const std::span<std::byte> data = scratch_.resize(pin->length);
+  fill_pattern(op.pattern, data);
+  if (mapped(*pin)) {
+    copy_in(pin->address, data);
+    return Outcome{};
+  }
+  std::map<uint64_t, Page>& pages = detached_[pin->incarnation];
+  for (uint32_t i = 0; i < pin->length; ++i) {
+    const uint64_t at = pin->address + i;
+    auto [page, fresh] = pages.try_emplace(at / kPageSize);
+    if (fresh) page->second.fill(std::byte{0});
+    page->second[at % kPageSize] = data[i];
+  }
+  return Outcome{};
+}
+
 std::vector<RegionInfo> Model::regions() const {
   std::vector<RegionInfo> out;
   for (const auto& [base, region] : regions_) {
-    out.push_back(
-        {base, region.last - base + 1, region.is_ram ? RegionKind::kRam : RegionKind::kMmio});
+    const RegionKind kind = !region.is_ram     ? RegionKind::kMmio
+                            : region.read_only ? RegionKind::kRom
+                                               : RegionKind::kRam;
+    out.push_back({base, region.last - base + 1, kind});
   }
   return out;
 }

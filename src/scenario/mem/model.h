@@ -1,5 +1,7 @@
 // Model: the reference GuestMemory. A std::map of regions and a sparse map of 4 KiB pages of
-// RAM contents (an absent page reads as zeros); scalar accesses go byte by byte. It predicts
+// RAM contents (an absent page reads as zeros); scalar accesses go byte by byte. Each RAM region
+// added is a new incarnation; a pinned span names the incarnation it pins, and when that region
+// is removed its pages move aside (detached_) for as long as a pin still names it. It predicts
 // every outcome of every op, errors included, following the error order documented in
 // mem/guest_memory.h, and every call the scenario devices receive.
 #pragma once
@@ -8,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <span>
 #include <vector>
@@ -29,27 +32,42 @@ class Model {
   Outcome apply(const Op& op);
 
   std::vector<vmmem::mem::RegionInfo> regions() const;
+  // The pin slots that hold a pin (for generators).
+  std::vector<uint8_t> pinned_slots() const;
 
  private:
   struct Region {
     uint64_t base;
     uint64_t last;  // inclusive: a region may end at 2^64 - 1
     bool is_ram;
+    uint64_t incarnation = 0;  // RAM only: unique per add
+    bool read_only = false;    // ROM
     bool tracking = false;     // dirty tracking on (RAM only)
     std::set<uint64_t> dirty;  // pages written since the last take, by index in the region
   };
   using Page = std::array<std::byte, 4096>;
+  struct Pin {
+    uint64_t incarnation;
+    uint64_t region_base;  // where that incarnation is (or was) mapped
+    uint64_t address;
+    uint32_t length;
+  };
 
   const Region* region_at(uint64_t address) const;
   bool overlaps(uint64_t base, uint64_t last) const;
   // The error of a RAM access to [address, address + length), or kOk. REQUIRES: length > 0.
-  ErrorCode ram_range_error(uint64_t address, uint64_t length) const;
+  // With kWrite, a ROM region is an error too.
+  static constexpr bool kWrite = true;
+  ErrorCode ram_range_error(uint64_t address, uint64_t length, bool write = false) const;
   std::byte load(uint64_t address) const;
   void store(uint64_t address, std::byte value);
   void copy_out(uint64_t address, size_t length);  // into bytes_
   void copy_in(uint64_t address, std::span<const std::byte> data);
 
   Outcome add_ram(const AddRam& op);
+  Outcome add_rom(const AddRom& op);
+  // add_ram, or add_rom filled with pattern_bytes(rom_pattern).
+  Outcome add_host_backed(uint64_t base, uint64_t size, std::optional<uint64_t> rom_pattern);
   Outcome add_mmio(const AddMmio& op);
   Outcome remove(const RemoveRegion& op);
   Outcome read(const Read& op);
@@ -62,6 +80,14 @@ class Model {
   Outcome set_dirty_tracking(const SetDirtyTracking& op);
   Outcome take_dirty(const TakeDirty& op);
   Outcome mark_dirty(const MarkDirty& op);
+  Outcome discard(const Discard& op);
+  Outcome pin_span(const PinSpan& op);
+  Outcome read_pinned(const ReadPinned& op);
+  Outcome write_pinned(const WritePinned& op);
+  // Whether the incarnation is still mapped (then its bytes are at their guest addresses).
+  bool mapped(const Pin& pin) const;
+  // Drops detached incarnations no pin names any more.
+  void forget_unpinned();
   // Records a write of [address, address + length) in the tracked regions it covers.
   // REQUIRES: the range is RAM (ram_range_error said ok) and length > 0.
   void mark_written(uint64_t address, uint64_t length);
@@ -72,6 +98,10 @@ class Model {
   std::map<uint64_t, Region> regions_;  // by base
   std::map<uint64_t, Page> pages_;      // by guest page number (address / 4096)
   uint64_t ram_bytes_ = 0;
+  uint64_t incarnations_ = 0;
+  std::array<std::optional<Pin>, kPinSlots> pins_;
+  // Removed incarnations a pin still names: guest page number -> contents, as when removed.
+  std::map<uint64_t, std::map<uint64_t, Page>> detached_;
   ReusableBytes bytes_;    // the bytes of the last outcome
   DeviceLog calls_;        // the device calls of the last outcome
   ReusableBytes scratch_;  // WriteBulk data

@@ -114,10 +114,53 @@ struct MarkDirty {
   friend bool operator==(const MarkDirty&, const MarkDirty&) = default;
 };
 
+// How many pinned spans an op sequence may hold at once (PinSpan slots).
+inline constexpr uint8_t kPinSlots = 4;
+
+// GuestMemory::pin_span(address, length) into pin slot `slot` (mod kPinSlots), which lets go of
+// what it held first. The pin keeps its bytes mapped after its region is removed: reads and
+// writes through it then reach that removed region's memory and nothing else.
+struct PinSpan {
+  uint8_t slot;
+  uint64_t address;
+  uint32_t length;
+  friend bool operator==(const PinSpan&, const PinSpan&) = default;
+};
+
+// The bytes of pin slot `slot` (mod kPinSlots); an empty slot -> kNotFound.
+struct ReadPinned {
+  uint8_t slot;
+  friend bool operator==(const ReadPinned&, const ReadPinned&) = default;
+};
+
+// Fills pin slot `slot` (mod kPinSlots) with pattern_bytes(pattern, its length), as a DMA
+// engine does (no dirty marking: that is the writer's mark_dirty); an empty slot -> kNotFound.
+struct WritePinned {
+  uint8_t slot;
+  uint64_t pattern;
+  friend bool operator==(const WritePinned&, const WritePinned&) = default;
+};
+
+// GuestMemory::discard(address, length): the pages read as zeros afterwards.
+struct Discard {
+  uint64_t address;
+  uint32_t length;
+  friend bool operator==(const Discard&, const Discard&) = default;
+};
+
+// GuestMemory::add_rom(base, pattern_bytes(pattern, size)): read-only memory holding a pattern.
+struct AddRom {
+  uint64_t base;
+  uint32_t size;
+  uint64_t pattern;
+  friend bool operator==(const AddRom&, const AddRom&) = default;
+};
+
 // The first nine alternatives are the ops of the frozen `mem` input format (codec.h); later
 // ones exist only in the `mem_full` format.
 using Op = std::variant<AddRam, AddMmio, RemoveRegion, Read, Write, ReadBulk, WriteBulk, HostSpan,
-                        Check, Atomic, Copy, SetDirtyTracking, TakeDirty, MarkDirty>;
+                        Check, Atomic, Copy, SetDirtyTracking, TakeDirty, MarkDirty, PinSpan,
+                        ReadPinned, WritePinned, Discard, AddRom>;
 inline constexpr size_t kFrozenOpKinds = 9;
 
 // One line, e.g. "Read{address=0x1000, width=8}".

@@ -336,6 +336,108 @@ std::vector<Op> migration(Rng& rng, size_t count) {
   return ops;
 }
 
+// Memory hot-unplug under DMA: buffers in four RAM slots are pinned for DMA, slots are removed
+// and added again while the pins keep writing and reading, and the guest reads and writes the
+// RAM that replaced them.
+std::vector<Op> hot_unplug(Rng& rng, size_t count) {
+  constexpr uint64_t kSlot = 0x4000;
+  std::array<bool, 4> mapped{true, true, true, true};
+  std::vector<Op> ops;
+  for (uint64_t slot = 0; slot < mapped.size(); ++slot)
+    ops.push_back(AddRam{kProfileRamBase + slot * kSlot, kSlot});
+  for (size_t i = 0; i < count; ++i) {
+    const uint64_t slot = rng.below(mapped.size());
+    const uint64_t base = kProfileRamBase + slot * kSlot;
+    const auto pin = static_cast<uint8_t>(rng.below(kPinSlots));
+    switch (rng.below(7)) {
+      case 0:
+        ops.push_back(mapped[slot] ? Op{RemoveRegion{base}} : Op{AddRam{base, kSlot}});
+        mapped[slot] = !mapped[slot];
+        break;
+      case 1: {
+        const uint64_t offset = rng.below(kSlot - 0x100);
+        ops.push_back(PinSpan{pin, base + offset, static_cast<uint32_t>(1 + rng.below(0x100))});
+        break;
+      }
+      case 2:
+        ops.push_back(WritePinned{pin, rng.next()});
+        break;
+      case 3:
+        ops.push_back(ReadPinned{pin});
+        break;
+      case 4:
+        ops.push_back(WriteBulk{base + rng.below(kSlot - 0x200), 0x200, rng.next()});
+        break;
+      default:
+        ops.push_back(Read{base + rng.below(kSlot - 8), 8});
+        break;
+    }
+  }
+  return ops;
+}
+
+// A balloon device: the guest writes pages, the balloon discards page ranges (some across the
+// seam of two adjacent regions, some refused: misaligned or running off RAM) and the guest
+// reads the zeros back and writes again, with dirty tracking on one region.
+std::vector<Op> balloon(Rng& rng, size_t count) {
+  constexpr uint64_t kHalf = 0x40000;
+  std::vector<Op> ops{AddRam{kProfileRamBase, kHalf}, AddRam{kProfileRamBase + kHalf, kHalf},
+                      SetDirtyTracking{kProfileRamBase, true}};
+  for (size_t i = 0; i < count; ++i) {
+    const uint64_t page = kProfileRamBase + rng.below(2 * kHalf / 0x1000) * 0x1000;
+    switch (rng.below(6)) {
+      case 0: {
+        const auto pages = static_cast<uint32_t>(1 + rng.below(16));
+        ops.push_back(Discard{page, pages * 0x1000});
+        break;
+      }
+      case 1:  // refused: misaligned
+        ops.push_back(Discard{page + 8 * (1 + rng.below(4)), 0x1000});
+        break;
+      case 2:
+        ops.push_back(WriteBulk{page, static_cast<uint32_t>(1 + rng.below(0x2000)), rng.next()});
+        break;
+      case 3:
+        ops.push_back(TakeDirty{kProfileRamBase});
+        break;
+      default:
+        ops.push_back(ReadBulk{page, static_cast<uint32_t>(1 + rng.below(0x1800))});
+        break;
+    }
+  }
+  return ops;
+}
+
+// Firmware in ROM with RAM right after it: the guest reads the image (scalar, bulk across the
+// seam, atomic loads), writes its RAM, and now and then tries to write the ROM (refused).
+std::vector<Op> firmware_rom(Rng& rng, size_t count) {
+  constexpr uint64_t kRom = 0xfff0'0000, kRomSize = 0x10000;
+  std::vector<Op> ops{AddRom{kRom, static_cast<uint32_t>(kRomSize), rng.next()},
+                      AddRam{kRom + kRomSize, 0x10000}};
+  for (size_t i = 0; i < count; ++i) {
+    const uint64_t in_rom = kRom + rng.below(kRomSize - 8);
+    switch (rng.below(8)) {
+      case 0:
+        ops.push_back(Write{in_rom, any_width(rng), rng.next()});
+        break;
+      case 1:
+        ops.push_back(ReadBulk{kRom + kRomSize - rng.between(1, 0x100),
+                               static_cast<uint32_t>(rng.between(0x100, 0x200))});
+        break;
+      case 2:
+        ops.push_back(Atomic{AtomicKind::kLoad, in_rom & ~uint64_t{7}, 8, 2, 0, 0});
+        break;
+      case 3:
+        ops.push_back(Write{kRom + kRomSize + rng.below(0x10000 - 8), 8, rng.next()});
+        break;
+      default:
+        ops.push_back(Read{in_rom, any_width(rng)});
+        break;
+    }
+  }
+  return ops;
+}
+
 constexpr Profile<Op> kProfiles[] = {
     {"scalar_sequential", "8-byte loads and stores walking RAM in order", scalar_sequential},
     {"strided_access", "8-byte loads a page and a cache line apart", strided_access},
@@ -353,6 +455,9 @@ constexpr Profile<Op> kProfiles[] = {
      device_moves},
     {"migration", "writes of every kind to a dirty-tracked region while its bitmap is taken",
      migration},
+    {"hot_unplug", "RAM slots removed and re-added under DMA through pinned spans", hot_unplug},
+    {"balloon", "page ranges discarded and read back as zeros between writes", balloon},
+    {"firmware_rom", "reads of a ROM image next to RAM, writes to it refused", firmware_rom},
 };
 
 }  // namespace
