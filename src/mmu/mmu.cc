@@ -1,5 +1,9 @@
 #include "mmu/mmu.h"
 
+#include <array>
+
+#include "support/check.h"
+
 namespace vmmem::mmu {
 
 Mmu::Mmu(mem::GuestMemory& memory, const MmuConfig& config)
@@ -8,19 +12,23 @@ Mmu::Mmu(mem::GuestMemory& memory, const MmuConfig& config)
       walker_(memory, config.ad_policy),
       tlb_(config.tlb),
       generation_(memory.generation()),
-      ram_(memory) {}
+      ram_(memory) {
+  shootdown_.arm(generation_);
+}
 
-void Mmu::sync_generation() {
-  if (memory_.generation() == generation_) return;
-  tlb_.flush_all();
-  generation_ = memory_.generation();
+void Mmu::catch_up() {
+  if (current()) return;
+  if (const uint64_t now = memory_.generation(); now != generation_) {
+    tlb_.flush_all();
+    generation_ = now;
+  }
+  service_shootdowns();
 }
 
 Translation Mmu::translate_slow(uint64_t va, Access access) {
-  if (shootdown_.pending()) service_shootdowns();
-  sync_generation();
+  catch_up();
   const uint64_t page = page_of(va);
-  constexpr uint64_t kUsable = ~(TlbEntry::kNotRam | TlbEntry::kPrefetched);
+  constexpr uint64_t kUsable = ~(TlbEntry::kViaMemory | TlbEntry::kPrefetched);
   TlbEntry* entry = &tlb_.slot(va);
   if (entry->page != page) entry = tlb_.promote_victim(page);
   if (entry != nullptr && (entry->compare[index(access)] & kUsable) == page) {
@@ -44,6 +52,7 @@ Translation Mmu::walk_and_fill(uint64_t va, Access access) {
   entry.pa_offset = walk.pa - va;
   if (const uint64_t* host = ram_.locate(page_of(walk.pa))) {
     entry.ram = true;
+    entry.tracked = ram_.tracked();
     entry.host_offset = reinterpret_cast<uintptr_t>(host) - entry.page;
   }
   tlb_.commit(entry);
@@ -73,6 +82,7 @@ void Mmu::prefetch_after_miss(uint64_t va) {
     entry.prefetched = true;
     if (const uint64_t* host = ram_.locate(page_of(probe.pa))) {
       entry.ram = true;
+      entry.tracked = ram_.tracked();
       entry.host_offset = reinterpret_cast<uintptr_t>(host) - next;
     }
     tlb_.commit(entry);
@@ -94,7 +104,7 @@ Fault Mmu::translate_split(uint64_t va, unsigned width, Access access, uint64_t*
 }
 
 Fault Mmu::load_slow(uint64_t va, unsigned width, uint64_t* value) {
-  sync_generation();
+  catch_up();
   const uint64_t in_first = kPageSize - (va & (kPageSize - 1));
   if (width <= in_first) {
     const Translation t = translate(va, Access::kLoad);
@@ -122,7 +132,7 @@ Fault Mmu::load_slow(uint64_t va, unsigned width, uint64_t* value) {
 }
 
 Fault Mmu::store_slow(uint64_t va, unsigned width, uint64_t value) {
-  sync_generation();
+  catch_up();
   const uint64_t in_first = kPageSize - (va & (kPageSize - 1));
   if (width <= in_first) {
     const Translation t = translate(va, Access::kStore);
@@ -135,13 +145,19 @@ Fault Mmu::store_slow(uint64_t va, unsigned width, uint64_t value) {
       f != Fault::kNone) {
     return f;
   }
-  const auto first = memory_.host_span(first_pa, in_first);
-  const auto second = memory_.host_span(second_pa, width - in_first);
-  if (!first.ok() || !second.ok()) return Fault::kPhysicalAccessFault;
-  for (unsigned i = 0; i < width; ++i) {
-    const auto b = static_cast<std::byte>(value >> (8 * i));
-    (i < in_first ? first.value()[i] : second.value()[i - in_first]) = b;
+  // Both parts are checked before either is written; GuestMemory's bulk writes then mark the
+  // pages dirty where tracking is on.
+  if (!memory_.host_span(first_pa, in_first).ok() ||
+      !memory_.host_span(second_pa, width - in_first).ok()) {
+    return Fault::kPhysicalAccessFault;
   }
+  std::array<std::byte, 8> bytes;
+  for (unsigned i = 0; i < width; ++i)
+    bytes[i] = static_cast<std::byte>(value >> (8 * i));
+  const std::span<const std::byte> all(bytes.data(), width);
+  const bool written = memory_.write(first_pa, all.first(in_first)).ok() &&
+                       memory_.write(second_pa, all.subspan(in_first)).ok();
+  VMM_CHECK(written, "a RAM range checked a moment ago refused a write");
   return Fault::kNone;
 }
 
@@ -211,6 +227,8 @@ void Mmu::flush(const FlushRequest& request) {
 }
 
 void Mmu::service_shootdowns() {
+  // Armed before the queue is taken (shootdown.h, invariant 2).
+  shootdown_.arm(generation_);
   uint64_t last_ticket = 0;
   for (const FlushRequest& request : shootdown_.take(&last_ticket))
     flush(request);
@@ -231,6 +249,10 @@ Status Mmu::check() const {
     if (entry.ram != window.has_value() || (entry.ram && !host_matches)) {
       result = Status::error(ErrorCode::kBrokenInvariant, "mmu: TLB host address is stale",
                              entry.page, pa);
+    } else if (entry.ram && entry.tracked != (window->dirty != nullptr)) {
+      result =
+          Status::error(ErrorCode::kBrokenInvariant,
+                        "mmu: TLB dirty-tracking state differs from the region's", entry.page, pa);
     }
   });
   return result;

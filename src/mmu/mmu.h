@@ -15,11 +15,18 @@
 // (GuestMemory's own rule); the owner notices the new generation and flushes.
 //
 // Invariants (check() verifies 1 and the TLB's own):
-//   1. tlb_ holds only entries filled under memory generation generation_; before any access
-//      uses a host address, generation_ is brought up to date (a flush when it changed).
-//   2. Every translation sees all shootdown requests posted before it began: queued requests
-//      are applied at the start of translate/load/store/translate_batch.
-//   3. In coherent use (software flushes after changing a PTE, as the spec requires) every
+//   1. tlb_ holds only entries filled under memory generation generation_; no TLB entry is
+//      used (translation or host address) unless memory's generation still equals it: the
+//      owner flushes and catches up first. Host addresses and the dirty-tracking state of
+//      each page (TlbEntry::tracked) are therefore those of the current regions.
+//   2. Every translation sees all shootdown requests posted before it began: the fast paths
+//      run only while the mailbox is armed with generation_ (nothing posted since the owner
+//      last took the queue); otherwise the slow path applies the queue first.
+//   3. Stores reach guest memory's dirty tracking: a store through a host address happens
+//      only on pages whose region had tracking off at the fill (tracking on or off changes the
+//      generation, so invariant 1 keeps that true); tracked pages, page-crossing stores and
+//      MMIO write through GuestMemory, which marks the pages.
+//   4. In coherent use (software flushes after changing a PTE, as the spec requires) every
 //      translation equals a fresh walk; otherwise a hit may be stale only with a translation
 //      that was valid at some point since the last flush that covers it.
 #pragma once
@@ -46,8 +53,9 @@ struct MmuConfig {
   unsigned prefetch_depth = 0;  // pages walked ahead on a confirmed stride; 0: off
   // Count fast-path hits. One increment per hit is a read-modify-write of the same word on
   // every access, a chain through memory that costs about a nanosecond per hit in a tight
-  // loop; benches measure both settings.
-  bool count_hits = true;
+  // loop, so it is off unless asked for (statistics, the prefetch benches); every other
+  // counter is kept on the slow paths and always counts.
+  bool count_hits = false;
 };
 
 struct Translation {
@@ -71,9 +79,8 @@ class Mmu {
   const TranslationContext& context() const { return tlb_.context(); }
 
   Translation translate(uint64_t va, Access access) {
-    if (shootdown_.pending()) service_shootdowns();
     const TlbEntry& entry = tlb_.slot(va);
-    if ((entry.compare[index(access)] & ~TlbEntry::kNotRam) == page_of(va)) {
+    if (current() && (entry.compare[index(access)] & ~TlbEntry::kViaMemory) == page_of(va)) {
       if (config_.count_hits) ++tlb_.counters().hits;
       return {Fault::kNone, va + entry.pa_offset};
     }
@@ -87,11 +94,7 @@ class Mmu {
       std::memcpy(&value, host, sizeof(T));
       return {Fault::kNone, from_little_endian(value)};
     }
-    LoadResult<T> result;
-    uint64_t value = 0;
-    result.fault = load_slow(va, sizeof(T), &value);
-    result.value = static_cast<T>(value);
-    return result;
+    return load_slow_as<T>(va);
   }
 
   template <mem::GuestScalar T>
@@ -137,23 +140,40 @@ class Mmu {
     return value;
   }
 
+  // Whether the TLB may be used as it is: no shootdown posted and guest memory's regions
+  // unchanged since the owner last caught up (invariants 1 and 2). One load and compare: the
+  // mailbox is armed with the memory generation the TLB was filled under.
+  bool current() const { return shootdown_.armed_with(memory_.generation()); }
+
   // Host address of the T at va when a TLB entry allows the access and the T stays in the
   // page; null sends the access to the slow path.
   template <mem::GuestScalar T>
   std::byte* fast_host(uint64_t va, Access access) {
-    if (shootdown_.pending() || memory_.generation() != generation_) return nullptr;
     const TlbEntry& entry = tlb_.slot(va);
     // The page of the last byte: an access that leaves the page never matches.
-    if (entry.compare[index(access)] != page_of(va + (sizeof(T) - 1))) return nullptr;
+    if (!current() || entry.compare[index(access)] != page_of(va + (sizeof(T) - 1))) {
+      return nullptr;
+    }
     if (config_.count_hits) ++tlb_.counters().hits;
     return reinterpret_cast<std::byte*>(va + entry.host_offset);
+  }
+
+  template <mem::GuestScalar T>
+  [[gnu::noinline]] LoadResult<T> load_slow_as(uint64_t va) {
+    LoadResult<T> result;
+    uint64_t value = 0;
+    result.fault = load_slow(va, sizeof(T), &value);
+    result.value = static_cast<T>(value);
+    return result;
   }
 
   Translation translate_slow(uint64_t va, Access access);
   // Walks and fills; the walk's fault otherwise.
   Translation walk_and_fill(uint64_t va, Access access);
   void prefetch_after_miss(uint64_t va);
-  void sync_generation();
+  // Brings the TLB up to date: flushes when guest memory's generation moved, applies queued
+  // shootdowns, and re-arms the mailbox.
+  void catch_up();
   Fault load_slow(uint64_t va, unsigned width, uint64_t* value);
   Fault store_slow(uint64_t va, unsigned width, uint64_t value);
   // Translates both pages of an access that crosses a page boundary; the two physical parts.
@@ -166,8 +186,8 @@ class Mmu {
   Tlb tlb_;
   StridePrefetcher prefetcher_;
   ShootdownMailbox shootdown_;
-  uint64_t generation_;
-  PteMemory ram_;  // where fills find the host address of a RAM page (its last-region cache)
+  uint64_t generation_;  // guest memory's generation the TLB entries were filled under
+  PteMemory ram_;        // where fills find the host address of a RAM page (its last-region cache)
 };
 
 }  // namespace vmmem::mmu

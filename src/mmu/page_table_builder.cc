@@ -41,12 +41,12 @@ Status PageTableBuilder::map(uint64_t va, uint64_t pa, uint64_t size, uint8_t fl
     if (!is_valid(entry)) {
       const uint64_t frame = frames_->allocate().value();
       entry = pte::make(frame >> kPageShift, pte::kValid);
-      PteMemory::store(at, entry);
+      ptes_.store(at, entry);
     }
     table = pte::ppn(entry) << kPageShift;
   }
-  PteMemory::store(ptes_.locate(table + 8 * vpn_index(va, target)),
-                   pte::make(pa >> kPageShift, pte::kValid | flags));
+  ptes_.store(ptes_.locate(table + 8 * vpn_index(va, target)),
+              pte::make(pa >> kPageShift, pte::kValid | flags));
   return kOkStatus;
 }
 
@@ -104,7 +104,7 @@ Result<LeafLocation> PageTableBuilder::find_leaf(uint64_t va) {
 Status PageTableBuilder::unmap(uint64_t va) {
   Result<LeafLocation> leaf = find_leaf(va);
   if (!leaf.ok()) return leaf.status();
-  PteMemory::store(ptes_.locate(leaf.value().pte_address), 0);
+  ptes_.store(ptes_.locate(leaf.value().pte_address), 0);
   return kOkStatus;
 }
 
@@ -117,7 +117,7 @@ Status PageTableBuilder::protect(uint64_t va, uint8_t flags) {
   const uint64_t old = leaf.value().entry;
   const uint64_t kept = old & (~pte::kFlagBits | pte::kGlobal);
   const uint64_t changed = (flags & ~pte::kGlobal) | pte::kValid;
-  PteMemory::store(ptes_.locate(leaf.value().pte_address), kept | changed);
+  ptes_.store(ptes_.locate(leaf.value().pte_address), kept | changed);
   return kOkStatus;
 }
 

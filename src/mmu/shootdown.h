@@ -3,12 +3,18 @@
 // translation (or when it calls Mmu::service_shootdowns) and then marks their tickets done;
 // wait(ticket) blocks the requester until then.
 //
-// Thread safety: post and wait from any thread; take and complete from the owner only.
+// The owner's fast path asks one question per access: is the mailbox still armed with the token
+// it last gave (arm), i.e. nothing posted since? post() replaces the token with kPosted. The Mmu
+// arms with guest memory's generation, so one load and one compare answer both "no shootdown
+// queued" and "guest memory's regions unchanged".
+//
+// Thread safety: post and wait from any thread; arm, take and complete from the owner only.
 //
 // Invariants:
 //   1. completed_ <= issued_; tickets are issued in order 1, 2, ... and completed in order.
-//   2. pending_ is true whenever queue_ is non-empty (it may briefly stay true after the owner
-//      took the queue; the owner then finds nothing to do).
+//   2. token_ is kPosted whenever queue_ holds a request posted after the owner's last arm():
+//      post() stores kPosted after queueing, and the owner arms before it takes the queue, so a
+//      request is either taken by that take() or leaves kPosted behind for the next access.
 #pragma once
 
 #include <atomic>
@@ -35,14 +41,20 @@ class ShootdownMailbox {
   // Blocks until the owner has applied every request up to `ticket`.
   void wait(uint64_t ticket);
 
-  // Owner side: whether anything may be queued (one relaxed-cost load on the hot path).
-  bool pending() const { return pending_.load(std::memory_order_acquire); }
+  // Never a token the owner arms with (GuestMemory never issues generation 0).
+  static constexpr uint64_t kPosted = 0;
+
+  // Owner side: whether the mailbox still holds `token`, i.e. nothing was posted since
+  // arm(token) (one load on the hot path).
+  bool armed_with(uint64_t token) const { return token_.load(std::memory_order_acquire) == token; }
+  // REQUIRES: token != kPosted. Call before take(): see invariant 2.
+  void arm(uint64_t token) { token_.store(token, std::memory_order_seq_cst); }
   // Takes the queued requests and the last ticket among them.
   std::vector<FlushRequest> take(uint64_t* last_ticket);
   void complete(uint64_t ticket);
 
  private:
-  std::atomic<bool> pending_{false};
+  std::atomic<uint64_t> token_{kPosted};
   std::mutex mutex_;
   std::condition_variable done_;
   std::vector<FlushRequest> queue_;  // guarded by mutex_

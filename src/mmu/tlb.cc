@@ -26,7 +26,7 @@ uint64_t Tlb::compare_word(const TlbEntry& entry, Access access) const {
       Walker::check_permission(context_, entry.flags, access) != Fault::kNone) {
     word |= TlbEntry::kDenied;
   }
-  if (!entry.ram) word |= TlbEntry::kNotRam;
+  if (!entry.ram || (access == Access::kStore && entry.tracked)) word |= TlbEntry::kViaMemory;
   if (entry.prefetched) word |= TlbEntry::kPrefetched;
   return word;
 }

@@ -12,8 +12,10 @@
 //   kDenied:     this access would not pass (privilege, R/W/X, A, or D for a store), or the
 //                entry belongs to another ASID, or is empty — the slow path walks and faults
 //                precisely;
-//   kNotRam:     the physical page is not RAM (MMIO or nothing): loads and stores go slow,
-//                translations may still hit;
+//   kViaMemory:  loads and stores must go through GuestMemory, not the host address: the
+//                physical page is not RAM (MMIO or nothing), or, for the store word only, its
+//                region has dirty tracking on (GuestMemory's write marks the page; a store
+//                through the host address would not). Translations may still hit;
 //   kPrefetched: filled by the prefetcher and not used yet; the first use counts a prefetch
 //                hit and clears the flag.
 //
@@ -24,7 +26,7 @@
 //   1. A main-table entry with a page sits in slot (page >> 12) & (size - 1); an empty entry
 //      has page == kNoPage and all compare words kDenied.
 //   2. Every compare word equals compare_word(entry, context, access) for the context last
-//      given to set_context: the entry's page, plus kDenied/kNotRam/kPrefetched as above.
+//      given to set_context: the entry's page, plus kDenied/kViaMemory/kPrefetched as above.
 //   3. No page appears twice in the TLB (main and victim tables together).
 //   4. An entry's page lies inside its leaf [leaf_base, leaf_base + page_size_at(level)).
 //   5. superpage_low_ <= superpage_high_ bound every cached superpage leaf, when any is cached.
@@ -67,9 +69,9 @@ struct TlbCounters {
 
 struct TlbEntry {
   static constexpr uint64_t kDenied = 1;
-  static constexpr uint64_t kNotRam = 2;
+  static constexpr uint64_t kViaMemory = 2;
   static constexpr uint64_t kPrefetched = 4;
-  static constexpr uint64_t kFlagMask = kDenied | kNotRam | kPrefetched;
+  static constexpr uint64_t kFlagMask = kDenied | kViaMemory | kPrefetched;
   static constexpr uint64_t kNoPage = ~uint64_t{0};
 
   std::array<uint64_t, kAccessKinds> compare{kDenied, kDenied, kDenied};
@@ -81,6 +83,7 @@ struct TlbEntry {
   uint8_t flags = 0;  // the leaf PTE's V R W X U G A D
   uint16_t asid = 0;
   bool ram = false;
+  bool tracked = false;  // RAM whose region had dirty tracking on at the fill
   bool prefetched = false;
 
   bool empty() const { return page == kNoPage; }

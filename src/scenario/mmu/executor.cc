@@ -106,10 +106,15 @@ ErrorCode Executor::change_leaf(uint64_t va, std::optional<uint8_t> protect_flag
 ErrorCode Executor::corrupt(const CorruptPte& op) {
   const Result<uint64_t> address = spaces_[space_].pte_address(op.va, op.level);
   if (!address.ok()) return address.status().code();
-  const Result<std::span<std::byte>> host = memory_.host_span(address.value(), 8);
-  if (!host.ok()) return ErrorCode::kUnmapped;
-  auto* word = reinterpret_cast<uint64_t*>(host.value().data());
-  vmmem::mmu::PteMemory::store(word, vmmem::mmu::PteMemory::load(word) ^ op.bits);
+  // Through GuestMemory's atomic access, which marks the page dirty like any guest store.
+  const Result<uint64_t> old =
+      memory_.load_atomic<uint64_t>(address.value(), std::memory_order_acquire);
+  if (!old.ok()) return ErrorCode::kUnmapped;
+  VMM_CHECK(
+      memory_
+          .store_atomic<uint64_t>(address.value(), old.value() ^ op.bits, std::memory_order_release)
+          .ok(),
+      "a PTE just read refused a store");
   tables_corrupted_ = true;
   if (config_.coherent) flush_all();
   return ErrorCode::kOk;
