@@ -1,5 +1,6 @@
 #include "scenario/mmu/executor.h"
 
+#include <bit>
 #include <memory>
 #include <type_traits>
 
@@ -55,7 +56,45 @@ Executor::Executor(const Config& config, bool record_addresses)
   for (unsigned slot = 0; slot < kSpaces; ++slot) {
     spaces_.emplace_back(memory_, frames_, table_mode(config), frames_.allocate().value());
   }
+  if (config.dirty_tracking) {
+    VMM_CHECK(memory_.set_dirty_tracking(kRamBase, true).ok() &&
+                  memory_.set_dirty_tracking(kScratchBase, true).ok(),
+              "scenario dirty tracking");
+  }
   mmu_.set_context(context());
+}
+
+ErrorCode Executor::toggle_scratch() {
+  const bool tracking = config_.dirty_tracking;
+  if (scratch_present_) {
+    if (tracking) VMM_CHECK(memory_.set_dirty_tracking(kRamBase, false).ok(), "RAM tracking off");
+    const Status status = memory_.remove(kScratchBase);
+    if (status.ok()) scratch_present_ = false;
+    return status.code();
+  }
+  const Status status = memory_.add_ram(kScratchBase, kScratchSize);
+  if (!status.ok()) return status.code();
+  scratch_present_ = true;
+  if (tracking) {
+    VMM_CHECK(memory_.set_dirty_tracking(kScratchBase, true).ok() &&
+                  memory_.set_dirty_tracking(kRamBase, true).ok(),
+              "tracking on again");
+  }
+  return ErrorCode::kOk;
+}
+
+std::vector<uint64_t> Executor::take_dirty_pages() {
+  std::vector<uint64_t> pages;
+  for (const uint64_t base : {kRamBase, kScratchBase}) {
+    const Result<std::vector<uint64_t>> words = memory_.take_dirty(base);
+    if (!words.ok()) continue;  // tracking off, or the scratch region is gone
+    for (size_t w = 0; w < words.value().size(); ++w) {
+      for (uint64_t bits = words.value()[w]; bits != 0; bits &= bits - 1) {
+        pages.push_back(base + (w * 64 + static_cast<unsigned>(std::countr_zero(bits))) * 4096);
+      }
+    }
+  }
+  return pages;
 }
 
 vmmem::mmu::TranslationContext Executor::context() const {
@@ -138,6 +177,12 @@ Outcome Executor::access(uint64_t va, unsigned size, Access kind, std::optional<
 }
 
 Outcome Executor::operator()(const Op& op) {
+  Outcome outcome = perform(op);
+  if (config_.dirty_tracking && record_addresses_) outcome.dirty_pages = take_dirty_pages();
+  return outcome;
+}
+
+Outcome Executor::perform(const Op& op) {
   return std::visit(
       [this](const auto& o) -> Outcome {
         using T = std::decay_t<decltype(o)>;
@@ -179,10 +224,7 @@ Outcome Executor::operator()(const Op& op) {
         } else if constexpr (std::is_same_v<T, CorruptPte>) {
           return {corrupt(o)};
         } else {
-          const Status status = scratch_present_ ? memory_.remove(kScratchBase)
-                                                 : memory_.add_ram(kScratchBase, kScratchSize);
-          if (status.ok()) scratch_present_ = !scratch_present_;
-          return {status.code()};
+          return {toggle_scratch()};
         }
       },
       op);

@@ -50,6 +50,10 @@ class Executor {
   ErrorCode corrupt(const CorruptPte& op);
   Outcome access(uint64_t va, unsigned size, Access access, std::optional<uint64_t> value);
   void flush_all() { mmu_.flush({vmmem::mmu::FlushKind::kAll}); }
+  Outcome perform(const Op& op);
+  ErrorCode toggle_scratch();
+  // The pages the tracked regions' bitmaps hold, ascending; the bitmaps are cleared.
+  std::vector<uint64_t> take_dirty_pages();
 
   Config config_;
   bool record_addresses_;

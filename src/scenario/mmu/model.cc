@@ -43,6 +43,22 @@ Model::Model(const Config& config)
   for (unsigned slot = 0; slot < kSpaces; ++slot)
     roots_.push_back(allocate_frame());
   epoch_ = 0;
+  dirty_.clear();  // tracking starts after the roots are allocated
+}
+
+bool Model::tracked(uint64_t pa) const {
+  // RAM's tracking follows the scratch region's presence (layout.h).
+  return config_.dirty_tracking && scratch_present_ && is_ram(pa);
+}
+
+std::optional<std::string> Model::judge_dirty(const Outcome& actual) {
+  const std::vector<uint64_t> expected(dirty_.begin(), dirty_.end());
+  dirty_.clear();
+  if (!config_.dirty_tracking || actual.dirty_pages == expected) return std::nullopt;
+  std::string text = "dirty pages should be [";
+  for (size_t i = 0; i < expected.size(); ++i)
+    text += (i ? " " : "") + translation_text(Fault::kNone, expected[i]).substr(3);
+  return text + "]";
 }
 
 bool Model::scratch_present_at(int64_t version) const {
@@ -79,6 +95,7 @@ std::optional<uint64_t> Model::word_at(uint64_t address, int64_t version) const 
 }
 
 void Model::set_word(uint64_t address, uint64_t value) {
+  if (tracked(address)) dirty_.insert(address & ~uint64_t{4095});
   const uint64_t old = word(address);
   if (old == value) return;
   history_[address].emplace_back(epoch_, old);
@@ -113,6 +130,7 @@ uint64_t Model::allocate_frame() {
   const uint64_t frame = next_frame_;
   next_frame_ += 4096;
   zero_words(frame, 4096);
+  if (tracked(frame)) dirty_.insert(frame);
   return frame;
 }
 
@@ -233,6 +251,7 @@ ErrorCode Model::corrupt(const CorruptPte& op) {
 ErrorCode Model::toggle_scratch() {
   if (scratch_present_) zero_words(kScratchBase, kScratchSize);
   scratch_present_ = !scratch_present_;
+  dirty_.clear();  // the removed region's bitmap and RAM's go with tracking off
   scratch_toggles_.emplace_back(epoch_, scratch_present_);
   if (change_epochs_.empty() || change_epochs_.back() != epoch_) change_epochs_.push_back(epoch_);
   return ErrorCode::kOk;
@@ -420,6 +439,9 @@ std::optional<std::string> Model::judge(const Op& op, const Outcome& actual) {
         }
       },
       op);
+  if (std::optional<std::string> dirty = judge_dirty(actual); dirty && !complaint) {
+    complaint = std::move(dirty);
+  }
   ++epoch_;
   return complaint;
 }

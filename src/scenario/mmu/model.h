@@ -10,13 +10,17 @@
 //     in another) and that state was still current after the last flush covering the entry
 //     (sfence.vma's rules: ASID flushes keep globals, address flushes take every entry whose
 //     leaf covers the address). Earlier states come from an undo log of every word the
-//     scenario changed, tagged with the op that changed it.
+//     scenario changed, tagged with the op that changed it;
+//   - under Config::dirty_tracking, after every op: the dirty pages are exactly the tracked
+//     pages written since the last op (every guest store, PTE write, A/D update and zeroed
+//     table frame, whether or not the bytes changed).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -49,7 +53,10 @@ class Model {
   bool scratch_present_at(int64_t version) const;
   std::optional<uint64_t> word_at(uint64_t address, int64_t version) const;
   uint64_t word(uint64_t address) const;
+  // Every write goes through set_word, which marks the page when its region is tracked.
   void set_word(uint64_t address, uint64_t value);
+  bool tracked(uint64_t pa) const;
+  std::optional<std::string> judge_dirty(const Outcome& actual);
   void zero_words(uint64_t base, uint64_t size);
   uint8_t byte(uint64_t pa) const;
   void set_byte(uint64_t pa, uint8_t value);
@@ -92,6 +99,7 @@ class Model {
   bool sum_ = false;
   bool mxr_ = false;
   bool scratch_present_ = true;
+  std::set<uint64_t> dirty_;  // tracked pages written during the current op
 };
 
 }  // namespace vmmem::scenario::mmu
