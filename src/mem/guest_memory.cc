@@ -42,6 +42,21 @@ GuestMemory::GuestMemory(GuestMemoryLimits limits)
 
 void GuestMemory::advance_generation() {
   generation_.store(fresh_generation(), std::memory_order_relaxed);
+  std::lock_guard lock(listeners_mutex_);
+  for (GenerationListener* listener : listeners_)
+    listener->generation_changed();
+}
+
+void GuestMemory::add_generation_listener(GenerationListener* listener) {
+  std::lock_guard lock(listeners_mutex_);
+  listeners_.push_back(listener);
+}
+
+void GuestMemory::remove_generation_listener(GenerationListener* listener) {
+  std::lock_guard lock(listeners_mutex_);
+  const auto it = std::find(listeners_.begin(), listeners_.end(), listener);
+  VMM_CHECK(it != listeners_.end(), "removing a generation listener that was never added");
+  listeners_.erase(it);
 }
 
 const GuestMemory::Region* GuestMemory::find(uint64_t address) const {

@@ -59,6 +59,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <vector>
@@ -94,6 +95,15 @@ struct RegionInfo {
 template <class T>
 concept GuestScalar = std::same_as<T, uint8_t> || std::same_as<T, uint16_t> ||
     std::same_as<T, uint32_t> || std::same_as<T, uint64_t>;
+
+// Told of every generation change (see GuestMemory::add_generation_listener).
+class GenerationListener {
+ public:
+  virtual void generation_changed() = 0;
+
+ protected:
+  ~GenerationListener() = default;
+};
 
 class GuestMemory {
  public:
@@ -172,6 +182,13 @@ class GuestMemory {
   std::optional<RamWindow> ram_window(uint64_t address) const;
   // Changes whenever a region is added or removed, or its dirty tracking turned on or off.
   uint64_t generation() const { return generation_.load(std::memory_order_relaxed); }
+  // Listeners are told after every generation change, on the thread that made it and before
+  // that call returns, so a cache of host addresses (a vCPU's TLB) can mark itself stale once
+  // instead of reading generation() on every access. A listener must not call back into this
+  // GuestMemory from generation_changed(). Registration may run alongside accesses and other
+  // registrations. REQUIRES: a listener stays alive until removed; remove only one added.
+  void add_generation_listener(GenerationListener* listener);
+  void remove_generation_listener(GenerationListener* listener);
 
   std::vector<RegionInfo> regions() const;
   uint64_t ram_bytes() const { return ram_bytes_; }
@@ -273,6 +290,8 @@ class GuestMemory {
   // Relaxed is enough: add/remove are ordered against accesses by the caller's own
   // synchronization, which exclusive access already requires.
   std::atomic<uint64_t> generation_;
+  std::mutex listeners_mutex_;
+  std::vector<GenerationListener*> listeners_;  // guarded by listeners_mutex_
 };
 
 template <GuestScalar T>
