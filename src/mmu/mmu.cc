@@ -13,26 +13,39 @@ Mmu::Mmu(mem::GuestMemory& memory, const MmuConfig& config)
       tlb_(config.tlb),
       generation_(memory.generation()),
       ram_(memory) {
-  shootdown_.arm(generation_);
+  memory_.add_generation_listener(this);
+  catch_up();
+}
+
+Mmu::~Mmu() {
+  memory_.remove_generation_listener(this);
 }
 
 void Mmu::catch_up() {
-  if (current()) return;
+  shootdown_.arm(/*fast=*/!config_.count_hits);
   if (const uint64_t now = memory_.generation(); now != generation_) {
     tlb_.flush_all();
     generation_ = now;
   }
-  service_shootdowns();
+  uint64_t last_ticket = 0;
+  for (const FlushRequest& request : shootdown_.take(&last_ticket))
+    flush(request);
+  shootdown_.complete(last_ticket);
 }
 
 Translation Mmu::translate_slow(uint64_t va, Access access) {
-  catch_up();
+  if (behind()) catch_up();
   const uint64_t page = page_of(va);
   constexpr uint64_t kUsable = ~(TlbEntry::kViaMemory | TlbEntry::kPrefetched);
   TlbEntry* entry = &tlb_.slot(va);
-  if (entry->page != page) entry = tlb_.promote_victim(page);
+  const bool in_main = entry->page == page;
+  if (!in_main) entry = tlb_.promote_victim(page);  // counts a victim hit when found
   if (entry != nullptr && (entry->compare[index(access)] & kUsable) == page) {
-    if (entry->prefetched) tlb_.mark_used(*entry);
+    if (entry->prefetched) {
+      tlb_.mark_used(*entry);
+    } else if (in_main && config_.count_hits) {
+      ++tlb_.counters().hits;  // a hit the fast path would have served
+    }
     return {Fault::kNone, va + entry->pa_offset};
   }
   return walk_and_fill(va, access);
@@ -104,7 +117,7 @@ Fault Mmu::translate_split(uint64_t va, unsigned width, Access access, uint64_t*
 }
 
 Fault Mmu::load_slow(uint64_t va, unsigned width, uint64_t* value) {
-  catch_up();
+  if (behind()) catch_up();
   const uint64_t in_first = kPageSize - (va & (kPageSize - 1));
   if (width <= in_first) {
     const Translation t = translate(va, Access::kLoad);
@@ -132,7 +145,7 @@ Fault Mmu::load_slow(uint64_t va, unsigned width, uint64_t* value) {
 }
 
 Fault Mmu::store_slow(uint64_t va, unsigned width, uint64_t value) {
-  catch_up();
+  if (behind()) catch_up();
   const uint64_t in_first = kPageSize - (va & (kPageSize - 1));
   if (width <= in_first) {
     const Translation t = translate(va, Access::kStore);
@@ -224,15 +237,6 @@ void Mmu::flush(const FlushRequest& request) {
     case FlushKind::kRangeAsid:
       return tlb_.flush_range(request.va, request.length, request.asid);
   }
-}
-
-void Mmu::service_shootdowns() {
-  // Armed before the queue is taken (shootdown.h, invariant 2).
-  shootdown_.arm(generation_);
-  uint64_t last_ticket = 0;
-  for (const FlushRequest& request : shootdown_.take(&last_ticket))
-    flush(request);
-  shootdown_.complete(last_ticket);
 }
 
 Status Mmu::check() const {

@@ -12,7 +12,8 @@
 //
 // Thread safety: one owner thread calls everything except shootdown(); any thread may post
 // to shootdown() and wait. GuestMemory's add/remove must not run concurrently with the owner
-// (GuestMemory's own rule); the owner notices the new generation and flushes.
+// (GuestMemory's own rule); the Mmu listens for generation changes (its mailbox goes stale)
+// and the owner flushes before its next translation.
 //
 // Invariants (check() verifies 1 and the TLB's own):
 //   1. tlb_ holds only entries filled under memory generation generation_; no TLB entry is
@@ -20,8 +21,9 @@
 //      owner flushes and catches up first. Host addresses and the dirty-tracking state of
 //      each page (TlbEntry::tracked) are therefore those of the current regions.
 //   2. Every translation sees all shootdown requests posted before it began: the fast paths
-//      run only while the mailbox is armed with generation_ (nothing posted since the owner
-//      last took the queue); otherwise the slow path applies the queue first.
+//      run only while the mailbox is armed (nothing posted and no generation change since the
+//      owner last caught up; never, when counting hits); otherwise the slow path catches up
+//      first.
 //   3. Stores reach guest memory's dirty tracking: a store through a host address happens
 //      only on pages whose region had tracking off at the fill (tracking on or off changes the
 //      generation, so invariant 1 keeps that true); tracked pages, page-crossing stores and
@@ -51,9 +53,10 @@ struct MmuConfig {
   TlbConfig tlb;
   AdPolicy ad_policy = AdPolicy::kUpdate;
   unsigned prefetch_depth = 0;  // pages walked ahead on a confirmed stride; 0: off
-  // Count fast-path hits. One increment per hit is a read-modify-write of the same word on
-  // every access, a chain through memory that costs about a nanosecond per hit in a tight
-  // loop, so it is off unless asked for (statistics, the prefetch benches); every other
+  // Count TLB hits. The fast paths count nothing (an increment per hit is a read-modify-write
+  // chain through memory, and even testing this flag is a load per access), so with counting
+  // on, the mailbox is never armed and every access takes the out-of-line path, which counts
+  // its hits there: for statistics and the prefetch benches, not for speed. Every other
   // counter is kept on the slow paths and always counts.
   bool count_hits = false;
 };
@@ -70,18 +73,21 @@ struct LoadResult {
   T value = 0;
 };
 
-class Mmu {
+class Mmu : private mem::GenerationListener {
  public:
   // REQUIRES: memory outlives the Mmu.
   explicit Mmu(mem::GuestMemory& memory, const MmuConfig& config = {});
+  ~Mmu();
+  Mmu(const Mmu&) = delete;
+  Mmu& operator=(const Mmu&) = delete;
 
   void set_context(const TranslationContext& context) { tlb_.set_context(context); }
   const TranslationContext& context() const { return tlb_.context(); }
 
   Translation translate(uint64_t va, Access access) {
     const TlbEntry& entry = tlb_.slot(va);
-    if (current() && (entry.compare[index(access)] & ~TlbEntry::kViaMemory) == page_of(va)) {
-      if (config_.count_hits) ++tlb_.counters().hits;
+    if (current() && (entry.compare[index(access)] & ~TlbEntry::kViaMemory) == page_of(va))
+        [[likely]] {
       return {Fault::kNone, va + entry.pa_offset};
     }
     return translate_slow(va, access);
@@ -89,7 +95,7 @@ class Mmu {
 
   template <mem::GuestScalar T>
   LoadResult<T> load(uint64_t va) {
-    if (std::byte* host = fast_host<T>(va, Access::kLoad)) {
+    if (std::byte * host; fast_host<T>(va, Access::kLoad, &host)) [[likely]] {
       T value;
       std::memcpy(&value, host, sizeof(T));
       return {Fault::kNone, from_little_endian(value)};
@@ -99,7 +105,7 @@ class Mmu {
 
   template <mem::GuestScalar T>
   Fault store(uint64_t va, T value) {
-    if (std::byte* host = fast_host<T>(va, Access::kStore)) {
+    if (std::byte * host; fast_host<T>(va, Access::kStore, &host)) [[likely]] {
       const T stored = from_little_endian(value);
       std::memcpy(host, &stored, sizeof(T));
       return Fault::kNone;
@@ -121,9 +127,9 @@ class Mmu {
 
   // Other threads post here; see shootdown.h.
   ShootdownMailbox& shootdown() { return shootdown_; }
-  // Applies queued shootdown requests now (the owner's idle loop calls it; translations do
-  // it themselves).
-  void service_shootdowns();
+  // Applies queued shootdown requests (and any guest-memory change) now: the owner's idle loop
+  // calls it; translations do it themselves.
+  void service_shootdowns() { catch_up(); }
 
   Walker& walker() { return walker_; }
   const Tlb& tlb() const { return tlb_; }
@@ -141,21 +147,23 @@ class Mmu {
   }
 
   // Whether the TLB may be used as it is: no shootdown posted and guest memory's regions
-  // unchanged since the owner last caught up (invariants 1 and 2). One load and compare: the
-  // mailbox is armed with the memory generation the TLB was filled under.
-  bool current() const { return shootdown_.armed_with(memory_.generation()); }
+  // unchanged since the owner last caught up (invariants 1 and 2). One load and a compare with
+  // a constant: guest memory tells the Mmu of every generation change (generation_changed),
+  // which leaves the mailbox stale, so the hot path never reads the generation itself.
+  bool current() const { return shootdown_.armed(); }
+  void generation_changed() override { shootdown_.mark_stale(); }
+  // Whether the slow path must catch up first.
+  bool behind() const { return shootdown_.stale() || memory_.generation() != generation_; }
 
-  // Host address of the T at va when a TLB entry allows the access and the T stays in the
-  // page; null sends the access to the slow path.
+  // Whether a TLB entry allows the access and the T stays in the page; if so, *host is the
+  // host address of the T. (A bool, not a null host address: a host address is never tested.)
   template <mem::GuestScalar T>
-  std::byte* fast_host(uint64_t va, Access access) {
+  bool fast_host(uint64_t va, Access access, std::byte** host) {
     const TlbEntry& entry = tlb_.slot(va);
     // The page of the last byte: an access that leaves the page never matches.
-    if (!current() || entry.compare[index(access)] != page_of(va + (sizeof(T) - 1))) {
-      return nullptr;
-    }
-    if (config_.count_hits) ++tlb_.counters().hits;
-    return reinterpret_cast<std::byte*>(va + entry.host_offset);
+    if (!current() || entry.compare[index(access)] != page_of(va + (sizeof(T) - 1))) return false;
+    *host = reinterpret_cast<std::byte*>(va + entry.host_offset);
+    return true;
   }
 
   template <mem::GuestScalar T>
@@ -171,8 +179,8 @@ class Mmu {
   // Walks and fills; the walk's fault otherwise.
   Translation walk_and_fill(uint64_t va, Access access);
   void prefetch_after_miss(uint64_t va);
-  // Brings the TLB up to date: flushes when guest memory's generation moved, applies queued
-  // shootdowns, and re-arms the mailbox.
+  // Brings the TLB up to date: re-arms the mailbox, then flushes when guest memory's generation
+  // moved and applies queued shootdowns (arming first: shootdown.h, invariant 2).
   void catch_up();
   Fault load_slow(uint64_t va, unsigned width, uint64_t* value);
   Fault store_slow(uint64_t va, unsigned width, uint64_t value);

@@ -5,7 +5,7 @@ namespace vmmem::mmu {
 uint64_t ShootdownMailbox::post(const FlushRequest& request) {
   std::lock_guard lock(mutex_);
   queue_.push_back(request);
-  token_.store(kPosted, std::memory_order_seq_cst);
+  mark_stale();
   return ++issued_;
 }
 

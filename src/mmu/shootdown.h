@@ -3,18 +3,19 @@
 // translation (or when it calls Mmu::service_shootdowns) and then marks their tickets done;
 // wait(ticket) blocks the requester until then.
 //
-// The owner's fast path asks one question per access: is the mailbox still armed with the token
-// it last gave (arm), i.e. nothing posted since? post() replaces the token with kPosted. The Mmu
-// arms with guest memory's generation, so one load and one compare answer both "no shootdown
-// queued" and "guest memory's regions unchanged".
+// The owner's fast path asks one question per access: is the mailbox still armed, i.e. has
+// nothing been posted (and nothing else made the owner's TLB stale) since the owner last caught
+// up? post() and mark_stale() (the Mmu calls it when guest memory's regions change) leave the
+// state kStale; the owner arms again after it caught up.
 //
-// Thread safety: post and wait from any thread; arm, take and complete from the owner only.
+// Thread safety: post, mark_stale and wait from any thread; arm, take and complete from the owner
+// only.
 //
 // Invariants:
 //   1. completed_ <= issued_; tickets are issued in order 1, 2, ... and completed in order.
-//   2. token_ is kPosted whenever queue_ holds a request posted after the owner's last arm():
-//      post() stores kPosted after queueing, and the owner arms before it takes the queue, so a
-//      request is either taken by that take() or leaves kPosted behind for the next access.
+//   2. state_ is kStale whenever queue_ holds a request posted after the owner's last arm():
+//      post() stores kStale after queueing, and the owner arms before it takes the queue, so a
+//      request is either taken by that take() or leaves kStale behind for the next access.
 #pragma once
 
 #include <atomic>
@@ -41,20 +42,23 @@ class ShootdownMailbox {
   // Blocks until the owner has applied every request up to `ticket`.
   void wait(uint64_t ticket);
 
-  // Never a token the owner arms with (GuestMemory never issues generation 0).
-  static constexpr uint64_t kPosted = 0;
-
-  // Owner side: whether the mailbox still holds `token`, i.e. nothing was posted since
-  // arm(token) (one load on the hot path).
-  bool armed_with(uint64_t token) const { return token_.load(std::memory_order_acquire) == token; }
-  // REQUIRES: token != kPosted. Call before take(): see invariant 2.
-  void arm(uint64_t token) { token_.store(token, std::memory_order_seq_cst); }
+  // Owner side: whether the TLB may be used without catching up (one load and a compare with
+  // a constant on the hot path).
+  bool armed() const { return state_.load(std::memory_order_acquire) == kArmed; }
+  // Whether a request was posted, or mark_stale() called, since the last arm().
+  bool stale() const { return state_.load(std::memory_order_acquire) == kStale; }
+  // Called before the owner catches up (invariant 2). fast = false leaves the fast path closed
+  // but the state not stale (the Mmu's hit-counting mode).
+  void arm(bool fast) { state_.store(fast ? kArmed : kClosed, std::memory_order_seq_cst); }
+  // Any thread: the owner must catch up before its next translation.
+  void mark_stale() { state_.store(kStale, std::memory_order_seq_cst); }
   // Takes the queued requests and the last ticket among them.
   std::vector<FlushRequest> take(uint64_t* last_ticket);
   void complete(uint64_t ticket);
 
  private:
-  std::atomic<uint64_t> token_{kPosted};
+  enum State : uint8_t { kStale, kArmed, kClosed };
+  std::atomic<uint8_t> state_{kStale};
   std::mutex mutex_;
   std::condition_variable done_;
   std::vector<FlushRequest> queue_;  // guarded by mutex_

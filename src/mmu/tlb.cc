@@ -11,6 +11,7 @@ namespace vmmem::mmu {
 Tlb::Tlb(const TlbConfig& config)
     : config_(config),
       mask_(config.main_entries - 1),
+      slot_mask_(mask_ * sizeof(TlbEntry)),
       main_(config.main_entries),
       victim_(config.victim_entries) {
   VMM_CHECK(std::has_single_bit(config.main_entries), "TLB size must be a power of two");

@@ -33,6 +33,8 @@
 #pragma once
 
 #include <array>
+#include <bit>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -90,14 +92,20 @@ struct TlbEntry {
   bool global() const { return (flags & pte::kGlobal) != 0; }
   bool covers(uint64_t va) const { return va - leaf_base < page_size_at(level); }
 };
+static_assert(sizeof(TlbEntry) == 64 && alignof(TlbEntry) <= 64,
+              "a TLB entry is one cache line; Tlb::slot() computes its offset with one mask");
 
 class Tlb {
  public:
   explicit Tlb(const TlbConfig& config = {});
 
   const TlbConfig& config() const { return config_; }
-  TlbEntry& slot(uint64_t va) { return main_[(va >> kPageShift) & mask_]; }
-  const TlbEntry& slot(uint64_t va) const { return main_[(va >> kPageShift) & mask_]; }
+  // The main-table slot of va: the page number times the entry size, as one shift and one
+  // mask (entries are one cache line each).
+  TlbEntry& slot(uint64_t va) { return *at_offset((va >> kSlotShift) & slot_mask_); }
+  const TlbEntry& slot(uint64_t va) const {
+    return *const_cast<Tlb*>(this)->at_offset((va >> kSlotShift) & slot_mask_);
+  }
   TlbCounters& counters() { return counters_; }
   const TlbCounters& counters() const { return counters_; }
 
@@ -140,6 +148,10 @@ class Tlb {
   Status check() const;
 
  private:
+  static constexpr unsigned kSlotShift = kPageShift - std::countr_zero(sizeof(TlbEntry));
+  TlbEntry* at_offset(uint64_t offset) {
+    return reinterpret_cast<TlbEntry*>(reinterpret_cast<std::byte*>(main_.data()) + offset);
+  }
   void refresh(TlbEntry& entry) const;
   void clear(TlbEntry& entry);
   // Flushes entries covering va for which `matches(entry)` holds.
@@ -148,6 +160,7 @@ class Tlb {
 
   TlbConfig config_;
   uint64_t mask_;
+  uint64_t slot_mask_;  // mask_ * sizeof(TlbEntry)
   std::vector<TlbEntry> main_;
   std::vector<TlbEntry> victim_;
   unsigned victim_next_ = 0;  // round-robin replacement
