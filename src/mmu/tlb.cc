@@ -15,8 +15,25 @@ Tlb::Tlb(const TlbConfig& config)
       main_(config.main_entries),
       victim_(config.victim_entries) {
   VMM_CHECK(std::has_single_bit(config.main_entries), "TLB size must be a power of two");
+  derive_allowed();
 }
 
+void Tlb::derive_allowed() {
+  for (unsigned flags = 0; flags < allowed_.size(); ++flags) {
+    uint8_t allowed = 0;
+    for (unsigned a = 0; a < kAccessKinds; ++a) {
+      const auto access = static_cast<Access>(a);
+      const unsigned needed = pte::kAccessed | (access == Access::kStore ? pte::kDirty : 0);
+      const bool permitted = context_.satp.mode == Mode::kBare ||
+                             Walker::check_permission(context_, flags, access) == Fault::kNone;
+      if ((flags & needed) == needed && permitted) allowed |= static_cast<uint8_t>(1u << a);
+    }
+    allowed_[flags] = allowed;
+  }
+}
+
+// The definition (invariant 2), written out; refresh() computes the same words from allowed_,
+// and check() compares the two.
 uint64_t Tlb::compare_word(const TlbEntry& entry, Access access) const {
   if (entry.empty()) return TlbEntry::kDenied;
   uint64_t word = entry.page;
@@ -33,8 +50,23 @@ uint64_t Tlb::compare_word(const TlbEntry& entry, Access access) const {
 }
 
 void Tlb::refresh(TlbEntry& entry) const {
-  for (unsigned a = 0; a < kAccessKinds; ++a)
-    entry.compare[a] = compare_word(entry, static_cast<Access>(a));
+  if (entry.empty()) {
+    entry.compare = {TlbEntry::kDenied, TlbEntry::kDenied, TlbEntry::kDenied};
+    return;
+  }
+  // compare_word() for the three accesses, sharing what they have in common (the miss path
+  // runs this on every fill).
+  uint64_t common = entry.page;
+  if (!entry.global() && entry.asid != context_.satp.asid) common |= TlbEntry::kDenied;
+  if (!entry.ram) common |= TlbEntry::kViaMemory;
+  if (entry.prefetched) common |= TlbEntry::kPrefetched;
+  const unsigned allowed = allowed_[entry.flags];
+  auto denied = [allowed](Access access) {
+    return (allowed & (1u << static_cast<unsigned>(access))) == 0 ? TlbEntry::kDenied : 0;
+  };
+  entry.compare[0] = common | denied(Access::kLoad);
+  entry.compare[1] = common | denied(Access::kStore) | (entry.tracked ? TlbEntry::kViaMemory : 0);
+  entry.compare[2] = common | denied(Access::kFetch);
 }
 
 void Tlb::mark_used(TlbEntry& entry) {
@@ -50,6 +82,7 @@ void Tlb::clear(TlbEntry& entry) {
 void Tlb::set_context(const TranslationContext& context) {
   const bool mode_changed = context.satp.mode != context_.satp.mode;
   context_ = context;
+  derive_allowed();
   if (mode_changed) {
     flush_all();
     return;

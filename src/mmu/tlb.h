@@ -153,6 +153,8 @@ class Tlb {
     return reinterpret_cast<TlbEntry*>(reinterpret_cast<std::byte*>(main_.data()) + offset);
   }
   void refresh(TlbEntry& entry) const;
+  // Fills allowed_ for context_.
+  void derive_allowed();
   void clear(TlbEntry& entry);
   // Flushes entries covering va for which `matches(entry)` holds.
   template <class Matches>
@@ -165,6 +167,9 @@ class Tlb {
   std::vector<TlbEntry> victim_;
   unsigned victim_next_ = 0;  // round-robin replacement
   TranslationContext context_;
+  // Under context_, for each leaf flag byte (V R W X U G A D): bit a set when access a may
+  // complete from an entry with those flags (privilege, R/W/X, A, and D for a store).
+  std::array<uint8_t, 256> allowed_{};
   uint64_t superpage_count_ = 0;  // superpage entries filled since the bounds were reset
   uint64_t superpage_low_ = ~uint64_t{0};
   uint64_t superpage_high_ = 0;
