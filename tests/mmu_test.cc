@@ -228,7 +228,36 @@ TEST_F(MmuTest, BuilderMapsUnmapsAndProtects) {
   ASSERT_TRUE(space.unmap(0x1000).ok());
   mmu.flush({FlushKind::kAddress, 0x1000});
   EXPECT_EQ(mmu.translate(0x1008, Access::kLoad).fault, Fault::kInvalidPte);
-  EXPECT_EQ(space.unmap(0x1000).code(), ErrorCode::kNotFound);
+  EXPECT_EQ(space.unmap(0x1000).status().code(), ErrorCode::kNotFound);
+}
+
+TEST_F(MmuTest, UnmapFreesTheTablesItLeavesEmpty) {
+  PageTableBuilder& space = spaces[0];
+  const uint64_t before = frames.available();
+  // 0x40'0000'0000 - 0x1000 is the last page of its level-1 and level-0 tables (VPN 255/511/511).
+  constexpr uint64_t kLast = 0x3f'ffff'f000;
+  ASSERT_TRUE(space.map(kLast, 0x8040'0000, 4096, kRwad).ok());
+  ASSERT_TRUE(space.map(kLast - 0x1000, 0x8040'1000, 4096, kRwad).ok());
+  EXPECT_EQ(frames.available(), before - 2) << "a level-1 and a level-0 table";
+  const uint64_t level0 = space.pte_address(kLast, 0).value() & ~uint64_t{4095};
+  EXPECT_EQ(space.unmap(kLast).value(), 0u) << "the level-0 table still maps kLast - 0x1000";
+  EXPECT_EQ(frames.available(), before - 2);
+  EXPECT_EQ(space.unmap(kLast - 0x1000).value(), 2u);
+  EXPECT_EQ(frames.available(), before);
+  EXPECT_FALSE(frames.in_use(level0));
+  EXPECT_EQ(space.pte_address(kLast, 0).status().code(), ErrorCode::kNotFound);
+  mmu.flush({FlushKind::kAddress, kLast - 0x1000});
+  EXPECT_EQ(mmu.translate(kLast - 0x1000, Access::kLoad).fault, Fault::kInvalidPte);
+  // Freed frames come back most recent first: the level-1 table (freed last), then level 0.
+  ASSERT_TRUE(space.map(kLast, 0x8040'0000, 4096, kRwad).ok());
+  EXPECT_EQ(space.pte_address(kLast, 0).value() & ~uint64_t{4095}, level0);
+  EXPECT_EQ(mmu.translate(kLast + 8, Access::kLoad), (Translation{Fault::kNone, 0x8040'0008}));
+  // A table that is not empty only because its last PTE is in use stays.
+  ASSERT_TRUE(space.map(0x20'0000 - 0x1000, 0x8040'2000, 4096, kRwad).ok());
+  ASSERT_TRUE(space.map(0x20'0000 - 0x2000, 0x8040'3000, 4096, kRwad).ok());
+  EXPECT_EQ(space.unmap(0x20'0000 - 0x2000).value(), 0u);
+  EXPECT_EQ(mmu.translate(0x20'0000 - 0x1000, Access::kLoad).pa, 0x8040'2000u);
+  EXPECT_TRUE(frames.check().ok());
 }
 
 TEST_F(MmuTest, BuilderRunsOutOfFramesWithoutWritingAnything) {

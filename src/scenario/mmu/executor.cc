@@ -133,7 +133,11 @@ ErrorCode Executor::change_leaf(uint64_t va, std::optional<uint8_t> protect_flag
   for (unsigned slot = 0; slot < kSpaces; ++slot) {
     if (slot != space_ && !global) continue;
     PageTableBuilder& space = spaces_[slot];
-    (void)(protect_flags ? space.protect(va, *protect_flags) : space.unmap(va));
+    if (protect_flags) {
+      (void)space.protect(va, *protect_flags);
+    } else {
+      (void)space.unmap(va);
+    }
   }
   if (config_.coherent) {
     mmu_.flush(global ? FlushRequest{FlushKind::kAddress, va}

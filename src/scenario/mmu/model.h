@@ -70,7 +70,14 @@ class Model {
   ErrorCode change_leaf(uint64_t va, std::optional<uint8_t> protect_flags);
   ErrorCode corrupt(const CorruptPte& op);
   ErrorCode toggle_scratch();
+  // Table frames as the FrameAllocator documents them: the most recently freed first, then
+  // the next never-used one.
   uint64_t allocate_frame();
+  uint64_t frames_left() const;
+  // After an unmap in `slot`: frees the tables on va's walk that it left all zeros, from the
+  // leaf's table up (never the root, only frames handed out and not freed), clearing their
+  // pointers, as the builder documents.
+  void reclaim_tables(unsigned slot, uint64_t va);
 
   ReferenceResult walk(unsigned slot, uint64_t va, Access access, int64_t version);
   // Whether a successful translation of va to pa is one the TLB may still hold.
@@ -93,6 +100,7 @@ class Model {
   std::vector<std::pair<int64_t, bool>> scratch_toggles_;  // epoch, present afterwards
   std::vector<uint64_t> roots_;
   uint64_t next_frame_ = kFrameBase;
+  std::vector<uint64_t> free_frames_;
   int64_t epoch_ = 0;
   unsigned space_ = 0;
   Privilege privilege_ = Privilege::kSupervisor;
