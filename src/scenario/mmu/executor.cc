@@ -237,7 +237,29 @@ Outcome Executor::perform(const Op& op) {
 Status Executor::check() const {
   if (Status s = memory_.check(); !s.ok()) return s;
   if (Status s = frames_.check(); !s.ok()) return s;
+  if (!tables_corrupted_) {
+    for (const PageTableBuilder& space : spaces_) {
+      const unsigned top = vmmem::mmu::levels(space.mode());
+      if (Status s = check_no_freed_tables(space.root(), top - 1); !s.ok()) return s;
+    }
+  }
   return mmu_.check();
+}
+
+Status Executor::check_no_freed_tables(uint64_t table, unsigned level) const {
+  for (uint64_t i = 0; i < 512; ++i) {
+    const Result<uint64_t> entry = memory_.read<uint64_t>(table + 8 * i);
+    if (!entry.ok() || (entry.value() & pte::kValid) == 0 || pte::is_leaf(entry.value())) continue;
+    const uint64_t next = pte::ppn(entry.value()) << vmmem::mmu::kPageShift;
+    if (frames_.owns(next) && !frames_.in_use(next)) {
+      return Status::error(ErrorCode::kBrokenInvariant, "page tables point to a freed frame",
+                           table + 8 * i, next);
+    }
+    if (level > 0) {
+      if (Status s = check_no_freed_tables(next, level - 1); !s.ok()) return s;
+    }
+  }
+  return kOkStatus;
 }
 
 std::optional<std::string> verify(const Config& config, std::span<const Op> ops,

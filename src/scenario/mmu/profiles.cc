@@ -205,7 +205,8 @@ std::vector<Op> edge_cases(Rng& rng, size_t count) {
   for (size_t i = 0; i < kPages.size(); ++i)
     ops.push_back(Map{kPages[i], kDataBase + i * 4096, 4096, pte::kRead | pte::kWrite});
   for (size_t i = 0; i < count; ++i) {
-    const uint64_t base = kPages[rng.below(kPages.size())];
+    const size_t k = rng.below(kPages.size());
+    const uint64_t base = kPages[k];
     const uint64_t va = base + 4096 - rng.between(1, 8);
     const uint8_t size = kSizes[rng.below(4)];
     const unsigned pick = static_cast<unsigned>(rng.below(100));
@@ -216,7 +217,10 @@ std::vector<Op> edge_cases(Rng& rng, size_t count) {
     } else if (pick < 90) {
       ops.push_back(Store{va, size, rng.next()});
     } else {
+      // Unmapping a page the last of its tables held frees those tables (these pages use the
+      // last PTE of theirs); mapping it again takes the freed frames back.
       ops.push_back(Unmap{base});
+      if (rng.percent(60)) ops.push_back(Map{base, kDataBase + k * 4096, 4096, kRw});
     }
   }
   return ops;
