@@ -18,16 +18,31 @@
 //                               translate_batch of n sorted addresses (16 per page, hits)
 //                               against n translate() calls
 //   mmu/flush/<kind>/vmmem      one flush of a TLB refilled with 64 pages
+//   mmu/sweep/{cold,warm}/<n>/vmmem
+//                               n loads (100 .. 100K), 8 per page in page order; cold: every
+//                               iteration on pages the TLB has not seen (n / 8 walks), warm:
+//                               on the same 32 pages every time (hits after the first pass)
+//   mmu/table_lookup/<n>/{single,batch}
+//                               n pages' translations with no TLB help: one Walker::walk per
+//                               page, or translate_batch of the n sorted page addresses after
+//                               a full flush (walks and fills)
+//   mmu/profile/<name>/vmmem    a whole profile's op stream through scenario::run (fresh
+//                               executor per iteration, set up outside the timing)
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "mem/guest_memory.h"
 #include "mmu/frame_allocator.h"
 #include "mmu/mmu.h"
 #include "mmu/page_table_builder.h"
+#include "scenario/common/runner.h"
+#include "scenario/mmu/executor.h"
+#include "scenario/mmu/profiles.h"
 #include "support/rng.h"
 
 namespace {
@@ -211,6 +226,99 @@ void flush(benchmark::State& state, FlushRequest request) {
   }
 }
 
+// n loads, 8 per page (512 bytes apart) in page order, starting at page `first`.
+std::vector<uint64_t> page_order_loads(uint64_t first, size_t n) {
+  std::vector<uint64_t> vas(n);
+  for (size_t i = 0; i < n; ++i)
+    vas[i] = kVaBase + ((first + i / 8) % kPages) * 4096 + (i % 8) * 512;
+  return vas;
+}
+
+void sweep(benchmark::State& state, bool cold) {
+  const auto n = static_cast<size_t>(state.range(0));
+  auto owned = make_mmu();
+  Mmu& mmu = *owned;
+  // Cold: a run of fresh pages per iteration, far from the last (the TLB holds 264 of 16K).
+  const size_t pages_per_run = (n + 7) / 8;
+  const size_t runs = cold ? std::max<size_t>(1, kPages / pages_per_run) : 1;
+  std::vector<std::vector<uint64_t>> streams;
+  if (cold) {
+    for (size_t r = 0; r < std::min<size_t>(runs, 64); ++r)
+      streams.push_back(page_order_loads(r * pages_per_run, n));
+  } else {
+    streams.push_back(page_order_loads(0, n));
+    for (uint64_t& va : streams[0])  // folded onto 32 pages
+      va = kVaBase + (((va - kVaBase) >> 12) % 32) * 4096 + (va & 4095);
+  }
+  size_t next = 0;
+  for (auto _ : state) {
+    for (uint64_t va : streams[next]) {
+      const LoadResult<uint64_t> loaded = mmu.load<uint64_t>(va);
+      if (loaded.fault != Fault::kNone) state.SkipWithError("unexpected fault");
+      benchmark::DoNotOptimize(loaded.value);
+    }
+    if (++next == streams.size()) next = 0;
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+  state.counters["walks_per_access"] = benchmark::Counter(
+      static_cast<double>(mmu.counters().misses) / static_cast<double>(state.iterations() * n));
+}
+
+void table_lookup(benchmark::State& state, bool batched) {
+  const auto n = static_cast<size_t>(state.range(0));
+  auto owned = make_mmu();
+  Mmu& mmu = *owned;
+  std::vector<uint64_t> vas(n);
+  for (size_t i = 0; i < n; ++i)
+    vas[i] = kVaBase + i * 4096 + 8;
+  std::vector<Translation> out(n);
+  const TranslationContext context = tables().context();
+  for (auto _ : state) {
+    if (batched) {
+      mmu.flush({FlushKind::kAll});
+      mmu.translate_batch(vas, Access::kLoad, out);
+      benchmark::DoNotOptimize(out.data());
+    } else {
+      for (uint64_t va : vas)
+        benchmark::DoNotOptimize(mmu.walker().walk(context, va, Access::kLoad).pa);
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+}
+
+namespace mscen = vmmem::scenario::mmu;
+
+struct OutcomeSink {
+  bool after(size_t, const mscen::Op&, const mscen::Outcome& outcome) {
+    benchmark::DoNotOptimize(outcome.fault);
+    benchmark::DoNotOptimize(outcome.value);
+    return true;
+  }
+};
+
+void register_profile(const vmmem::scenario::Profile<mscen::Op>& profile) {
+  vmmem::Rng rng(1);
+  constexpr size_t kOps = 4096;
+  std::vector<mscen::Op> ops = profile.generate(rng, kOps);
+  const mscen::Config config = mscen::profile_config(profile.name);
+  benchmark::RegisterBenchmark(
+      ("mmu/profile/" + std::string(profile.name) + "/vmmem").c_str(),
+      [ops = std::move(ops), config](benchmark::State& state) {
+        for (auto _ : state) {
+          state.PauseTiming();
+          {
+            auto executor = std::make_unique<mscen::Executor>(config, /*record_addresses=*/false);
+            OutcomeSink sink;
+            state.ResumeTiming();
+            vmmem::scenario::run(std::span<const mscen::Op>(ops), *executor, sink);
+            state.PauseTiming();
+          }
+          state.ResumeTiming();
+        }
+        state.SetItemsProcessed(state.iterations() * ops.size());
+      });
+}
+
 void register_all() {
   using benchmark::RegisterBenchmark;
   RegisterBenchmark("mmu/translate_hit/vmmem", translate_hit, false);
@@ -239,6 +347,22 @@ void register_all() {
   RegisterBenchmark("mmu/flush/address/vmmem", flush, FlushRequest{FlushKind::kAddress, kVaBase});
   RegisterBenchmark("mmu/flush/range_16_pages/vmmem", flush,
                     FlushRequest{FlushKind::kRange, kVaBase, 0, 16 * 4096});
+  for (int n : {100, 1000, 10000, 100000}) {
+    RegisterBenchmark(("mmu/sweep/cold/" + std::to_string(n) + "/vmmem").c_str(), sweep, true)
+        ->Arg(n);
+    RegisterBenchmark(("mmu/sweep/warm/" + std::to_string(n) + "/vmmem").c_str(), sweep, false)
+        ->Arg(n);
+  }
+  for (int n : {100, 1000, 10000}) {
+    RegisterBenchmark(("mmu/table_lookup/" + std::to_string(n) + "/single").c_str(), table_lookup,
+                      false)
+        ->Arg(n);
+    RegisterBenchmark(("mmu/table_lookup/" + std::to_string(n) + "/batch").c_str(), table_lookup,
+                      true)
+        ->Arg(n);
+  }
+  for (const vmmem::scenario::Profile<mscen::Op>& profile : mscen::profiles())
+    register_profile(profile);
 }
 
 [[maybe_unused]] const int kRegistered = (register_all(), 0);
