@@ -12,9 +12,9 @@ Tlb::Tlb(const TlbConfig& config)
     : config_(config),
       mask_(config.main_entries - 1),
       slot_mask_(mask_ * sizeof(TlbEntry)),
-      main_(config.main_entries),
       victim_(config.victim_entries) {
-  VMM_CHECK(std::has_single_bit(config.main_entries), "TLB size must be a power of two");
+  VMM_CHECK(std::has_single_bit(config.main_entries) && config.main_entries <= kMaxMainEntries,
+            "TLB size must be a power of two, at most kMaxMainEntries");
   derive_allowed();
 }
 
@@ -87,7 +87,7 @@ void Tlb::set_context(const TranslationContext& context) {
     flush_all();
     return;
   }
-  for (TlbEntry& entry : main_)
+  for (TlbEntry& entry : main())
     refresh(entry);
   for (TlbEntry& entry : victim_)
     refresh(entry);
@@ -137,7 +137,7 @@ void Tlb::commit(TlbEntry& entry) {
 }
 
 void Tlb::flush_all() {
-  for (TlbEntry& entry : main_)
+  for (TlbEntry& entry : main())
     clear(entry);
   for (TlbEntry& entry : victim_)
     clear(entry);
@@ -151,7 +151,7 @@ void Tlb::flush_asid(uint16_t asid) {
   auto flush = [&](TlbEntry& entry) {
     if (!entry.empty() && !entry.global() && entry.asid == asid) clear(entry);
   };
-  for (TlbEntry& entry : main_)
+  for (TlbEntry& entry : main())
     flush(entry);
   for (TlbEntry& entry : victim_)
     flush(entry);
@@ -169,7 +169,7 @@ void Tlb::flush_covering(uint64_t va, Matches matches) {
   // where superpages have been cached.
   if (superpage_count_ == 0 || va < superpage_low_ || va > superpage_high_) return;
   ++counters_.superpage_scans;
-  for (TlbEntry& entry : main_) {
+  for (TlbEntry& entry : main()) {
     if (!entry.empty() && entry.level > 0 && entry.covers(va) && matches(entry)) clear(entry);
   }
 }
@@ -232,7 +232,7 @@ Status Tlb::check() const {
     }
     return kOkStatus;
   };
-  for (size_t i = 0; i < main_.size(); ++i) {
+  for (size_t i = 0; i < config_.main_entries; ++i) {
     const TlbEntry& entry = main_[i];
     if (!entry.empty() && ((entry.page >> kPageShift) & mask_) != i) {
       return Status::error(ErrorCode::kBrokenInvariant, "tlb: entry in the wrong slot", entry.page,

@@ -37,6 +37,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "mmu/fault.h"
@@ -46,8 +47,12 @@
 
 namespace vmmem::mmu {
 
+// The main table lives inside the Tlb (no pointer to load on the hit path), sized for the
+// largest configuration.
+inline constexpr unsigned kMaxMainEntries = 256;
+
 struct TlbConfig {
-  unsigned main_entries = 256;  // a power of two
+  unsigned main_entries = 256;  // a power of two, at most kMaxMainEntries
   unsigned victim_entries = 8;
   // A range flush of more pages than this flushes the whole TLB (or the whole ASID) instead.
   uint64_t range_flush_limit = 32;
@@ -139,7 +144,7 @@ class Tlb {
 
   template <class F>
   void for_each_entry(F f) const {
-    for (const TlbEntry& e : main_)
+    for (const TlbEntry& e : main())
       if (!e.empty()) f(e);
     for (const TlbEntry& e : victim_)
       if (!e.empty()) f(e);
@@ -152,6 +157,8 @@ class Tlb {
   TlbEntry* at_offset(uint64_t offset) {
     return reinterpret_cast<TlbEntry*>(reinterpret_cast<std::byte*>(main_.data()) + offset);
   }
+  std::span<TlbEntry> main() { return {main_.data(), config_.main_entries}; }
+  std::span<const TlbEntry> main() const { return {main_.data(), config_.main_entries}; }
   void refresh(TlbEntry& entry) const;
   // Fills allowed_ for context_.
   void derive_allowed();
@@ -163,7 +170,7 @@ class Tlb {
   TlbConfig config_;
   uint64_t mask_;
   uint64_t slot_mask_;  // mask_ * sizeof(TlbEntry)
-  std::vector<TlbEntry> main_;
+  alignas(64) std::array<TlbEntry, kMaxMainEntries> main_;
   std::vector<TlbEntry> victim_;
   unsigned victim_next_ = 0;  // round-robin replacement
   TranslationContext context_;
