@@ -73,7 +73,7 @@ struct LoadResult {
   T value = 0;
 };
 
-class Mmu : private mem::GenerationListener {
+class Mmu final : private mem::GenerationListener {
  public:
   // REQUIRES: memory outlives the Mmu.
   explicit Mmu(mem::GuestMemory& memory, const MmuConfig& config = {});
