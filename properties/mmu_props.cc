@@ -58,6 +58,11 @@ rc::Gen<uint64_t> gen_va() {
       {2, rc::gen::map(rc::gen::inRange<uint64_t>(0, 4),
                        [](uint64_t i) { return kProfileVaBase + i * 0x20'0000; })},
       {1, rc::gen::elementOf(kEdges)},
+      // The last bytes of a page: accesses of 2, 4 or 8 bytes that cross into the next page
+      // (pages 0-3 are consecutive RAM pages; 3 runs into the execute-only page 4).
+      {2, rc::gen::map(
+              rc::gen::pair(rc::gen::inRange<uint64_t>(0, 4), rc::gen::inRange<uint64_t>(1, 8)),
+              [](std::pair<uint64_t, uint64_t> p) { return page_va(p.first) + 4096 - p.second; })},
   });
 }
 

@@ -282,5 +282,22 @@ TEST(MemoryAccessor, RoutesMmioAndErrorsThroughGuestMemory) {
   EXPECT_EQ(accessor.read<uint64_t>(UINT64_MAX - 3).status().code(), ErrorCode::kOverflow);
 }
 
+TEST(GuestMemory, GenerationListenersHearEveryChangeUntilRemoved) {
+  struct Counter : GenerationListener {
+    void generation_changed() override { ++calls; }
+    int calls = 0;
+  } counter;
+  GuestMemory memory;
+  memory.add_generation_listener(&counter);
+  ASSERT_TRUE(memory.add_ram(0x1000, 0x1000).ok());
+  ASSERT_TRUE(memory.set_dirty_tracking(0x1000, true).ok());
+  EXPECT_EQ(memory.add_ram(0x1000, 0x1000).code(), ErrorCode::kConflict);  // no change
+  ASSERT_TRUE(memory.remove(0x1000).ok());
+  EXPECT_EQ(counter.calls, 3);
+  memory.remove_generation_listener(&counter);
+  ASSERT_TRUE(memory.add_ram(0x1000, 0x1000).ok());
+  EXPECT_EQ(counter.calls, 3);
+}
+
 }  // namespace
 }  // namespace vmmem::mem

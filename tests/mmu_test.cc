@@ -228,7 +228,36 @@ TEST_F(MmuTest, BuilderMapsUnmapsAndProtects) {
   ASSERT_TRUE(space.unmap(0x1000).ok());
   mmu.flush({FlushKind::kAddress, 0x1000});
   EXPECT_EQ(mmu.translate(0x1008, Access::kLoad).fault, Fault::kInvalidPte);
-  EXPECT_EQ(space.unmap(0x1000).code(), ErrorCode::kNotFound);
+  EXPECT_EQ(space.unmap(0x1000).status().code(), ErrorCode::kNotFound);
+}
+
+TEST_F(MmuTest, UnmapFreesTheTablesItLeavesEmpty) {
+  PageTableBuilder& space = spaces[0];
+  const uint64_t before = frames.available();
+  // 0x40'0000'0000 - 0x1000 is the last page of its level-1 and level-0 tables (VPN 255/511/511).
+  constexpr uint64_t kLast = 0x3f'ffff'f000;
+  ASSERT_TRUE(space.map(kLast, 0x8040'0000, 4096, kRwad).ok());
+  ASSERT_TRUE(space.map(kLast - 0x1000, 0x8040'1000, 4096, kRwad).ok());
+  EXPECT_EQ(frames.available(), before - 2) << "a level-1 and a level-0 table";
+  const uint64_t level0 = space.pte_address(kLast, 0).value() & ~uint64_t{4095};
+  EXPECT_EQ(space.unmap(kLast).value(), 0u) << "the level-0 table still maps kLast - 0x1000";
+  EXPECT_EQ(frames.available(), before - 2);
+  EXPECT_EQ(space.unmap(kLast - 0x1000).value(), 2u);
+  EXPECT_EQ(frames.available(), before);
+  EXPECT_FALSE(frames.in_use(level0));
+  EXPECT_EQ(space.pte_address(kLast, 0).status().code(), ErrorCode::kNotFound);
+  mmu.flush({FlushKind::kAddress, kLast - 0x1000});
+  EXPECT_EQ(mmu.translate(kLast - 0x1000, Access::kLoad).fault, Fault::kInvalidPte);
+  // Freed frames come back most recent first: the level-1 table (freed last), then level 0.
+  ASSERT_TRUE(space.map(kLast, 0x8040'0000, 4096, kRwad).ok());
+  EXPECT_EQ(space.pte_address(kLast, 0).value() & ~uint64_t{4095}, level0);
+  EXPECT_EQ(mmu.translate(kLast + 8, Access::kLoad), (Translation{Fault::kNone, 0x8040'0008}));
+  // A table that is not empty only because its last PTE is in use stays.
+  ASSERT_TRUE(space.map(0x20'0000 - 0x1000, 0x8040'2000, 4096, kRwad).ok());
+  ASSERT_TRUE(space.map(0x20'0000 - 0x2000, 0x8040'3000, 4096, kRwad).ok());
+  EXPECT_EQ(space.unmap(0x20'0000 - 0x2000).value(), 0u);
+  EXPECT_EQ(mmu.translate(0x20'0000 - 0x1000, Access::kLoad).pa, 0x8040'2000u);
+  EXPECT_TRUE(frames.check().ok());
 }
 
 TEST_F(MmuTest, BuilderRunsOutOfFramesWithoutWritingAnything) {
@@ -241,13 +270,17 @@ TEST_F(MmuTest, BuilderRunsOutOfFramesWithoutWritingAnything) {
 
 TEST_F(MmuTest, HitsAreCountedAndLoadsReachTheBytes) {
   ASSERT_TRUE(spaces[0].map(0x5000, 0x8040'0000, 4096, kRwad).ok());
-  EXPECT_EQ(mmu.store<uint64_t>(0x5010, 0x1122334455667788), Fault::kNone);
-  const LoadResult<uint32_t> loaded = mmu.load<uint32_t>(0x5014);
+  Mmu counted(memory, MmuConfig{.count_hits = true});
+  counted.set_context(mmu.context());
+  EXPECT_EQ(counted.store<uint64_t>(0x5010, 0x1122334455667788), Fault::kNone);
+  const LoadResult<uint32_t> loaded = counted.load<uint32_t>(0x5014);
   EXPECT_EQ(loaded.fault, Fault::kNone);
   EXPECT_EQ(loaded.value, 0x11223344u);
   EXPECT_EQ(memory.read<uint64_t>(0x8040'0010).value(), 0x1122334455667788u);
-  EXPECT_EQ(misses(), 1u);
-  EXPECT_GE(mmu.counters().hits, 1u);
+  EXPECT_EQ(counted.counters().misses, 1u);
+  EXPECT_GE(counted.counters().hits, 1u);
+  EXPECT_EQ(mmu.load<uint32_t>(0x5014).value, 0x11223344u);
+  EXPECT_EQ(mmu.counters().hits, 0u) << "hits are counted only when asked for";
 }
 
 TEST_F(MmuTest, MmioPagesTakeTheSlowPathToTheDevice) {
@@ -336,6 +369,65 @@ TEST_F(MmuTest, GuestMemoryChangesKillTlbHostAddresses) {
   EXPECT_EQ(mmu.load<uint64_t>(0x3000).fault, Fault::kPhysicalAccessFault);
   ASSERT_TRUE(memory.add_ram(0xa000'0000, 0x1000).ok());
   EXPECT_EQ(mmu.load<uint64_t>(0x3000).value, 0u) << "fresh RAM, not the old host page";
+}
+
+TEST_F(MmuTest, TranslationsDieWhenTheirTablesLeaveGuestMemory) {
+  constexpr uint64_t kTables = 0xb000'0000;
+  ASSERT_TRUE(memory.add_ram(kTables, 0x4000).ok());
+  FrameAllocator table_frames(memory, kTables, 0x4000);
+  PageTableBuilder space(memory, table_frames, Mode::kSv39, table_frames.allocate().value());
+  ASSERT_TRUE(space.map(0x3000, 0x8040'0000, 4096, kRwad).ok());
+  mmu.set_context({{Mode::kSv39, 7, space.root_ppn()}, Privilege::kSupervisor});
+  ASSERT_EQ(mmu.translate(0x3008, Access::kLoad), (Translation{Fault::kNone, 0x8040'0008}));
+  ASSERT_TRUE(memory.remove(kTables).ok());
+  EXPECT_EQ(mmu.translate(0x3008, Access::kLoad).fault, Fault::kPteAccessFault)
+      << "a translation cached from tables that are gone";
+}
+
+// The pages of kRam's dirty bitmap that are set, as page offsets from kRam.
+std::vector<uint64_t> dirty_pages(mem::GuestMemory& memory) {
+  std::vector<uint64_t> pages;
+  const std::vector<uint64_t> words = memory.take_dirty(kRam).value();
+  for (size_t w = 0; w < words.size(); ++w)
+    for (unsigned bit = 0; bit < 64; ++bit)
+      if ((words[w] >> bit) & 1) pages.push_back((w * 64 + bit) * 4096);
+  return pages;
+}
+
+TEST_F(MmuTest, StoresThroughTheTlbReachDirtyTracking) {
+  ASSERT_TRUE(spaces[0].map(0x5000, 0x8040'0000, 4096, kRwad).ok());
+  ASSERT_TRUE(spaces[0].map(0x6000, 0x8040'2000, 4096, kRwad).ok());
+  // Warm the TLB with store-ready entries before tracking starts.
+  EXPECT_EQ(mmu.store<uint64_t>(0x5000, 1), Fault::kNone);
+  EXPECT_EQ(mmu.store<uint64_t>(0x6000, 1), Fault::kNone);
+  ASSERT_TRUE(memory.set_dirty_tracking(kRam, true).ok());
+  EXPECT_TRUE(dirty_pages(memory).empty());
+  // A hit on an entry filled before tracking began, then a hit on one filled after it.
+  EXPECT_EQ(mmu.store<uint32_t>(0x5010, 2), Fault::kNone);
+  EXPECT_EQ(dirty_pages(memory), (std::vector<uint64_t>{0x40'0000}));
+  EXPECT_EQ(mmu.store<uint32_t>(0x5010, 3), Fault::kNone);
+  EXPECT_EQ(mmu.store_scalar(0x5020, 2, 4), Fault::kNone);
+  EXPECT_EQ(dirty_pages(memory), (std::vector<uint64_t>{0x40'0000}));
+  // Loads mark nothing; a store that crosses into the next virtual page marks both frames.
+  EXPECT_EQ(mmu.load<uint64_t>(0x5000).value, 1u);
+  EXPECT_TRUE(dirty_pages(memory).empty());
+  ASSERT_TRUE(spaces[0].unmap(0x6000).ok());
+  mmu.flush({FlushKind::kAll});
+  EXPECT_EQ(dirty_pages(memory).size(), 1u) << "the unmap wrote a PTE";
+  ASSERT_TRUE(spaces[0].map(0x6000, 0x8040'2000, 4096, kRwad).ok());
+  (void)dirty_pages(memory);
+  EXPECT_EQ(mmu.store<uint64_t>(0x5ffc, ~uint64_t{0}), Fault::kNone);
+  EXPECT_EQ(dirty_pages(memory), (std::vector<uint64_t>{0x40'0000, 0x40'2000}));
+  // Svadu setting D on a store marks the page-table page as well as the data page.
+  ASSERT_TRUE(spaces[0].map(0x7000, 0x8040'4000, 4096, pte::kRead | pte::kWrite).ok());
+  const uint64_t leaf_page = spaces[0].find_leaf(0x7000).value().pte_address & ~uint64_t{4095};
+  (void)dirty_pages(memory);
+  EXPECT_EQ(mmu.store<uint8_t>(0x7000, 9), Fault::kNone);
+  EXPECT_EQ(dirty_pages(memory), (std::vector<uint64_t>{leaf_page - kRam, 0x40'4000}));
+  // Tracking off: stores take the host address again (and mark nothing).
+  ASSERT_TRUE(memory.set_dirty_tracking(kRam, false).ok());
+  EXPECT_EQ(mmu.store<uint32_t>(0x5010, 5), Fault::kNone);
+  EXPECT_EQ(memory.read<uint32_t>(0x8040'0010).value(), 5u);
 }
 
 TEST_F(MmuTest, BatchEqualsIndividualTranslations) {

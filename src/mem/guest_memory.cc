@@ -53,6 +53,24 @@ GuestMemory::~GuestMemory() {
   if (thread_table_hold && thread_table_hold->owner == this) release_thread_cache();
 }
 
+void GuestMemory::notify_generation_listeners() {
+  std::lock_guard lock(listeners_mutex_);
+  for (GenerationListener* listener : listeners_)
+    listener->generation_changed();
+}
+
+void GuestMemory::add_generation_listener(GenerationListener* listener) {
+  std::lock_guard lock(listeners_mutex_);
+  listeners_.push_back(listener);
+}
+
+void GuestMemory::remove_generation_listener(GenerationListener* listener) {
+  std::lock_guard lock(listeners_mutex_);
+  const auto it = std::find(listeners_.begin(), listeners_.end(), listener);
+  VMM_CHECK(it != listeners_.end(), "removing a generation listener that was never added");
+  listeners_.erase(it);
+}
+
 void GuestMemory::release_thread_cache() {
   thread_window_ = ThreadWindow{};
   thread_table_hold.reset();
@@ -84,6 +102,7 @@ void GuestMemory::publish(RegionTable next) {
     previous = std::exchange(table_, std::move(table));
   }
   generation_.store(generation, std::memory_order_release);
+  notify_generation_listeners();
   // `previous` is released here, outside the lock, unless a reader still holds it.
 }
 

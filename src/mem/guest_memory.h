@@ -150,6 +150,15 @@ struct PinnedSpan {
 
 class MemorySnapshot;
 
+// Told of every generation change (see GuestMemory::add_generation_listener).
+class GenerationListener {
+ public:
+  virtual void generation_changed() = 0;
+
+ protected:
+  ~GenerationListener() = default;
+};
+
 class GuestMemory {
  public:
   explicit GuestMemory(GuestMemoryLimits limits = {});
@@ -242,6 +251,13 @@ class GuestMemory {
   // Changes whenever the region table changes: a region added or removed, or its dirty
   // tracking turned on or off.
   uint64_t generation() const { return generation_.load(std::memory_order_relaxed); }
+  // Listeners are told after every generation change, on the thread that made it and before
+  // that call returns, so a cache of host addresses (a vCPU's TLB) can mark itself stale once
+  // instead of reading generation() on every access. A listener must not call back into this
+  // GuestMemory from generation_changed(). Registration may run alongside accesses and other
+  // registrations. REQUIRES: a listener stays alive until removed; remove only one added.
+  void add_generation_listener(GenerationListener* listener);
+  void remove_generation_listener(GenerationListener* listener);
 
   // The current version of the region table, held: what a reader that must see one consistent
   // table over many calls (a TLB, a batch of DMA) works on.
@@ -355,6 +371,8 @@ class GuestMemory {
     if (window.dirty != nullptr) window.dirty->mark(address - window.base, size);
   }
   static uint64_t fresh_generation();
+  // Tells every GenerationListener; called by publish() after the new generation is stored.
+  void notify_generation_listeners();
   // Whether `bytes` shares a byte with the host memory of any RAM region of `table`.
   static bool overlaps_ram(const RegionTable& table, std::span<const std::byte> bytes);
 
@@ -366,6 +384,8 @@ class GuestMemory {
   // The current table's generation, stored (release) after table_ is published; read by every
   // cached access.
   std::atomic<uint64_t> generation_;
+  std::mutex listeners_mutex_;
+  std::vector<GenerationListener*> listeners_;  // guarded by listeners_mutex_
 };
 
 // One version of a GuestMemory's region table, held: every RAM region it lists stays mapped

@@ -30,8 +30,13 @@ Result<uint64_t> FrameAllocator::allocate() {
   return frame;
 }
 
+bool FrameAllocator::in_use(uint64_t frame) const {
+  return owns(frame) && frame % 4096 == 0 &&
+         std::find(free_.begin(), free_.end(), frame) == free_.end();
+}
+
 void FrameAllocator::free(uint64_t frame) {
-  VMM_CHECK(owns(frame) && frame % 4096 == 0, "freeing a frame the allocator never gave out");
+  VMM_CHECK(in_use(frame), "freeing a frame the allocator never gave out, or twice");
   free_.push_back(frame);
 }
 

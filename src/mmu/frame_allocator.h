@@ -30,6 +30,8 @@ class FrameAllocator {
   void free(uint64_t frame);
   uint64_t available() const { return (base_ + size_ - next_) / 4096 + free_.size(); }
   bool owns(uint64_t address) const { return address - base_ < next_ - base_; }
+  // Whether `frame` was handed out by allocate() and not freed since.
+  bool in_use(uint64_t frame) const;
 
   Status check() const;
 

@@ -1,5 +1,9 @@
 #include "mmu/mmu.h"
 
+#include <array>
+
+#include "support/check.h"
+
 namespace vmmem::mmu {
 
 Mmu::Mmu(mem::GuestMemory& memory, const MmuConfig& config)
@@ -8,23 +12,40 @@ Mmu::Mmu(mem::GuestMemory& memory, const MmuConfig& config)
       walker_(memory, config.ad_policy),
       tlb_(config.tlb),
       generation_(memory.generation()),
-      ram_(memory) {}
+      ram_(memory) {
+  memory_.add_generation_listener(this);
+  catch_up();
+}
 
-void Mmu::sync_generation() {
-  if (memory_.generation() == generation_) return;
-  tlb_.flush_all();
-  generation_ = memory_.generation();
+Mmu::~Mmu() {
+  memory_.remove_generation_listener(this);
+}
+
+void Mmu::catch_up() {
+  shootdown_.arm(/*fast=*/!config_.count_hits);
+  if (const uint64_t now = memory_.generation(); now != generation_) {
+    tlb_.flush_all();
+    generation_ = now;
+  }
+  uint64_t last_ticket = 0;
+  for (const FlushRequest& request : shootdown_.take(&last_ticket))
+    flush(request);
+  shootdown_.complete(last_ticket);
 }
 
 Translation Mmu::translate_slow(uint64_t va, Access access) {
-  if (shootdown_.pending()) service_shootdowns();
-  sync_generation();
+  if (behind()) catch_up();
   const uint64_t page = page_of(va);
-  constexpr uint64_t kUsable = ~(TlbEntry::kNotRam | TlbEntry::kPrefetched);
+  constexpr uint64_t kUsable = ~(TlbEntry::kViaMemory | TlbEntry::kPrefetched);
   TlbEntry* entry = &tlb_.slot(va);
-  if (entry->page != page) entry = tlb_.promote_victim(page);
+  const bool in_main = entry->page == page;
+  if (!in_main) entry = tlb_.promote_victim(page);  // counts a victim hit when found
   if (entry != nullptr && (entry->compare[index(access)] & kUsable) == page) {
-    if (entry->prefetched) tlb_.mark_used(*entry);
+    if (entry->prefetched) {
+      tlb_.mark_used(*entry);
+    } else if (in_main && config_.count_hits) {
+      ++tlb_.counters().hits;  // a hit the fast path would have served
+    }
     return {Fault::kNone, va + entry->pa_offset};
   }
   return walk_and_fill(va, access);
@@ -44,6 +65,7 @@ Translation Mmu::walk_and_fill(uint64_t va, Access access) {
   entry.pa_offset = walk.pa - va;
   if (const uint64_t* host = ram_.locate(page_of(walk.pa))) {
     entry.ram = true;
+    entry.tracked = ram_.tracked();
     entry.host_offset = reinterpret_cast<uintptr_t>(host) - entry.page;
   }
   tlb_.commit(entry);
@@ -73,6 +95,7 @@ void Mmu::prefetch_after_miss(uint64_t va) {
     entry.prefetched = true;
     if (const uint64_t* host = ram_.locate(page_of(probe.pa))) {
       entry.ram = true;
+      entry.tracked = ram_.tracked();
       entry.host_offset = reinterpret_cast<uintptr_t>(host) - next;
     }
     tlb_.commit(entry);
@@ -94,7 +117,7 @@ Fault Mmu::translate_split(uint64_t va, unsigned width, Access access, uint64_t*
 }
 
 Fault Mmu::load_slow(uint64_t va, unsigned width, uint64_t* value) {
-  sync_generation();
+  if (behind()) catch_up();
   const uint64_t in_first = kPageSize - (va & (kPageSize - 1));
   if (width <= in_first) {
     const Translation t = translate(va, Access::kLoad);
@@ -122,7 +145,7 @@ Fault Mmu::load_slow(uint64_t va, unsigned width, uint64_t* value) {
 }
 
 Fault Mmu::store_slow(uint64_t va, unsigned width, uint64_t value) {
-  sync_generation();
+  if (behind()) catch_up();
   const uint64_t in_first = kPageSize - (va & (kPageSize - 1));
   if (width <= in_first) {
     const Translation t = translate(va, Access::kStore);
@@ -135,13 +158,19 @@ Fault Mmu::store_slow(uint64_t va, unsigned width, uint64_t value) {
       f != Fault::kNone) {
     return f;
   }
-  const auto first = memory_.host_span(first_pa, in_first);
-  const auto second = memory_.host_span(second_pa, width - in_first);
-  if (!first.ok() || !second.ok()) return Fault::kPhysicalAccessFault;
-  for (unsigned i = 0; i < width; ++i) {
-    const auto b = static_cast<std::byte>(value >> (8 * i));
-    (i < in_first ? first.value()[i] : second.value()[i - in_first]) = b;
+  // Both parts are checked before either is written; GuestMemory's bulk writes then mark the
+  // pages dirty where tracking is on.
+  if (!memory_.host_span(first_pa, in_first).ok() ||
+      !memory_.host_span(second_pa, width - in_first).ok()) {
+    return Fault::kPhysicalAccessFault;
   }
+  std::array<std::byte, 8> bytes;
+  for (unsigned i = 0; i < width; ++i)
+    bytes[i] = static_cast<std::byte>(value >> (8 * i));
+  const std::span<const std::byte> all(bytes.data(), width);
+  const bool written = memory_.write(first_pa, all.first(in_first)).ok() &&
+                       memory_.write(second_pa, all.subspan(in_first)).ok();
+  VMM_CHECK(written, "a RAM range checked a moment ago refused a write");
   return Fault::kNone;
 }
 
@@ -210,13 +239,6 @@ void Mmu::flush(const FlushRequest& request) {
   }
 }
 
-void Mmu::service_shootdowns() {
-  uint64_t last_ticket = 0;
-  for (const FlushRequest& request : shootdown_.take(&last_ticket))
-    flush(request);
-  shootdown_.complete(last_ticket);
-}
-
 Status Mmu::check() const {
   if (Status s = tlb_.check(); !s.ok()) return s;
   if (memory_.generation() != generation_) return kOkStatus;  // flushed before the next use
@@ -231,6 +253,10 @@ Status Mmu::check() const {
     if (entry.ram != window.has_value() || (entry.ram && !host_matches)) {
       result = Status::error(ErrorCode::kBrokenInvariant, "mmu: TLB host address is stale",
                              entry.page, pa);
+    } else if (entry.ram && entry.tracked != (window->dirty != nullptr)) {
+      result =
+          Status::error(ErrorCode::kBrokenInvariant,
+                        "mmu: TLB dirty-tracking state differs from the region's", entry.page, pa);
     }
   });
   return result;

@@ -12,14 +12,23 @@
 //
 // Thread safety: one owner thread calls everything except shootdown(); any thread may post
 // to shootdown() and wait. GuestMemory's add/remove must not run concurrently with the owner
-// (GuestMemory's own rule); the owner notices the new generation and flushes.
+// (GuestMemory's own rule); the Mmu listens for generation changes (its mailbox goes stale)
+// and the owner flushes before its next translation.
 //
 // Invariants (check() verifies 1 and the TLB's own):
-//   1. tlb_ holds only entries filled under memory generation generation_; before any access
-//      uses a host address, generation_ is brought up to date (a flush when it changed).
-//   2. Every translation sees all shootdown requests posted before it began: queued requests
-//      are applied at the start of translate/load/store/translate_batch.
-//   3. In coherent use (software flushes after changing a PTE, as the spec requires) every
+//   1. tlb_ holds only entries filled under memory generation generation_; no TLB entry is
+//      used (translation or host address) unless memory's generation still equals it: the
+//      owner flushes and catches up first. Host addresses and the dirty-tracking state of
+//      each page (TlbEntry::tracked) are therefore those of the current regions.
+//   2. Every translation sees all shootdown requests posted before it began: the fast paths
+//      run only while the mailbox is armed (nothing posted and no generation change since the
+//      owner last caught up; never, when counting hits); otherwise the slow path catches up
+//      first.
+//   3. Stores reach guest memory's dirty tracking: a store through a host address happens
+//      only on pages whose region had tracking off at the fill (tracking on or off changes the
+//      generation, so invariant 1 keeps that true); tracked pages, page-crossing stores and
+//      MMIO write through GuestMemory, which marks the pages.
+//   4. In coherent use (software flushes after changing a PTE, as the spec requires) every
 //      translation equals a fresh walk; otherwise a hit may be stale only with a translation
 //      that was valid at some point since the last flush that covers it.
 #pragma once
@@ -44,10 +53,12 @@ struct MmuConfig {
   TlbConfig tlb;
   AdPolicy ad_policy = AdPolicy::kUpdate;
   unsigned prefetch_depth = 0;  // pages walked ahead on a confirmed stride; 0: off
-  // Count fast-path hits. One increment per hit is a read-modify-write of the same word on
-  // every access, a chain through memory that costs about a nanosecond per hit in a tight
-  // loop; benches measure both settings.
-  bool count_hits = true;
+  // Count TLB hits. The fast paths count nothing (an increment per hit is a read-modify-write
+  // chain through memory, and even testing this flag is a load per access), so with counting
+  // on, the mailbox is never armed and every access takes the out-of-line path, which counts
+  // its hits there: for statistics and the prefetch benches, not for speed. Every other
+  // counter is kept on the slow paths and always counts.
+  bool count_hits = false;
 };
 
 struct Translation {
@@ -62,19 +73,21 @@ struct LoadResult {
   T value = 0;
 };
 
-class Mmu {
+class Mmu final : private mem::GenerationListener {
  public:
   // REQUIRES: memory outlives the Mmu.
   explicit Mmu(mem::GuestMemory& memory, const MmuConfig& config = {});
+  ~Mmu();
+  Mmu(const Mmu&) = delete;
+  Mmu& operator=(const Mmu&) = delete;
 
   void set_context(const TranslationContext& context) { tlb_.set_context(context); }
   const TranslationContext& context() const { return tlb_.context(); }
 
   Translation translate(uint64_t va, Access access) {
-    if (shootdown_.pending()) service_shootdowns();
     const TlbEntry& entry = tlb_.slot(va);
-    if ((entry.compare[index(access)] & ~TlbEntry::kNotRam) == page_of(va)) {
-      if (config_.count_hits) ++tlb_.counters().hits;
+    if (current() && (entry.compare[index(access)] & ~TlbEntry::kViaMemory) == page_of(va))
+        [[likely]] {
       return {Fault::kNone, va + entry.pa_offset};
     }
     return translate_slow(va, access);
@@ -82,21 +95,17 @@ class Mmu {
 
   template <mem::GuestScalar T>
   LoadResult<T> load(uint64_t va) {
-    if (std::byte* host = fast_host<T>(va, Access::kLoad)) {
+    if (std::byte * host; fast_host<T>(va, Access::kLoad, &host)) [[likely]] {
       T value;
       std::memcpy(&value, host, sizeof(T));
       return {Fault::kNone, from_little_endian(value)};
     }
-    LoadResult<T> result;
-    uint64_t value = 0;
-    result.fault = load_slow(va, sizeof(T), &value);
-    result.value = static_cast<T>(value);
-    return result;
+    return load_slow_as<T>(va);
   }
 
   template <mem::GuestScalar T>
   Fault store(uint64_t va, T value) {
-    if (std::byte* host = fast_host<T>(va, Access::kStore)) {
+    if (std::byte * host; fast_host<T>(va, Access::kStore, &host)) [[likely]] {
       const T stored = from_little_endian(value);
       std::memcpy(host, &stored, sizeof(T));
       return Fault::kNone;
@@ -118,9 +127,9 @@ class Mmu {
 
   // Other threads post here; see shootdown.h.
   ShootdownMailbox& shootdown() { return shootdown_; }
-  // Applies queued shootdown requests now (the owner's idle loop calls it; translations do
-  // it themselves).
-  void service_shootdowns();
+  // Applies queued shootdown requests (and any guest-memory change) now: the owner's idle loop
+  // calls it; translations do it themselves.
+  void service_shootdowns() { catch_up(); }
 
   Walker& walker() { return walker_; }
   const Tlb& tlb() const { return tlb_; }
@@ -137,23 +146,42 @@ class Mmu {
     return value;
   }
 
-  // Host address of the T at va when a TLB entry allows the access and the T stays in the
-  // page; null sends the access to the slow path.
+  // Whether the TLB may be used as it is: no shootdown posted and guest memory's regions
+  // unchanged since the owner last caught up (invariants 1 and 2). One load and a compare with
+  // a constant: guest memory tells the Mmu of every generation change (generation_changed),
+  // which leaves the mailbox stale, so the hot path never reads the generation itself.
+  bool current() const { return shootdown_.armed(); }
+  void generation_changed() override { shootdown_.mark_stale(); }
+  // Whether the slow path must catch up first.
+  bool behind() const { return shootdown_.stale() || memory_.generation() != generation_; }
+
+  // Whether a TLB entry allows the access and the T stays in the page; if so, *host is the
+  // host address of the T. (A bool, not a null host address: a host address is never tested.)
   template <mem::GuestScalar T>
-  std::byte* fast_host(uint64_t va, Access access) {
-    if (shootdown_.pending() || memory_.generation() != generation_) return nullptr;
+  bool fast_host(uint64_t va, Access access, std::byte** host) {
     const TlbEntry& entry = tlb_.slot(va);
     // The page of the last byte: an access that leaves the page never matches.
-    if (entry.compare[index(access)] != page_of(va + (sizeof(T) - 1))) return nullptr;
-    if (config_.count_hits) ++tlb_.counters().hits;
-    return reinterpret_cast<std::byte*>(va + entry.host_offset);
+    if (!current() || entry.compare[index(access)] != page_of(va + (sizeof(T) - 1))) return false;
+    *host = reinterpret_cast<std::byte*>(va + entry.host_offset);
+    return true;
+  }
+
+  template <mem::GuestScalar T>
+  [[gnu::noinline]] LoadResult<T> load_slow_as(uint64_t va) {
+    LoadResult<T> result;
+    uint64_t value = 0;
+    result.fault = load_slow(va, sizeof(T), &value);
+    result.value = static_cast<T>(value);
+    return result;
   }
 
   Translation translate_slow(uint64_t va, Access access);
   // Walks and fills; the walk's fault otherwise.
   Translation walk_and_fill(uint64_t va, Access access);
   void prefetch_after_miss(uint64_t va);
-  void sync_generation();
+  // Brings the TLB up to date: re-arms the mailbox, then flushes when guest memory's generation
+  // moved and applies queued shootdowns (arming first: shootdown.h, invariant 2).
+  void catch_up();
   Fault load_slow(uint64_t va, unsigned width, uint64_t* value);
   Fault store_slow(uint64_t va, unsigned width, uint64_t value);
   // Translates both pages of an access that crosses a page boundary; the two physical parts.
@@ -166,8 +194,8 @@ class Mmu {
   Tlb tlb_;
   StridePrefetcher prefetcher_;
   ShootdownMailbox shootdown_;
-  uint64_t generation_;
-  PteMemory ram_;  // where fills find the host address of a RAM page (its last-region cache)
+  uint64_t generation_;  // guest memory's generation the TLB entries were filled under
+  PteMemory ram_;        // where fills find the host address of a RAM page (its last-region cache)
 };
 
 }  // namespace vmmem::mmu

@@ -1,5 +1,7 @@
 #include "mmu/page_table_builder.h"
 
+#include <array>
+
 namespace vmmem::mmu {
 namespace {
 
@@ -41,12 +43,12 @@ Status PageTableBuilder::map(uint64_t va, uint64_t pa, uint64_t size, uint8_t fl
     if (!is_valid(entry)) {
       const uint64_t frame = frames_->allocate().value();
       entry = pte::make(frame >> kPageShift, pte::kValid);
-      PteMemory::store(at, entry);
+      ptes_.store(at, entry);
     }
     table = pte::ppn(entry) << kPageShift;
   }
-  PteMemory::store(ptes_.locate(table + 8 * vpn_index(va, target)),
-                   pte::make(pa >> kPageShift, pte::kValid | flags));
+  ptes_.store(ptes_.locate(table + 8 * vpn_index(va, target)),
+              pte::make(pa >> kPageShift, pte::kValid | flags));
   return kOkStatus;
 }
 
@@ -101,11 +103,34 @@ Result<LeafLocation> PageTableBuilder::find_leaf(uint64_t va) {
   return Status::error(ErrorCode::kNotFound, "no leaf maps the address", va);
 }
 
-Status PageTableBuilder::unmap(uint64_t va) {
+Result<unsigned> PageTableBuilder::unmap(uint64_t va) {
   Result<LeafLocation> leaf = find_leaf(va);
   if (!leaf.ok()) return leaf.status();
-  PteMemory::store(ptes_.locate(leaf.value().pte_address), 0);
-  return kOkStatus;
+  ptes_.store(ptes_.locate(leaf.value().pte_address), 0);
+  // The tables on va's walk, root first (find_leaf just read every one of them).
+  std::array<uint64_t, kMaxLevels> tables{};
+  uint64_t table = root_;
+  for (unsigned level = levels(mode_) - 1;; --level) {
+    tables[level] = table;
+    if (level == leaf.value().level) break;
+    table = pte::ppn(PteMemory::load(ptes_.locate(table + 8 * vpn_index(va, level)))) << kPageShift;
+  }
+  unsigned freed = 0;
+  for (unsigned level = leaf.value().level; level + 1 < levels(mode_); ++level) {
+    const uint64_t empty = tables[level];
+    if (!frames_->in_use(empty) || !table_is_empty(empty)) break;
+    ptes_.store(ptes_.locate(tables[level + 1] + 8 * vpn_index(va, level + 1)), 0);
+    frames_->free(empty);
+    ++freed;
+  }
+  return freed;
+}
+
+bool PageTableBuilder::table_is_empty(uint64_t table) {
+  for (uint64_t i = 0; i < kPageSize / 8; ++i) {
+    if (PteMemory::load(ptes_.locate(table + 8 * i)) != 0) return false;
+  }
+  return true;
 }
 
 Status PageTableBuilder::protect(uint64_t va, uint8_t flags) {
@@ -117,7 +142,7 @@ Status PageTableBuilder::protect(uint64_t va, uint8_t flags) {
   const uint64_t old = leaf.value().entry;
   const uint64_t kept = old & (~pte::kFlagBits | pte::kGlobal);
   const uint64_t changed = (flags & ~pte::kGlobal) | pte::kValid;
-  PteMemory::store(ptes_.locate(leaf.value().pte_address), kept | changed);
+  ptes_.store(ptes_.locate(leaf.value().pte_address), kept | changed);
   return kOkStatus;
 }
 

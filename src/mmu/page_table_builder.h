@@ -10,8 +10,15 @@
 // Invariants of the tables it writes (walker-visible; tests check them through the walker):
 //   1. A leaf it writes has V=1, R or X set, never W without R, and exactly the flag bits
 //      asked for; pointer PTEs it writes have V=1 and nothing else but the PPN.
-//   2. Tables are only added, never reclaimed: unmap clears the leaf and leaves empty tables
-//      in place (as most kernels do until address-space teardown).
+//   2. No table it leaves behind an unmap is empty: unmap clears the leaf, then, from the leaf's
+//      table upwards, frees every table that is now all zeros and is one of the allocator's
+//      frames in use (never the root), clearing the pointer to it. Tables that are not the
+//      allocator's (raw PTEs may point anywhere) or not all zeros stay.
+//
+// Flushing after unmap: the TLB caches leaves only, and a freed table held nothing but the
+// leaf just cleared, so the address flush (sfence.vma va[, asid]) the leaf needs is all the
+// Mmu needs. (Hardware that caches non-leaf PTEs needs sfence.vma with rs1 = x0, as the spec
+// says for any non-leaf change; unmap reports the tables it freed so such a caller can tell.)
 //
 // Errors, decided in this order (the reference model follows it):
 //   map:     size not a page size of the mode, flags not a valid
@@ -59,8 +66,9 @@ class PageTableBuilder {
   // map's checks up to kOutOfMemory, writing nothing: the number of tables it would add.
   // (Mapping a global page into several address spaces at once checks them all first.)
   Result<unsigned> plan_map(uint64_t va, uint64_t pa, uint64_t size, uint8_t flags);
-  // Clears the leaf that maps va (of whatever size).
-  Status unmap(uint64_t va);
+  // Clears the leaf that maps va (of whatever size) and frees the tables it leaves empty
+  // (invariant 2); the number of tables freed.
+  Result<unsigned> unmap(uint64_t va);
   // Replaces R W X U A D of the leaf that maps va with those of `flags`; G is kept as it is.
   Status protect(uint64_t va, uint8_t flags);
   Result<LeafLocation> find_leaf(uint64_t va);
@@ -71,6 +79,7 @@ class PageTableBuilder {
   static bool valid_leaf_flags(uint8_t flags);
 
  private:
+  bool table_is_empty(uint64_t table);
   PteMemory ptes_;
   FrameAllocator* frames_;
   Mode mode_;

@@ -2,14 +2,16 @@
 // MMU the host address of a RAM page it caches: locate(page) works for any 8-aligned byte). A PTE
 // is read and written only when its 8 bytes lie in RAM (never through an MMIO handler, never past a
 // region), and always as one atomic 64-bit word, so a walker on one hart and a builder or an A/D
-// update on another never tear an entry.
+// update on another never tear an entry. Every PTE store and every compare-and-set that succeeds
+// marks the PTE's page in its region's dirty bitmap when tracking is on (GuestMemory's rule for
+// writers through a host address), so live migration sees page-table edits and A/D updates.
 //
 // Thread safety: one PteMemory per thread (it caches the last RAM region it used, like
 // mem::MemoryAccessor); any number may share a GuestMemory under GuestMemory's rules.
 //
 // Invariants:
-//   1. While generation_ == memory_.generation(), [base_, base_ + size_) is one RAM region
-//      and host_ maps its first byte.
+//   1. While generation_ == memory_.generation(), [base_, base_ + size_) is one RAM region,
+//      host_ maps its first byte and dirty_ is its dirty bitmap (null when tracking is off).
 //   2. PTE addresses are 8-byte aligned (table base + 8 * index) and RAM host mappings are
 //      page aligned, so every PTE's host address is aligned for std::atomic_ref<uint64_t>.
 #pragma once
@@ -38,18 +40,29 @@ class PteMemory {
     return locate_slow(address);
   }
 
+  // Whether the region of the last located address has dirty tracking on. REQUIRES: locate()
+  // just returned non-null.
+  bool tracked() const { return dirty_ != nullptr; }
+
   static uint64_t load(const uint64_t* at) {
     return from_little_endian(
         std::atomic_ref<uint64_t>(*const_cast<uint64_t*>(at)).load(std::memory_order_acquire));
   }
-  static void store(uint64_t* at, uint64_t value) {
+  // REQUIRES (store, compare_and_set): `at` came from the last locate() of this PteMemory.
+  void store(uint64_t* at, uint64_t value) {
     std::atomic_ref<uint64_t>(*at).store(from_little_endian(value), std::memory_order_release);
+    note_written(at);
   }
   // Replaces `expected` with `desired` if the PTE still holds `expected`.
-  static bool compare_and_set(uint64_t* at, uint64_t expected, uint64_t desired) {
+  bool compare_and_set(uint64_t* at, uint64_t expected, uint64_t desired) {
     uint64_t raw = from_little_endian(expected);
-    return std::atomic_ref<uint64_t>(*at).compare_exchange_strong(
-        raw, from_little_endian(desired), std::memory_order_acq_rel, std::memory_order_acquire);
+    if (!std::atomic_ref<uint64_t>(*at).compare_exchange_strong(raw, from_little_endian(desired),
+                                                                std::memory_order_acq_rel,
+                                                                std::memory_order_acquire)) {
+      return false;
+    }
+    note_written(at);
+    return true;
   }
 
  private:
@@ -64,8 +77,15 @@ class PteMemory {
     base_ = window->base;
     size_ = window->size;
     host_ = window->host;
+    dirty_ = window->dirty;
     generation_ = memory_.generation();
     return reinterpret_cast<uint64_t*>(host_ + (address - base_));
+  }
+
+  // After the write, as GuestMemory does: a take_dirty() racing with it reports the page now or
+  // in the next take.
+  void note_written(const uint64_t* at) const {
+    if (dirty_ != nullptr) dirty_->mark(reinterpret_cast<const std::byte*>(at) - host_, 8);
   }
 
   mem::GuestMemory& memory_;
@@ -73,6 +93,7 @@ class PteMemory {
   uint64_t base_ = 0;
   uint64_t size_ = 0;
   std::byte* host_ = nullptr;
+  mem::DirtyBitmap* dirty_ = nullptr;
 };
 
 }  // namespace vmmem::mmu

@@ -5,7 +5,7 @@ namespace vmmem::mmu {
 uint64_t ShootdownMailbox::post(const FlushRequest& request) {
   std::lock_guard lock(mutex_);
   queue_.push_back(request);
-  pending_.store(true, std::memory_order_release);
+  mark_stale();
   return ++issued_;
 }
 
@@ -18,7 +18,6 @@ std::vector<FlushRequest> ShootdownMailbox::take(uint64_t* last_ticket) {
   std::lock_guard lock(mutex_);
   std::vector<FlushRequest> taken;
   taken.swap(queue_);
-  pending_.store(false, std::memory_order_release);
   *last_ticket = issued_;
   return taken;
 }

@@ -11,11 +11,29 @@ namespace vmmem::mmu {
 Tlb::Tlb(const TlbConfig& config)
     : config_(config),
       mask_(config.main_entries - 1),
-      main_(config.main_entries),
+      slot_mask_(mask_ * sizeof(TlbEntry)),
       victim_(config.victim_entries) {
-  VMM_CHECK(std::has_single_bit(config.main_entries), "TLB size must be a power of two");
+  VMM_CHECK(std::has_single_bit(config.main_entries) && config.main_entries <= kMaxMainEntries,
+            "TLB size must be a power of two, at most kMaxMainEntries");
+  derive_allowed();
 }
 
+void Tlb::derive_allowed() {
+  for (unsigned flags = 0; flags < allowed_.size(); ++flags) {
+    uint8_t allowed = 0;
+    for (unsigned a = 0; a < kAccessKinds; ++a) {
+      const auto access = static_cast<Access>(a);
+      const unsigned needed = pte::kAccessed | (access == Access::kStore ? pte::kDirty : 0);
+      const bool permitted = context_.satp.mode == Mode::kBare ||
+                             Walker::check_permission(context_, flags, access) == Fault::kNone;
+      if ((flags & needed) == needed && permitted) allowed |= static_cast<uint8_t>(1u << a);
+    }
+    allowed_[flags] = allowed;
+  }
+}
+
+// The definition (invariant 2), written out; refresh() computes the same words from allowed_,
+// and check() compares the two.
 uint64_t Tlb::compare_word(const TlbEntry& entry, Access access) const {
   if (entry.empty()) return TlbEntry::kDenied;
   uint64_t word = entry.page;
@@ -26,14 +44,29 @@ uint64_t Tlb::compare_word(const TlbEntry& entry, Access access) const {
       Walker::check_permission(context_, entry.flags, access) != Fault::kNone) {
     word |= TlbEntry::kDenied;
   }
-  if (!entry.ram) word |= TlbEntry::kNotRam;
+  if (!entry.ram || (access == Access::kStore && entry.tracked)) word |= TlbEntry::kViaMemory;
   if (entry.prefetched) word |= TlbEntry::kPrefetched;
   return word;
 }
 
 void Tlb::refresh(TlbEntry& entry) const {
-  for (unsigned a = 0; a < kAccessKinds; ++a)
-    entry.compare[a] = compare_word(entry, static_cast<Access>(a));
+  if (entry.empty()) {
+    entry.compare = {TlbEntry::kDenied, TlbEntry::kDenied, TlbEntry::kDenied};
+    return;
+  }
+  // compare_word() for the three accesses, sharing what they have in common (the miss path
+  // runs this on every fill).
+  uint64_t common = entry.page;
+  if (!entry.global() && entry.asid != context_.satp.asid) common |= TlbEntry::kDenied;
+  if (!entry.ram) common |= TlbEntry::kViaMemory;
+  if (entry.prefetched) common |= TlbEntry::kPrefetched;
+  const unsigned allowed = allowed_[entry.flags];
+  auto denied = [allowed](Access access) {
+    return (allowed & (1u << static_cast<unsigned>(access))) == 0 ? TlbEntry::kDenied : 0;
+  };
+  entry.compare[0] = common | denied(Access::kLoad);
+  entry.compare[1] = common | denied(Access::kStore) | (entry.tracked ? TlbEntry::kViaMemory : 0);
+  entry.compare[2] = common | denied(Access::kFetch);
 }
 
 void Tlb::mark_used(TlbEntry& entry) {
@@ -49,11 +82,12 @@ void Tlb::clear(TlbEntry& entry) {
 void Tlb::set_context(const TranslationContext& context) {
   const bool mode_changed = context.satp.mode != context_.satp.mode;
   context_ = context;
+  derive_allowed();
   if (mode_changed) {
     flush_all();
     return;
   }
-  for (TlbEntry& entry : main_)
+  for (TlbEntry& entry : main())
     refresh(entry);
   for (TlbEntry& entry : victim_)
     refresh(entry);
@@ -103,7 +137,7 @@ void Tlb::commit(TlbEntry& entry) {
 }
 
 void Tlb::flush_all() {
-  for (TlbEntry& entry : main_)
+  for (TlbEntry& entry : main())
     clear(entry);
   for (TlbEntry& entry : victim_)
     clear(entry);
@@ -117,7 +151,7 @@ void Tlb::flush_asid(uint16_t asid) {
   auto flush = [&](TlbEntry& entry) {
     if (!entry.empty() && !entry.global() && entry.asid == asid) clear(entry);
   };
-  for (TlbEntry& entry : main_)
+  for (TlbEntry& entry : main())
     flush(entry);
   for (TlbEntry& entry : victim_)
     flush(entry);
@@ -135,7 +169,7 @@ void Tlb::flush_covering(uint64_t va, Matches matches) {
   // where superpages have been cached.
   if (superpage_count_ == 0 || va < superpage_low_ || va > superpage_high_) return;
   ++counters_.superpage_scans;
-  for (TlbEntry& entry : main_) {
+  for (TlbEntry& entry : main()) {
     if (!entry.empty() && entry.level > 0 && entry.covers(va) && matches(entry)) clear(entry);
   }
 }
@@ -198,7 +232,7 @@ Status Tlb::check() const {
     }
     return kOkStatus;
   };
-  for (size_t i = 0; i < main_.size(); ++i) {
+  for (size_t i = 0; i < config_.main_entries; ++i) {
     const TlbEntry& entry = main_[i];
     if (!entry.empty() && ((entry.page >> kPageShift) & mask_) != i) {
       return Status::error(ErrorCode::kBrokenInvariant, "tlb: entry in the wrong slot", entry.page,

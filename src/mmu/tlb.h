@@ -12,8 +12,10 @@
 //   kDenied:     this access would not pass (privilege, R/W/X, A, or D for a store), or the
 //                entry belongs to another ASID, or is empty — the slow path walks and faults
 //                precisely;
-//   kNotRam:     the physical page is not RAM (MMIO or nothing): loads and stores go slow,
-//                translations may still hit;
+//   kViaMemory:  loads and stores must go through GuestMemory, not the host address: the
+//                physical page is not RAM (MMIO or nothing), or, for the store word only, its
+//                region has dirty tracking on (GuestMemory's write marks the page; a store
+//                through the host address would not). Translations may still hit;
 //   kPrefetched: filled by the prefetcher and not used yet; the first use counts a prefetch
 //                hit and clears the flag.
 //
@@ -24,15 +26,18 @@
 //   1. A main-table entry with a page sits in slot (page >> 12) & (size - 1); an empty entry
 //      has page == kNoPage and all compare words kDenied.
 //   2. Every compare word equals compare_word(entry, context, access) for the context last
-//      given to set_context: the entry's page, plus kDenied/kNotRam/kPrefetched as above.
+//      given to set_context: the entry's page, plus kDenied/kViaMemory/kPrefetched as above.
 //   3. No page appears twice in the TLB (main and victim tables together).
 //   4. An entry's page lies inside its leaf [leaf_base, leaf_base + page_size_at(level)).
 //   5. superpage_low_ <= superpage_high_ bound every cached superpage leaf, when any is cached.
 #pragma once
 
 #include <array>
+#include <bit>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "mmu/fault.h"
@@ -42,8 +47,12 @@
 
 namespace vmmem::mmu {
 
+// The main table lives inside the Tlb (no pointer to load on the hit path), sized for the
+// largest configuration.
+inline constexpr unsigned kMaxMainEntries = 256;
+
 struct TlbConfig {
-  unsigned main_entries = 256;  // a power of two
+  unsigned main_entries = 256;  // a power of two, at most kMaxMainEntries
   unsigned victim_entries = 8;
   // A range flush of more pages than this flushes the whole TLB (or the whole ASID) instead.
   uint64_t range_flush_limit = 32;
@@ -67,9 +76,9 @@ struct TlbCounters {
 
 struct TlbEntry {
   static constexpr uint64_t kDenied = 1;
-  static constexpr uint64_t kNotRam = 2;
+  static constexpr uint64_t kViaMemory = 2;
   static constexpr uint64_t kPrefetched = 4;
-  static constexpr uint64_t kFlagMask = kDenied | kNotRam | kPrefetched;
+  static constexpr uint64_t kFlagMask = kDenied | kViaMemory | kPrefetched;
   static constexpr uint64_t kNoPage = ~uint64_t{0};
 
   std::array<uint64_t, kAccessKinds> compare{kDenied, kDenied, kDenied};
@@ -81,20 +90,27 @@ struct TlbEntry {
   uint8_t flags = 0;  // the leaf PTE's V R W X U G A D
   uint16_t asid = 0;
   bool ram = false;
+  bool tracked = false;  // RAM whose region had dirty tracking on at the fill
   bool prefetched = false;
 
   bool empty() const { return page == kNoPage; }
   bool global() const { return (flags & pte::kGlobal) != 0; }
   bool covers(uint64_t va) const { return va - leaf_base < page_size_at(level); }
 };
+static_assert(sizeof(TlbEntry) == 64 && alignof(TlbEntry) <= 64,
+              "a TLB entry is one cache line; Tlb::slot() computes its offset with one mask");
 
 class Tlb {
  public:
   explicit Tlb(const TlbConfig& config = {});
 
   const TlbConfig& config() const { return config_; }
-  TlbEntry& slot(uint64_t va) { return main_[(va >> kPageShift) & mask_]; }
-  const TlbEntry& slot(uint64_t va) const { return main_[(va >> kPageShift) & mask_]; }
+  // The main-table slot of va: the page number times the entry size, as one shift and one
+  // mask (entries are one cache line each).
+  TlbEntry& slot(uint64_t va) { return *at_offset((va >> kSlotShift) & slot_mask_); }
+  const TlbEntry& slot(uint64_t va) const {
+    return *const_cast<Tlb*>(this)->at_offset((va >> kSlotShift) & slot_mask_);
+  }
   TlbCounters& counters() { return counters_; }
   const TlbCounters& counters() const { return counters_; }
 
@@ -128,7 +144,7 @@ class Tlb {
 
   template <class F>
   void for_each_entry(F f) const {
-    for (const TlbEntry& e : main_)
+    for (const TlbEntry& e : main())
       if (!e.empty()) f(e);
     for (const TlbEntry& e : victim_)
       if (!e.empty()) f(e);
@@ -137,7 +153,15 @@ class Tlb {
   Status check() const;
 
  private:
+  static constexpr unsigned kSlotShift = kPageShift - std::countr_zero(sizeof(TlbEntry));
+  TlbEntry* at_offset(uint64_t offset) {
+    return reinterpret_cast<TlbEntry*>(reinterpret_cast<std::byte*>(main_.data()) + offset);
+  }
+  std::span<TlbEntry> main() { return {main_.data(), config_.main_entries}; }
+  std::span<const TlbEntry> main() const { return {main_.data(), config_.main_entries}; }
   void refresh(TlbEntry& entry) const;
+  // Fills allowed_ for context_.
+  void derive_allowed();
   void clear(TlbEntry& entry);
   // Flushes entries covering va for which `matches(entry)` holds.
   template <class Matches>
@@ -145,10 +169,14 @@ class Tlb {
 
   TlbConfig config_;
   uint64_t mask_;
-  std::vector<TlbEntry> main_;
+  uint64_t slot_mask_;  // mask_ * sizeof(TlbEntry)
+  alignas(64) std::array<TlbEntry, kMaxMainEntries> main_;
   std::vector<TlbEntry> victim_;
   unsigned victim_next_ = 0;  // round-robin replacement
   TranslationContext context_;
+  // Under context_, for each leaf flag byte (V R W X U G A D): bit a set when access a may
+  // complete from an entry with those flags (privilege, R/W/X, A, and D for a store).
+  std::array<uint8_t, 256> allowed_{};
   uint64_t superpage_count_ = 0;  // superpage entries filled since the bounds were reset
   uint64_t superpage_low_ = ~uint64_t{0};
   uint64_t superpage_high_ = 0;

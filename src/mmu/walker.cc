@@ -58,7 +58,7 @@ WalkResult Walker::walk(const TranslationContext& context, uint64_t va, Access a
       return result;
     }
     const uint64_t updated = result.entry | needed;
-    if (PteMemory::compare_and_set(leaf_at, result.entry, updated)) {
+    if (ptes_.compare_and_set(leaf_at, result.entry, updated)) {
       result.entry = updated;
       return result;
     }

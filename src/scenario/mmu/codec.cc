@@ -143,6 +143,7 @@ Config decode_config(uint8_t byte) {
   config.ad_policy = config.coherent && (byte & 4) != 0 ? AdPolicy::kUpdate : AdPolicy::kFault;
   config.small_tlb = (byte & 16) != 0;
   config.prefetch_depth = (byte & 32) != 0 ? 2 : 0;
+  config.dirty_tracking = (byte & 64) != 0;
   return config;
 }
 
@@ -153,6 +154,7 @@ uint8_t encode_config(const Config& config) {
   if (!config.coherent) byte |= 8;
   if (config.small_tlb) byte |= 16;
   if (config.prefetch_depth != 0) byte |= 32;
+  if (config.dirty_tracking) byte |= 64;
   return byte;
 }
 

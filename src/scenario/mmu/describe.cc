@@ -90,6 +90,12 @@ std::string describe(const Outcome& outcome) {
     }
     out << "]";
   }
+  if (!outcome.dirty_pages.empty()) {
+    out << ", dirty=[";
+    for (size_t i = 0; i < outcome.dirty_pages.size(); ++i)
+      out << (i ? " " : "") << outcome.dirty_pages[i];
+    out << "]";
+  }
   return out.str();
 }
 

@@ -1,5 +1,6 @@
 #include "scenario/mmu/executor.h"
 
+#include <bit>
 #include <memory>
 #include <type_traits>
 
@@ -55,7 +56,45 @@ Executor::Executor(const Config& config, bool record_addresses)
   for (unsigned slot = 0; slot < kSpaces; ++slot) {
     spaces_.emplace_back(memory_, frames_, table_mode(config), frames_.allocate().value());
   }
+  if (config.dirty_tracking) {
+    VMM_CHECK(memory_.set_dirty_tracking(kRamBase, true).ok() &&
+                  memory_.set_dirty_tracking(kScratchBase, true).ok(),
+              "scenario dirty tracking");
+  }
   mmu_.set_context(context());
+}
+
+ErrorCode Executor::toggle_scratch() {
+  const bool tracking = config_.dirty_tracking;
+  if (scratch_present_) {
+    if (tracking) VMM_CHECK(memory_.set_dirty_tracking(kRamBase, false).ok(), "RAM tracking off");
+    const Status status = memory_.remove(kScratchBase);
+    if (status.ok()) scratch_present_ = false;
+    return status.code();
+  }
+  const Status status = memory_.add_ram(kScratchBase, kScratchSize);
+  if (!status.ok()) return status.code();
+  scratch_present_ = true;
+  if (tracking) {
+    VMM_CHECK(memory_.set_dirty_tracking(kScratchBase, true).ok() &&
+                  memory_.set_dirty_tracking(kRamBase, true).ok(),
+              "tracking on again");
+  }
+  return ErrorCode::kOk;
+}
+
+std::vector<uint64_t> Executor::take_dirty_pages() {
+  std::vector<uint64_t> pages;
+  for (const uint64_t base : {kRamBase, kScratchBase}) {
+    const Result<std::vector<uint64_t>> words = memory_.take_dirty(base);
+    if (!words.ok()) continue;  // tracking off, or the scratch region is gone
+    for (size_t w = 0; w < words.value().size(); ++w) {
+      for (uint64_t bits = words.value()[w]; bits != 0; bits &= bits - 1) {
+        pages.push_back(base + (w * 64 + static_cast<unsigned>(std::countr_zero(bits))) * 4096);
+      }
+    }
+  }
+  return pages;
 }
 
 vmmem::mmu::TranslationContext Executor::context() const {
@@ -94,7 +133,11 @@ ErrorCode Executor::change_leaf(uint64_t va, std::optional<uint8_t> protect_flag
   for (unsigned slot = 0; slot < kSpaces; ++slot) {
     if (slot != space_ && !global) continue;
     PageTableBuilder& space = spaces_[slot];
-    (void)(protect_flags ? space.protect(va, *protect_flags) : space.unmap(va));
+    if (protect_flags) {
+      (void)space.protect(va, *protect_flags);
+    } else {
+      (void)space.unmap(va);
+    }
   }
   if (config_.coherent) {
     mmu_.flush(global ? FlushRequest{FlushKind::kAddress, va}
@@ -106,10 +149,15 @@ ErrorCode Executor::change_leaf(uint64_t va, std::optional<uint8_t> protect_flag
 ErrorCode Executor::corrupt(const CorruptPte& op) {
   const Result<uint64_t> address = spaces_[space_].pte_address(op.va, op.level);
   if (!address.ok()) return address.status().code();
-  const Result<std::span<std::byte>> host = memory_.host_span(address.value(), 8);
-  if (!host.ok()) return ErrorCode::kUnmapped;
-  auto* word = reinterpret_cast<uint64_t*>(host.value().data());
-  vmmem::mmu::PteMemory::store(word, vmmem::mmu::PteMemory::load(word) ^ op.bits);
+  // Through GuestMemory's atomic access, which marks the page dirty like any guest store.
+  const Result<uint64_t> old =
+      memory_.load_atomic<uint64_t>(address.value(), std::memory_order_acquire);
+  if (!old.ok()) return ErrorCode::kUnmapped;
+  VMM_CHECK(
+      memory_
+          .store_atomic<uint64_t>(address.value(), old.value() ^ op.bits, std::memory_order_release)
+          .ok(),
+      "a PTE just read refused a store");
   tables_corrupted_ = true;
   if (config_.coherent) flush_all();
   return ErrorCode::kOk;
@@ -133,6 +181,12 @@ Outcome Executor::access(uint64_t va, unsigned size, Access kind, std::optional<
 }
 
 Outcome Executor::operator()(const Op& op) {
+  Outcome outcome = perform(op);
+  if (config_.dirty_tracking && record_addresses_) outcome.dirty_pages = take_dirty_pages();
+  return outcome;
+}
+
+Outcome Executor::perform(const Op& op) {
   return std::visit(
       [this](const auto& o) -> Outcome {
         using T = std::decay_t<decltype(o)>;
@@ -174,10 +228,7 @@ Outcome Executor::operator()(const Op& op) {
         } else if constexpr (std::is_same_v<T, CorruptPte>) {
           return {corrupt(o)};
         } else {
-          const Status status = scratch_present_ ? memory_.remove(kScratchBase)
-                                                 : memory_.add_ram(kScratchBase, kScratchSize);
-          if (status.ok()) scratch_present_ = !scratch_present_;
-          return {status.code()};
+          return {toggle_scratch()};
         }
       },
       op);
@@ -186,7 +237,29 @@ Outcome Executor::operator()(const Op& op) {
 Status Executor::check() const {
   if (Status s = memory_.check(); !s.ok()) return s;
   if (Status s = frames_.check(); !s.ok()) return s;
+  if (!tables_corrupted_) {
+    for (const PageTableBuilder& space : spaces_) {
+      const unsigned top = vmmem::mmu::levels(space.mode());
+      if (Status s = check_no_freed_tables(space.root(), top - 1); !s.ok()) return s;
+    }
+  }
   return mmu_.check();
+}
+
+Status Executor::check_no_freed_tables(uint64_t table, unsigned level) const {
+  for (uint64_t i = 0; i < 512; ++i) {
+    const Result<uint64_t> entry = memory_.read<uint64_t>(table + 8 * i);
+    if (!entry.ok() || (entry.value() & pte::kValid) == 0 || pte::is_leaf(entry.value())) continue;
+    const uint64_t next = pte::ppn(entry.value()) << vmmem::mmu::kPageShift;
+    if (frames_.owns(next) && !frames_.in_use(next)) {
+      return Status::error(ErrorCode::kBrokenInvariant, "page tables point to a freed frame",
+                           table + 8 * i, next);
+    }
+    if (level > 0) {
+      if (Status s = check_no_freed_tables(next, level - 1); !s.ok()) return s;
+    }
+  }
+  return kOkStatus;
 }
 
 std::optional<std::string> verify(const Config& config, std::span<const Op> ops,

@@ -40,7 +40,8 @@ class Executor {
   vmmem::mmu::PageTableBuilder& space(unsigned slot) { return spaces_[slot]; }
   unsigned current_space() const { return space_; }
 
-  // GuestMemory's, the frame allocator's and the MMU's invariant checks.
+  // GuestMemory's, the frame allocator's and the MMU's invariant checks, and, while no table
+  // was corrupted, the builder's: no table points to a frame the allocator has freed.
   Status check() const;
 
  private:
@@ -50,6 +51,11 @@ class Executor {
   ErrorCode corrupt(const CorruptPte& op);
   Outcome access(uint64_t va, unsigned size, Access access, std::optional<uint64_t> value);
   void flush_all() { mmu_.flush({vmmem::mmu::FlushKind::kAll}); }
+  Outcome perform(const Op& op);
+  ErrorCode toggle_scratch();
+  Status check_no_freed_tables(uint64_t table, unsigned level) const;
+  // The pages the tracked regions' bitmaps hold, ascending; the bitmaps are cleared.
+  std::vector<uint64_t> take_dirty_pages();
 
   Config config_;
   bool record_addresses_;

@@ -42,6 +42,10 @@ struct Config {
   bool coherent = true;
   bool small_tlb = false;  // 16 main entries, 2 victims: evictions and victim hits
   unsigned prefetch_depth = 0;
+  // Dirty-page tracking on RAM and the scratch region while the scratch region is present
+  // (ToggleScratch turns RAM's tracking off with the removal and on again with the return), and
+  // after every op the executor takes both bitmaps: the model predicts them exactly.
+  bool dirty_tracking = false;
   friend bool operator==(const Config&, const Config&) = default;
 };
 

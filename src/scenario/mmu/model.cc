@@ -1,5 +1,6 @@
 #include "scenario/mmu/model.h"
 
+#include <algorithm>
 #include <type_traits>
 
 #include "scenario/mmu/reference_walker.h"
@@ -43,6 +44,22 @@ Model::Model(const Config& config)
   for (unsigned slot = 0; slot < kSpaces; ++slot)
     roots_.push_back(allocate_frame());
   epoch_ = 0;
+  dirty_.clear();  // tracking starts after the roots are allocated
+}
+
+bool Model::tracked(uint64_t pa) const {
+  // RAM's tracking follows the scratch region's presence (layout.h).
+  return config_.dirty_tracking && scratch_present_ && is_ram(pa);
+}
+
+std::optional<std::string> Model::judge_dirty(const Outcome& actual) {
+  const std::vector<uint64_t> expected(dirty_.begin(), dirty_.end());
+  dirty_.clear();
+  if (!config_.dirty_tracking || actual.dirty_pages == expected) return std::nullopt;
+  std::string text = "dirty pages should be [";
+  for (size_t i = 0; i < expected.size(); ++i)
+    text += (i ? " " : "") + translation_text(Fault::kNone, expected[i]).substr(3);
+  return text + "]";
 }
 
 bool Model::scratch_present_at(int64_t version) const {
@@ -79,6 +96,7 @@ std::optional<uint64_t> Model::word_at(uint64_t address, int64_t version) const 
 }
 
 void Model::set_word(uint64_t address, uint64_t value) {
+  if (tracked(address)) dirty_.insert(address & ~uint64_t{4095});
   const uint64_t old = word(address);
   if (old == value) return;
   history_[address].emplace_back(epoch_, old);
@@ -109,10 +127,20 @@ void Model::set_byte(uint64_t pa, uint8_t value) {
   set_word(address, (word(address) & ~(uint64_t{0xff} << shift)) | (uint64_t{value} << shift));
 }
 
+uint64_t Model::frames_left() const {
+  return (kFrameBase + kFrameBytes - next_frame_) / 4096 + free_frames_.size();
+}
+
 uint64_t Model::allocate_frame() {
-  const uint64_t frame = next_frame_;
-  next_frame_ += 4096;
+  uint64_t frame = next_frame_;
+  if (free_frames_.empty()) {
+    next_frame_ += 4096;
+  } else {
+    frame = free_frames_.back();
+    free_frames_.pop_back();
+  }
   zero_words(frame, 4096);
+  if (tracked(frame)) dirty_.insert(frame);
   return frame;
 }
 
@@ -157,7 +185,6 @@ void Model::do_map(unsigned slot, const Map& op) {
 }
 
 ErrorCode Model::map(const Map& op) {
-  const uint64_t frames_left = (kFrameBase + kFrameBytes - next_frame_) / 4096;
   const bool global = (op.flags & pte::kGlobal) != 0;
   uint64_t needed = 0;
   for (unsigned slot = 0; slot < kSpaces; ++slot) {
@@ -166,14 +193,14 @@ ErrorCode Model::map(const Map& op) {
     if (const ErrorCode code = plan_map(slot, op, &missing); code != ErrorCode::kOk) return code;
     needed += missing;
   }
-  if (needed > frames_left) return ErrorCode::kOutOfMemory;
+  if (needed > frames_left()) return ErrorCode::kOutOfMemory;
   for (unsigned slot = 0; slot < kSpaces; ++slot) {
     if (!global && slot != space_) continue;
     // Tables shared through corruption: the spaces mapped so far may have filled this one's
     // slot. Planning again also re-checks the frames left.
     unsigned missing = 0;
     if (const ErrorCode code = plan_map(slot, op, &missing); code != ErrorCode::kOk) return code;
-    if (missing > (kFrameBase + kFrameBytes - next_frame_) / 4096) return ErrorCode::kOutOfMemory;
+    if (missing > frames_left()) return ErrorCode::kOutOfMemory;
     do_map(slot, op);
   }
   return ErrorCode::kOk;
@@ -207,9 +234,37 @@ ErrorCode Model::change_leaf(uint64_t va, std::optional<uint8_t> protect_flags) 
                             (*protect_flags & ~pte::kGlobal) | 1);
     } else {
       set_word(address, 0);
+      reclaim_tables(slot, va);
     }
   }
   return ErrorCode::kOk;
+}
+
+void Model::reclaim_tables(unsigned slot, uint64_t va) {
+  // The walk down to the leaf just cleared: tables[level] holds va's level-`level` PTE.
+  const unsigned top = levels(table_mode_);
+  std::vector<uint64_t> tables(top);
+  uint64_t table = roots_[slot];
+  unsigned leaf_level = top - 1;
+  for (unsigned level = top; level-- > 0;) {
+    tables[level] = table;
+    leaf_level = level;
+    const uint64_t entry = word(table + 8 * vpn(va, level));
+    if (entry == 0 || leaf(entry) || !valid(entry)) break;  // the cleared leaf's slot
+    table = next_table(entry);
+  }
+  for (unsigned level = leaf_level; level + 1 < top; ++level) {
+    const uint64_t empty = tables[level];
+    const bool handed_out =
+        empty >= kFrameBase && empty < next_frame_ && empty % 4096 == 0 &&
+        std::find(free_frames_.begin(), free_frames_.end(), empty) == free_frames_.end();
+    if (!handed_out) return;
+    for (uint64_t i = 0; i < 512; ++i) {
+      if (word(empty + 8 * i) != 0) return;
+    }
+    set_word(tables[level + 1] + 8 * vpn(va, level + 1), 0);
+    free_frames_.push_back(empty);
+  }
 }
 
 ErrorCode Model::corrupt(const CorruptPte& op) {
@@ -233,6 +288,7 @@ ErrorCode Model::corrupt(const CorruptPte& op) {
 ErrorCode Model::toggle_scratch() {
   if (scratch_present_) zero_words(kScratchBase, kScratchSize);
   scratch_present_ = !scratch_present_;
+  dirty_.clear();  // the removed region's bitmap and RAM's go with tracking off
   scratch_toggles_.emplace_back(epoch_, scratch_present_);
   if (change_epochs_.empty() || change_epochs_.back() != epoch_) change_epochs_.push_back(epoch_);
   return ErrorCode::kOk;
@@ -420,6 +476,9 @@ std::optional<std::string> Model::judge(const Op& op, const Outcome& actual) {
         }
       },
       op);
+  if (std::optional<std::string> dirty = judge_dirty(actual); dirty && !complaint) {
+    complaint = std::move(dirty);
+  }
   ++epoch_;
   return complaint;
 }

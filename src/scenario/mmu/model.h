@@ -10,13 +10,17 @@
 //     in another) and that state was still current after the last flush covering the entry
 //     (sfence.vma's rules: ASID flushes keep globals, address flushes take every entry whose
 //     leaf covers the address). Earlier states come from an undo log of every word the
-//     scenario changed, tagged with the op that changed it.
+//     scenario changed, tagged with the op that changed it;
+//   - under Config::dirty_tracking, after every op: the dirty pages are exactly the tracked
+//     pages written since the last op (every guest store, PTE write, A/D update and zeroed
+//     table frame, whether or not the bytes changed).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -49,7 +53,10 @@ class Model {
   bool scratch_present_at(int64_t version) const;
   std::optional<uint64_t> word_at(uint64_t address, int64_t version) const;
   uint64_t word(uint64_t address) const;
+  // Every write goes through set_word, which marks the page when its region is tracked.
   void set_word(uint64_t address, uint64_t value);
+  bool tracked(uint64_t pa) const;
+  std::optional<std::string> judge_dirty(const Outcome& actual);
   void zero_words(uint64_t base, uint64_t size);
   uint8_t byte(uint64_t pa) const;
   void set_byte(uint64_t pa, uint8_t value);
@@ -63,7 +70,14 @@ class Model {
   ErrorCode change_leaf(uint64_t va, std::optional<uint8_t> protect_flags);
   ErrorCode corrupt(const CorruptPte& op);
   ErrorCode toggle_scratch();
+  // Table frames as the FrameAllocator documents them: the most recently freed first, then
+  // the next never-used one.
   uint64_t allocate_frame();
+  uint64_t frames_left() const;
+  // After an unmap in `slot`: frees the tables on va's walk that it left all zeros, from the
+  // leaf's table up (never the root, only frames handed out and not freed), clearing their
+  // pointers, as the builder documents.
+  void reclaim_tables(unsigned slot, uint64_t va);
 
   ReferenceResult walk(unsigned slot, uint64_t va, Access access, int64_t version);
   // Whether a successful translation of va to pa is one the TLB may still hold.
@@ -86,12 +100,14 @@ class Model {
   std::vector<std::pair<int64_t, bool>> scratch_toggles_;  // epoch, present afterwards
   std::vector<uint64_t> roots_;
   uint64_t next_frame_ = kFrameBase;
+  std::vector<uint64_t> free_frames_;
   int64_t epoch_ = 0;
   unsigned space_ = 0;
   Privilege privilege_ = Privilege::kSupervisor;
   bool sum_ = false;
   bool mxr_ = false;
   bool scratch_present_ = true;
+  std::set<uint64_t> dirty_;  // tracked pages written during the current op
 };
 
 }  // namespace vmmem::scenario::mmu

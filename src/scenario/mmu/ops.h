@@ -107,7 +107,8 @@ struct CorruptPte {
 };
 
 // Removes the scratch RAM region, or adds it back (zeroed): guest memory's generation
-// changes, and every TLB host address must die with it.
+// changes, and every TLB host address must die with it. Under Config::dirty_tracking, RAM's
+// tracking goes off and on with it, so stores switch between host addresses and GuestMemory.
 struct ToggleScratch {
   friend bool operator==(const ToggleScratch&, const ToggleScratch&) = default;
 };

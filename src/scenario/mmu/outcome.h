@@ -4,13 +4,17 @@
 //   Load / Store: fault, the value loaded, and the physical addresses of the first and last
 //     byte (when no page fault stopped it), so the relaxed model can judge which translation
 //     the access used;
-//   Batch: one translation per address.
+//   Batch: one translation per address;
+//   under Config::dirty_tracking, every op: the pages (guest physical, ascending) the dirty
+//   bitmaps of RAM and the scratch region reported after the op. operator== leaves them out:
+//   the model judges them on their own.
 #pragma once
 
 #include <algorithm>
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "mmu/mmu.h"
 #include "scenario/mmu/ops.h"
@@ -29,6 +33,7 @@ struct Outcome {
   uint64_t value = 0;
   uint8_t batch_size = 0;
   std::array<Translation, kMaxBatch> batch{};
+  std::vector<uint64_t> dirty_pages;
 
   friend bool operator==(const Outcome& a, const Outcome& b) {
     return a.code == b.code && a.fault == b.fault && a.pa == b.pa && a.pa_last == b.pa_last &&

@@ -205,7 +205,8 @@ std::vector<Op> edge_cases(Rng& rng, size_t count) {
   for (size_t i = 0; i < kPages.size(); ++i)
     ops.push_back(Map{kPages[i], kDataBase + i * 4096, 4096, pte::kRead | pte::kWrite});
   for (size_t i = 0; i < count; ++i) {
-    const uint64_t base = kPages[rng.below(kPages.size())];
+    const size_t k = rng.below(kPages.size());
+    const uint64_t base = kPages[k];
     const uint64_t va = base + 4096 - rng.between(1, 8);
     const uint8_t size = kSizes[rng.below(4)];
     const unsigned pick = static_cast<unsigned>(rng.below(100));
@@ -216,7 +217,10 @@ std::vector<Op> edge_cases(Rng& rng, size_t count) {
     } else if (pick < 90) {
       ops.push_back(Store{va, size, rng.next()});
     } else {
+      // Unmapping a page the last of its tables held frees those tables (these pages use the
+      // last PTE of theirs); mapping it again takes the freed frames back.
       ops.push_back(Unmap{base});
+      if (rng.percent(60)) ops.push_back(Map{base, kDataBase + k * 4096, 4096, kRw});
     }
   }
   return ops;
@@ -224,15 +228,24 @@ std::vector<Op> edge_cases(Rng& rng, size_t count) {
 
 std::vector<Op> regions(Rng& rng, size_t count) {
   // Pages in RAM, in the scratch region (which comes and goes) and on the device.
+  // Page 13 starts with A and D clear: Svadu sets them in its PTE (a tracked page-table write).
   std::vector<Op> ops = map_pages(8);
   for (uint64_t i = 0; i < 4; ++i)
     ops.push_back(Map{page_va(8 + i), kScratchBase + i * 4096, 4096, kRw});
   ops.push_back(Map{page_va(12), kDeviceBase, 4096, kRw});
+  ops.push_back(Map{page_va(13), kDataBase + 16 * 4096, 4096, pte::kRead | pte::kWrite});
   for (size_t i = 0; i < count; ++i) {
-    const uint64_t page = rng.below(13);
+    const uint64_t page = rng.below(14);
     const uint64_t word = rng.below(4096 / 8);
-    const uint64_t va = page_va(page) + word * 8 - (rng.percent(10) ? 4 : 0);
-    const uint8_t size = kSizes[rng.below(4)];
+    uint64_t va = page_va(page) + word * 8;
+    // Some accesses end 4 bytes into the page (crossing from the one before), some start 4
+    // bytes before its end (crossing into the next).
+    uint8_t size = kSizes[rng.below(4)];
+    if (rng.percent(10)) va -= 4;
+    if (rng.percent(15)) {
+      va = page_va(page) + 4092;
+      size = 8;
+    }
     if (rng.percent(4)) {
       ops.push_back(ToggleScratch{});
     } else if (rng.percent(50)) {
@@ -280,7 +293,7 @@ constexpr Profile<Op> kProfiles[] = {
      relaxed_stale, 96},
     {"edge_cases", "the ends of both address-space halves and page-crossing accesses", edge_cases},
     {"regions", "pages in RAM, in a region that is removed and added back, and on a device",
-     regions},
+     regions, 128},
     {"bare", "Bare mode: loads, stores and translations of physical addresses", bare},
 };
 
@@ -310,6 +323,9 @@ Config profile_config(std::string_view name) {
   if (name == "strided") config.prefetch_depth = 2;
   if (name == "asid_switch") config.small_tlb = true;
   if (name == "bare") config.mode = Mode::kBare;
+  // Stores while RAM's dirty tracking goes off and on with the scratch region (regions), into
+  // superpages, and A/D updates and PTE writes of every kind (faults).
+  if (name == "regions" || name == "superpages" || name == "faults") config.dirty_tracking = true;
   return config;
 }
 
