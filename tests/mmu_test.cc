@@ -371,6 +371,21 @@ TEST_F(MmuTest, GuestMemoryChangesKillTlbHostAddresses) {
   EXPECT_EQ(mmu.load<uint64_t>(0x3000).value, 0u) << "fresh RAM, not the old host page";
 }
 
+TEST_F(MmuTest, RomIsReadThroughTheTlbAndNeverWrittenThroughIt) {
+  std::vector<std::byte> firmware(4096, std::byte{0x5a});
+  ASSERT_TRUE(memory.add_rom(0xb000'0000, firmware).ok());
+  ASSERT_TRUE(spaces[0].map(0x9000, 0xb000'0000, 4096, kRwad).ok());
+  EXPECT_EQ(mmu.load<uint8_t>(0x9000).value, 0x5au);
+  // The entry is warm and its PTE allows stores: the store must still reach guest memory, which
+  // refuses it, instead of writing the read-only host page.
+  EXPECT_EQ(mmu.store<uint8_t>(0x9000, 1), Fault::kPhysicalAccessFault);
+  // A store that crosses from ROM into RAM writes neither page.
+  ASSERT_TRUE(spaces[0].map(0xa000, 0x8040'6000, 4096, kRwad).ok());
+  EXPECT_EQ(mmu.store<uint64_t>(0x9ffc, ~uint64_t{0}), Fault::kPhysicalAccessFault);
+  EXPECT_EQ(memory.read<uint32_t>(0x8040'6000).value(), 0u);
+  EXPECT_EQ(mmu.load<uint8_t>(0x9000).value, 0x5au);
+}
+
 TEST_F(MmuTest, TranslationsDieWhenTheirTablesLeaveGuestMemory) {
   constexpr uint64_t kTables = 0xb000'0000;
   ASSERT_TRUE(memory.add_ram(kTables, 0x4000).ok());

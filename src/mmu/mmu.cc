@@ -66,6 +66,7 @@ Translation Mmu::walk_and_fill(uint64_t va, Access access) {
   if (const uint64_t* host = ram_.locate(page_of(walk.pa))) {
     entry.ram = true;
     entry.tracked = ram_.tracked();
+    entry.read_only = ram_.read_only();
     entry.host_offset = reinterpret_cast<uintptr_t>(host) - entry.page;
   }
   tlb_.commit(entry);
@@ -96,6 +97,7 @@ void Mmu::prefetch_after_miss(uint64_t va) {
     if (const uint64_t* host = ram_.locate(page_of(probe.pa))) {
       entry.ram = true;
       entry.tracked = ram_.tracked();
+      entry.read_only = ram_.read_only();
       entry.host_offset = reinterpret_cast<uintptr_t>(host) - next;
     }
     tlb_.commit(entry);
@@ -253,6 +255,9 @@ Status Mmu::check() const {
     if (entry.ram != window.has_value() || (entry.ram && !host_matches)) {
       result = Status::error(ErrorCode::kBrokenInvariant, "mmu: TLB host address is stale",
                              entry.page, pa);
+    } else if (entry.ram && entry.read_only != window->read_only) {
+      result = Status::error(ErrorCode::kBrokenInvariant,
+                             "mmu: TLB read-only state differs from the region's", entry.page, pa);
     } else if (entry.ram && entry.tracked != (window->dirty != nullptr)) {
       result =
           Status::error(ErrorCode::kBrokenInvariant,

@@ -19,8 +19,10 @@
 #include <atomic>
 #include <bit>
 #include <cstdint>
+#include <memory>
 
 #include "mem/guest_memory.h"
+#include "support/check.h"
 
 namespace vmmem::mmu {
 
@@ -43,18 +45,24 @@ class PteMemory {
   // Whether the region of the last located address has dirty tracking on. REQUIRES: locate()
   // just returned non-null.
   bool tracked() const { return dirty_ != nullptr; }
+  // Whether the region of the last located address is ROM (its host bytes are mapped read-only:
+  // nothing may be written through them). REQUIRES: locate() just returned non-null.
+  bool read_only() const { return read_only_; }
 
   static uint64_t load(const uint64_t* at) {
     return from_little_endian(
         std::atomic_ref<uint64_t>(*const_cast<uint64_t*>(at)).load(std::memory_order_acquire));
   }
-  // REQUIRES (store, compare_and_set): `at` came from the last locate() of this PteMemory.
+  // REQUIRES (store, compare_and_set): `at` came from the last locate() of this PteMemory, and
+  // that region is not ROM (read_only() is false).
   void store(uint64_t* at, uint64_t value) {
+    VMM_CHECK(!read_only_, "a PTE store into ROM");
     std::atomic_ref<uint64_t>(*at).store(from_little_endian(value), std::memory_order_release);
     note_written(at);
   }
   // Replaces `expected` with `desired` if the PTE still holds `expected`.
   bool compare_and_set(uint64_t* at, uint64_t expected, uint64_t desired) {
+    VMM_CHECK(!read_only_, "a PTE update in ROM");
     uint64_t raw = from_little_endian(expected);
     if (!std::atomic_ref<uint64_t>(*at).compare_exchange_strong(raw, from_little_endian(desired),
                                                                 std::memory_order_acq_rel,
@@ -72,12 +80,15 @@ class PteMemory {
   }
 
   uint64_t* locate_slow(uint64_t address) {
-    const auto window = memory_.ram_window(address);
+    auto window = memory_.ram_window(address);
     if (!window) return nullptr;
     base_ = window->base;
     size_ = window->size;
     host_ = window->host;
     dirty_ = window->dirty;
+    read_only_ = window->read_only;
+    // The region stays mapped while this cache names it, even if it is removed meanwhile.
+    hold_ = std::move(window->hold);
     generation_ = memory_.generation();
     return reinterpret_cast<uint64_t*>(host_ + (address - base_));
   }
@@ -93,6 +104,8 @@ class PteMemory {
   uint64_t base_ = 0;
   uint64_t size_ = 0;
   std::byte* host_ = nullptr;
+  bool read_only_ = false;
+  std::shared_ptr<const void> hold_;
   mem::DirtyBitmap* dirty_ = nullptr;
 };
 

@@ -44,7 +44,8 @@ uint64_t Tlb::compare_word(const TlbEntry& entry, Access access) const {
       Walker::check_permission(context_, entry.flags, access) != Fault::kNone) {
     word |= TlbEntry::kDenied;
   }
-  if (!entry.ram || (access == Access::kStore && entry.tracked)) word |= TlbEntry::kViaMemory;
+  if (!entry.ram || (access == Access::kStore && (entry.tracked || entry.read_only)))
+    word |= TlbEntry::kViaMemory;
   if (entry.prefetched) word |= TlbEntry::kPrefetched;
   return word;
 }
@@ -65,7 +66,8 @@ void Tlb::refresh(TlbEntry& entry) const {
     return (allowed & (1u << static_cast<unsigned>(access))) == 0 ? TlbEntry::kDenied : 0;
   };
   entry.compare[0] = common | denied(Access::kLoad);
-  entry.compare[1] = common | denied(Access::kStore) | (entry.tracked ? TlbEntry::kViaMemory : 0);
+  entry.compare[1] = common | denied(Access::kStore) |
+                     (entry.tracked || entry.read_only ? TlbEntry::kViaMemory : 0);
   entry.compare[2] = common | denied(Access::kFetch);
 }
 

@@ -91,6 +91,7 @@ struct TlbEntry {
   uint16_t asid = 0;
   bool ram = false;
   bool tracked = false;  // RAM whose region had dirty tracking on at the fill
+  bool read_only = false;  // ROM: stores go through guest memory, which refuses them
   bool prefetched = false;
 
   bool empty() const { return page == kNoPage; }

@@ -57,6 +57,11 @@ WalkResult Walker::walk(const TranslationContext& context, uint64_t va, Access a
           (result.entry & pte::kAccessed) == 0 ? Fault::kAccessedClear : Fault::kDirtyClear;
       return result;
     }
+    // Svadu cannot set A/D in a PTE that lies in ROM: the update is an access fault.
+    if (ptes_.read_only()) {
+      result.fault = Fault::kPteAccessFault;
+      return result;
+    }
     const uint64_t updated = result.entry | needed;
     if (ptes_.compare_and_set(leaf_at, result.entry, updated)) {
       result.entry = updated;
