@@ -118,12 +118,27 @@ Fault Mmu::translate_split(uint64_t va, unsigned width, Access access, uint64_t*
   return Fault::kNone;
 }
 
+std::byte* Mmu::host_after_translate(uint64_t va, Access access) {
+  const TlbEntry& entry = tlb_.slot(va);
+  // Exactly the page: RAM, allowed, and for a store not tracked (kViaMemory), prefetch mark
+  // cleared by the translation that used it.
+  if (entry.compare[index(access)] != page_of(va)) return nullptr;
+  return reinterpret_cast<std::byte*>(va + entry.host_offset);
+}
+
 Fault Mmu::load_slow(uint64_t va, unsigned width, uint64_t* value) {
   if (behind()) catch_up();
   const uint64_t in_first = kPageSize - (va & (kPageSize - 1));
   if (width <= in_first) {
     const Translation t = translate(va, Access::kLoad);
     if (t.fault != Fault::kNone) return t.fault;
+    if (const std::byte* host = host_after_translate(va, Access::kLoad)) {
+      uint64_t assembled = 0;
+      for (unsigned i = 0; i < width; ++i)
+        assembled |= static_cast<uint64_t>(host[i]) << (8 * i);
+      *value = assembled;
+      return Fault::kNone;
+    }
     const Result<uint64_t> read = memory_.read_scalar(t.pa, width);
     if (!read.ok()) return Fault::kPhysicalAccessFault;
     *value = read.value();
@@ -152,6 +167,11 @@ Fault Mmu::store_slow(uint64_t va, unsigned width, uint64_t value) {
   if (width <= in_first) {
     const Translation t = translate(va, Access::kStore);
     if (t.fault != Fault::kNone) return t.fault;
+    if (std::byte* host = host_after_translate(va, Access::kStore)) {
+      for (unsigned i = 0; i < width; ++i)
+        host[i] = static_cast<std::byte>(value >> (8 * i));
+      return Fault::kNone;
+    }
     return memory_.write_scalar(t.pa, width, value).ok() ? Fault::kNone
                                                          : Fault::kPhysicalAccessFault;
   }

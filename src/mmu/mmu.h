@@ -176,6 +176,10 @@ class Mmu final : private mem::GenerationListener {
   }
 
   Translation translate_slow(uint64_t va, Access access);
+  // After a successful translate(va, access) on the slow path (a miss just filled, or hit
+  // counting on): the host address of va when its main-table entry allows the access through
+  // the host address (RAM; for a store, not dirty-tracked); else null (GuestMemory's path).
+  std::byte* host_after_translate(uint64_t va, Access access);
   // Walks and fills; the walk's fault otherwise.
   Translation walk_and_fill(uint64_t va, Access access);
   void prefetch_after_miss(uint64_t va);
