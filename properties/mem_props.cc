@@ -568,8 +568,8 @@ RC_GTEST_PROP(MemHotplug, EveryReadReturnsBytesOfARegionMappedDuringIt, ()) {
   plan.seed = *rc::gen::arbitrary<uint64_t>();
   plan.readers = *rc::gen::inRange(1u, 4u);
   plan.slots = *rc::gen::inRange(1u, 6u);
-  plan.table_changes = *rc::gen::inRange(1u, 80u);
-  plan.reads_per_reader = *rc::gen::inRange(1u, 400u);
+  plan.table_changes = *rc::gen::inRange(1u, 40u);
+  plan.reads_per_reader = *rc::gen::inRange(1u, 200u);
   plan.dma = *rc::gen::arbitrary<bool>();
   const StormReport report = run_storm(plan);
   if (report.violation) RC_FAIL(*report.violation);

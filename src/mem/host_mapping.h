@@ -1,8 +1,8 @@
 // HostMapping: anonymous host memory that backs one guest RAM region.
 //
 // Invariants:
-//   1. A non-empty mapping owns exactly size() readable and writable bytes at data(), zero
-//      when fresh, and unmaps them on destruction.
+//   1. A non-empty mapping owns exactly size() readable and writable bytes at data() (readable
+//      only after protect_read_only()), zero when fresh, and releases them on destruction.
 //   2. The mapping is made of whole pages of granule() bytes (a power of two, at least the
 //      system page size): size() rounded up to a page is readable and writable, and one
 //      inaccessible guard page sits directly below and one directly above that, so an access
