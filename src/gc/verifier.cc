@@ -83,10 +83,22 @@ Status Verifier::walk(Index* index) const {
     add(p, Space::kSurvivor);
   }
 
+  const size_t young_entries = index->size();
   // Old generation and large objects: their own bookkeeping first, then every object.
   if (Status status = heap.old_->check(shapes); !status.ok()) return status;
   if (Status status = heap.large_->check(shapes); !status.ok()) return status;
-  for (ChunkHeader* chunk : heap.old_->chunks()) {
+  std::vector<ChunkHeader*> chunks = heap.old_->chunks();
+  chunks.insert(chunks.end(), heap.large_->chunks().begin(), heap.large_->chunks().end());
+  std::sort(chunks.begin(), chunks.end());
+  for (ChunkHeader* chunk : chunks) {
+    if (chunk->kind == ChunkKind::kLarge) {
+      const Object* object = reinterpret_cast<const Object*>(chunk->large_object());
+      if (const char* why = bad_header(shapes, object, chunk->object_size, &size)) {
+        return broken(why, object);
+      }
+      add(object, Space::kLarge);
+      continue;
+    }
     for (uint32_t i = 0; i < chunk->cell_count; ++i) {
       const Object* object = reinterpret_cast<const Object*>(chunk->cell(i));
       if (object->header_word() == 0) continue;
@@ -96,15 +108,12 @@ Status Verifier::walk(Index* index) const {
       add(object, Space::kOld);
     }
   }
-  for (ChunkHeader* chunk : heap.large_->chunks()) {
-    const Object* object = reinterpret_cast<const Object*>(chunk->large_object());
-    if (const char* why = bad_header(shapes, object, chunk->object_size, &size)) {
-      return broken(why, object);
-    }
-    add(object, Space::kLarge);
-  }
-  std::sort(index->begin(), index->end(),
-            [](const Entry& a, const Entry& b) { return a.address < b.address; });
+  // Young spaces and chunks were each walked in address order: merge the two runs.
+  auto by_address = [](const Entry& a, const Entry& b) { return a.address < b.address; };
+  std::inplace_merge(index->begin(), index->begin() + static_cast<int64_t>(young_entries),
+                     index->end(), by_address);
+  // (The young run is sorted: both survivor spaces lie above the nursery.)
+  VMM_CHECK(std::is_sorted(index->begin(), index->end(), by_address), "verifier index unsorted");
   return kOkStatus;
 }
 
