@@ -88,7 +88,8 @@ void OldSpace::carve(ChunkHeader* chunk, uint32_t cls) {
 }
 
 void OldSpace::free_cell(std::byte* cell, uint32_t cell_size) {
-  alloc::unpoison(cell, kFreeCellWords);
+  // A cell already free (a sweep relists every free cell) is poisoned past its two words.
+  alloc::unpoison(cell, zap_ ? cell_size : kFreeCellWords);
   if (zap_) std::memset(cell + kFreeCellWords, kZapByte, cell_size - kFreeCellWords);
   alloc::poison(cell + kFreeCellWords, cell_size - kFreeCellWords);
   FreeCell* free = reinterpret_cast<FreeCell*>(cell);
