@@ -118,11 +118,20 @@ Status Verifier::walk(Index* index) const {
 }
 
 int64_t Verifier::find(const Index& index, const void* p) {
+  // A plain binary search: this runs once per slot of the heap, in unoptimized builds too.
   const uintptr_t address = reinterpret_cast<uintptr_t>(p);
-  auto it = std::lower_bound(index.begin(), index.end(), address,
-                             [](const Entry& e, uintptr_t a) { return e.address < a; });
-  if (it == index.end() || it->address != address) return -1;
-  return it - index.begin();
+  const Entry* entries = index.data();
+  size_t lo = 0;
+  size_t hi = index.size();
+  while (lo < hi) {
+    const size_t mid = (lo + hi) / 2;
+    if (entries[mid].address < address) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo < index.size() && entries[lo].address == address ? static_cast<int64_t>(lo) : -1;
 }
 
 template <class Visit>
