@@ -211,7 +211,9 @@ class Heap {
 
   // --- the object graph, for models and statistics ---
   // Calls visit(object) once for each object reachable from the roots, breadth-first from the
-  // root cells in order (locals, then persistent cells by index), slots in order.
+  // root cells in order (locals, then persistent cells by index), slots in order. It walks the
+  // heap with the verifier's index. REQUIRES: the heap is sound (a VMM_CHECK stops the process
+  // otherwise; call verify() first where corruption is possible).
   void visit_reachable(const std::function<void(const Object*)>& visit) const;
   // Whether `p` is the start of a live object of this heap (a walk of its space; not fast).
   bool contains(const void* p) const;
