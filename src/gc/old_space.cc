@@ -45,26 +45,17 @@ bool OldSpace::reserve_for(uint64_t bytes, uint64_t max_object) {
   return true;
 }
 
-std::byte* OldSpace::allocate(uint64_t size) {
-  const uint32_t cls = cell_class(size);
-  if (free_[cls] == nullptr) {
-    ChunkHeader* chunk;
-    if (!reserve_.empty()) {
-      chunk = reserve_.back();
-      reserve_.pop_back();
-    } else {
-      chunk = static_cast<ChunkHeader*>(source_.take(kChunkBytes));
-      if (chunk == nullptr) return nullptr;
-    }
-    carve(chunk, cls);
+bool OldSpace::carve_new_chunk(uint32_t cls) {
+  ChunkHeader* chunk;
+  if (!reserve_.empty()) {
+    chunk = reserve_.back();
+    reserve_.pop_back();
+  } else {
+    chunk = static_cast<ChunkHeader*>(source_.take(kChunkBytes));
+    if (chunk == nullptr) return false;
   }
-  FreeCell* cell = free_[cls];
-  free_[cls] = cell->next;
-  --free_cells_[cls];
-  const uint32_t cell_size = cell_size_of_class(cls);
-  alloc::unpoison(cell, cell_size);
-  ++ChunkHeader::of(cell)->live_cells;
-  return reinterpret_cast<std::byte*>(cell);
+  carve(chunk, cls);
+  return true;
 }
 
 void OldSpace::carve(ChunkHeader* chunk, uint32_t cls) {

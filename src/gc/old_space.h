@@ -20,6 +20,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "alloc/sanitizer.h"
 #include "gc/chunk.h"
 #include "gc/object.h"
 #include "gc/size_classes.h"
@@ -38,8 +39,20 @@ class OldSpace {
   // without asking the chunk source; false when it refused.
   bool reserve_for(uint64_t bytes, uint64_t max_object);
   // A cell for an object of `size` bytes (<= kMaxCellSize), header not written; null when no
-  // chunk could be had.
-  std::byte* allocate(uint64_t size);
+  // chunk could be had. Inline: a free-list pop (a fresh chunk is carved out of line).
+  std::byte* allocate(uint64_t size) {
+    const uint32_t cls = cell_class(size);
+    FreeCell* cell = free_[cls];
+    if (__builtin_expect(cell == nullptr, 0)) {
+      if (!carve_new_chunk(cls)) return nullptr;
+      cell = free_[cls];
+    }
+    free_[cls] = cell->next;
+    --free_cells_[cls];
+    alloc::unpoison(cell, cell_size_of_class(cls));
+    ++ChunkHeader::of(cell)->live_cells;
+    return reinterpret_cast<std::byte*>(cell);
+  }
   void note_object(uint64_t size) { object_bytes_ += size; }
 
   // Frees every unmarked object and clears the marks of the others; returns bytes freed.
@@ -59,7 +72,8 @@ class OldSpace {
     uint64_t header;  // 0
     FreeCell* next;
   };
-  ChunkHeader* new_chunk();
+  // Carves a reserved or new chunk into cells of `cls`; false when no chunk could be had.
+  bool carve_new_chunk(uint32_t cls);
   void carve(ChunkHeader* chunk, uint32_t cls);
   void free_cell(std::byte* cell, uint32_t cell_size);
   void release(ChunkHeader* chunk);
