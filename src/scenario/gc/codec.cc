@@ -13,9 +13,9 @@ constexpr std::array<uint32_t, 4> kEdgeLengths = {kMaxLength, kMaxLength + 1, kH
 constexpr uint8_t kWideLength = 0xfc, kEdgeLength = 0xfd;
 
 enum Tag : uint8_t {
-  kNew = 0,  // 0..3
+  kNew = 0,    // 0..3
   kStore = 4,  // 4..6
-  kLoad = 7,  // 7..8
+  kLoad = 7,   // 7..8
   kDropRoot = 9,
   kWriteBytes = 10,
   kMinor = 11,
@@ -91,8 +91,7 @@ Op decode(ByteSource& source) {
       op.obj = source.u16();
       op.slot = source.u16();
       op.target = source.u16();
-      op.kind =
-          static_cast<ForeignKind>(source.u8() % static_cast<uint8_t>(ForeignKind::kCount));
+      op.kind = static_cast<ForeignKind>(source.u8() % static_cast<uint8_t>(ForeignKind::kCount));
       return op;
     }
   }

@@ -69,11 +69,11 @@ vmmem::gc::Options options_for(const Config& config) {
 
 Executor::Executor(const Config& config, bool observe) : observe_(observe) {
   Result<std::unique_ptr<Heap>> made = Heap::create(options_for(config));
-  VMM_CHECK(made.ok(), "scenario heap: %s", made.status().message().c_str());
-  heap_ = std::move(made).value();
+  VMM_CHECK(made.ok(), made.status().message().c_str());
+  heap_ = std::move(made.value());
   for (uint8_t shape = 0; shape < kShapeCount; ++shape) {
     Result<vmmem::gc::ShapeId> id = heap_->register_shape(spec_for(shape));
-    VMM_CHECK(id.ok(), "scenario shape: %s", id.status().message().c_str());
+    VMM_CHECK(id.ok(), id.status().message().c_str());
     shapes_.push_back(id.value());
   }
 }
@@ -193,7 +193,8 @@ Outcome Executor::store_foreign(const StoreForeign& op) {
   const uint64_t slot = pick_ref(op.slot, ref_count(holder));
   const void* pointer = foreign_memory;
   if (op.kind == ForeignKind::kInterior)
-    pointer = reinterpret_cast<const std::byte*>(heap_->raw(roots_[pick(op.target, roots_.size())])) + 8;
+    pointer =
+        reinterpret_cast<const std::byte*>(heap_->raw(roots_[pick(op.target, roots_.size())])) + 8;
   return {.code = heap_->store_pointer(holder, slot, static_cast<const Object*>(pointer)).code()};
 }
 

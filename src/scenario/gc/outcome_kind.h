@@ -14,8 +14,8 @@ namespace vmmem::scenario::gc {
 inline std::string outcome_kind(const Op& op, const Outcome& outcome) {
   const std::string description = describe(op);
   std::string tag = outcome_tag(op_name(description), outcome.code);
-  if (const auto* made = std::get_if<New>(&op); made != nullptr && made->shape < kShapeCount &&
-                                                outcome.code == ErrorCode::kOk)
+  if (const auto* made = std::get_if<New>(&op);
+      made != nullptr && made->shape < kShapeCount && outcome.code == ErrorCode::kOk)
     tag += is_array(made->shape) ? " (array)" : " (fixed)";
   return tag;
 }

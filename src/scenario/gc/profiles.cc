@@ -38,7 +38,8 @@ class Stream {
                static_cast<uint16_t>(target), false});
   }
   void unlink(size_t obj, uint64_t slot) {
-    if (obj < roots()) push(Store{static_cast<uint16_t>(obj), static_cast<uint16_t>(slot), 0, true});
+    if (obj < roots())
+      push(Store{static_cast<uint16_t>(obj), static_cast<uint16_t>(slot), 0, true});
   }
   void drop(size_t root) {
     if (root < roots()) push(DropRoot{static_cast<uint16_t>(root)});
@@ -98,7 +99,7 @@ std::vector<Op> young_survival(Rng& rng, size_t count) {
       const size_t obj = s.make(small_shape(rng));
       if (obj > 0 && s.model().root_refs(obj) > 0) s.link(obj, 0, obj - 1);
     }
-    while (s.roots() > base + 1)
+    while (s.roots() > base + 1 && !s.full())
       s.drop(base + rng.below(s.roots() - base));
     if (s.roots() > 24) s.drop(rng.below(s.roots()));
     s.push(Minor{});
@@ -123,7 +124,8 @@ std::vector<Op> old_promotion(Rng& rng, size_t count) {
     s.link(table, rng.below(32), young);
     s.drop_newest();
     if (rng.percent(30)) s.push(Minor{});
-    if (rng.percent(10)) s.push(Load{static_cast<uint16_t>(table), static_cast<uint16_t>(rng.below(32))});
+    if (rng.percent(10))
+      s.push(Load{static_cast<uint16_t>(table), static_cast<uint16_t>(rng.below(32))});
     s.drop_all_but(4);
     if (rng.percent(5)) s.push(Major{});
   }
@@ -251,7 +253,8 @@ std::vector<Op> high_pressure(Rng& rng, size_t count) {
   Stream s(rng, count);
   while (!s.full()) {
     s.make(small_shape(rng));
-    if (s.roots() > 1 && s.model().root_refs(s.roots() - 1) > 0) s.link(s.roots() - 1, 0, s.any_root());
+    if (s.roots() > 1 && s.model().root_refs(s.roots() - 1) > 0)
+      s.link(s.roots() - 1, 0, s.any_root());
     if (rng.percent(95)) s.drop_newest();
     if (s.roots() > 32) s.drop(s.any_root());
   }
@@ -340,8 +343,8 @@ std::vector<Op> edge_cases(Rng& rng, size_t count) {
         if (auto holder = s.any_holder()) {
           const size_t target = s.any_root();
           const ForeignKind kind = rng.percent(50) ? ForeignKind::kStatic : ForeignKind::kInterior;
-          s.push(StoreForeign{static_cast<uint16_t>(*holder), 0, static_cast<uint16_t>(target),
-                              kind});
+          s.push(
+              StoreForeign{static_cast<uint16_t>(*holder), 0, static_cast<uint16_t>(target), kind});
         }
         break;
       case 4:
@@ -367,8 +370,8 @@ std::vector<Op> edge_cases(Rng& rng, size_t count) {
 const std::array<Profile<Op>, 11> kProfiles = {{
     {"young_survival", "bursts of small objects, one in ten kept, a minor GC each", young_survival},
     {"old_promotion", "a promoted table takes young objects (old -> young)", old_promotion},
-    {"mixed_lifetimes", "long- and short-lived objects, stores, loads and writes",
-     mixed_lifetimes, 96},
+    {"mixed_lifetimes", "long- and short-lived objects, stores, loads and writes", mixed_lifetimes,
+     96},
     {"deep_list", "a long linked list reached only from its head", deep_list, 96},
     {"cycles", "rings and self-references dropped whole", cycles},
     {"card_heavy", "many young objects stored into old arrays", card_heavy, 64},
