@@ -51,7 +51,8 @@
 // load: holder handle checks; slot out of range as store.
 // write_bytes / read_bytes: holder handle checks; offset + size > raw size (or wraps) ->
 //   kInvalidArgument (address = offset, size = size).
-// make_persistent / local / info: handle checks. release / assign: handle checks on the
+// make_persistent / local: handle checks unless Handle{}. info: handle checks. release / assign:
+// handle checks on the
 //   target (must be persistent for release: a local -> kInvalidArgument), then on the value.
 #pragma once
 
@@ -75,7 +76,9 @@
 
 namespace vmmem::gc {
 
+class ChunkSource;
 class Collector;
+class Verifier;
 class YoungSpace;
 class OldSpace;
 class LargeObjectSpace;
@@ -142,14 +145,16 @@ class Heap {
   }
 
   // --- handles ---
-  // A new local handle for the object (or null) `handle` names.
+  // A new local handle for the object (or null) `handle` names; Handle{} gives a local holding
+  // null.
   Result<Handle> local(Handle handle);
   // A local handle for a raw object pointer. REQUIRES: null or a live object of this heap.
   Handle local_for(Object* object) {
     locals_.push_back(object);
     return Handle::make(tag_, false, 0, static_cast<uint32_t>(locals_.size() - 1));
   }
-  // A persistent handle (a global root) for the object (or null) `handle` names.
+  // A persistent handle (a global root) for the object (or null) `handle` names; Handle{} gives
+  // one holding null.
   Result<Handle> make_persistent(Handle handle);
   // Drops a persistent handle; its object may die at the next collection.
   Status release(Handle persistent);
@@ -226,6 +231,7 @@ class Heap {
  private:
   friend class HandleScope;
   friend class Collector;
+  friend class Verifier;
 
   struct Tlab {
     std::byte* top = nullptr;
@@ -240,6 +246,23 @@ class Heap {
 
   explicit Heap(const Options& options);
   Object* allocate_slow(ShapeId shape, uint64_t length);
+  Object* allocate_in_nursery(uint64_t size, uint64_t header_word);
+  // Gives the rest of the allocation buffer back (a filler) and empties it.
+  void retire_buffer();
+  // Where the parsable part of the nursery ends: the current buffer's top, or the nursery top.
+  std::byte* nursery_parse_end() const;
+  Status collect(CollectionKind kind);
+  // A minor collection for an allocation, and a major one when the pacer says it is due.
+  Status collect_for_allocation();
+  uint64_t used_bytes() const;
+  uint64_t cycle_allocated_bytes() const;
+  Status check_handle(Handle handle) const;
+  // The object a handle names, after the handle checks and the non-null check.
+  Result<Object*> holder_of(Handle handle) const;
+  Result<Object*> value_of(Handle value) const;  // Handle{} -> null
+  Object*& cell(Handle handle) {
+    return handle.is_persistent() ? persistent_[handle.index()].object : locals_[handle.index()];
+  }
 
   Options options_;
   uint32_t tag_;
@@ -252,7 +275,13 @@ class Heap {
   std::vector<PersistentCell> persistent_;
   uint32_t free_persistent_ = UINT32_MAX;
   uint64_t epoch_ = 0;
+  uint64_t allocated_total_ = 0;    // bytes allocated before the current cycle
+  uint64_t large_this_cycle_ = 0;   // large-object bytes allocated in the current cycle
+  uint64_t filler_this_cycle_ = 0;  // nursery bytes given back as fillers in the current cycle
+  uint64_t forced_countdown_ = 0;   // DebugOptions::gc_every_n_allocations
+  uint64_t forced_collections_ = 0;
 
+  std::unique_ptr<ChunkSource> chunk_source_;  // before the spaces that use it
   std::unique_ptr<YoungSpace> young_;
   std::unique_ptr<OldSpace> old_;
   std::unique_ptr<LargeObjectSpace> large_;

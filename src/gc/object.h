@@ -86,4 +86,9 @@ constexpr uint64_t object_size(const ShapeInfo& shape, uint64_t length) {
   return kHeaderBytes + 8 * ref_count(shape, length) + ((raw_size(shape, length) + 7) & ~7ull);
 }
 
+// Size of a live object. REQUIRES: its shape is in `shapes`.
+inline uint64_t size_of(const ShapeTable& shapes, const Object* object) {
+  return object_size(shapes[object->shape()], object->length());
+}
+
 }  // namespace vmmem::gc

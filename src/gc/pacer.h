@@ -1,10 +1,11 @@
 // Pacer: chooses the nursery size so that minor pauses land near a target, and says when the
 // old generation has grown enough for a major collection.
 //
-// A minor pause is about fixed_cost + survived_bytes / copy_rate, and survived bytes grow with
-// the nursery (at the measured survival rate). After each minor collection the pacer updates its
-// estimates of survival rate and copy rate (exponential averages) and picks the nursery size
-// whose predicted pause is the target, moving at most 2x per collection and staying within
+// A minor pause is about survived_bytes x copy cost, and survived bytes grow with the nursery
+// (at the survival rate): so pause ~ nursery x (survival rate x copy cost), the cost per
+// nursery byte. After each minor collection the pacer updates its estimates of the survival rate
+// and of that cost (exponential averages of the measurements) and picks the nursery size whose
+// predicted pause is the target, moving at most 2x per collection and staying within
 // [min, max]. It has no clock: the heap measures pauses and passes them in, so tests feed it
 // synthetic pauses.
 //
@@ -43,8 +44,7 @@ class Pacer {
   uint64_t settled_after() const { return settled_after_; }
   uint64_t minors_seen() const { return minors_; }
   double survival_rate() const { return survival_; }
-  double copy_ns_per_byte() const { return ns_per_byte_; }
-  double fixed_ns() const { return fixed_ns_; }
+  double ns_per_nursery_byte() const { return ns_per_byte_; }
 
  private:
   PacerConfig config_;
@@ -52,7 +52,6 @@ class Pacer {
   uint64_t major_trigger_;
   double survival_ = -1;     // < 0: no estimate yet
   double ns_per_byte_ = -1;  // < 0: no estimate yet
-  double fixed_ns_ = 0;
   uint64_t minors_ = 0;
   uint32_t in_band_run_ = 0;
   uint64_t settled_after_ = 0;

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace vmmem::gc {
 
@@ -41,6 +42,9 @@ struct ShapeInfo {
   uint32_t raw_bytes = 0;
   ArrayKind array = ArrayKind::kNone;
 };
+
+// Indexed by ShapeId; entry 0 (kNoShape) is unused.
+using ShapeTable = std::vector<ShapeInfo>;
 
 // Longest array: the header's 32-bit length field.
 inline constexpr uint64_t kMaxArrayLength = UINT32_MAX;

@@ -33,11 +33,10 @@ struct PauseSummary {
 
 struct HeapStats {
   uint64_t allocated_bytes = 0;  // ever allocated
-  uint64_t allocated_objects = 0;
-  uint64_t young_bytes = 0;    // in use now, nursery + survivor
-  uint64_t old_bytes = 0;      // in use now (object bytes, not cells)
-  uint64_t large_bytes = 0;    // in use now
-  uint64_t nursery_bytes = 0;  // current nursery size (the pacer's choice)
+  uint64_t young_bytes = 0;      // in use now, nursery + survivor
+  uint64_t old_bytes = 0;        // in use now (object bytes, not cells)
+  uint64_t large_bytes = 0;      // in use now
+  uint64_t nursery_bytes = 0;    // current nursery size (the pacer's choice)
   PauseSummary minor;
   PauseSummary major;
   // Pacer: minor collections until the pause settled within 20% of the target (0: not yet or
