@@ -57,6 +57,7 @@ class Executor {
   uint64_t id_of(const vmmem::gc::Object* object) const;
 
   bool observe_;
+  bool verified_by_heap_;  // the heap verifies before and after every GC itself
   std::unique_ptr<vmmem::gc::Heap> heap_;
   std::vector<vmmem::gc::ShapeId> shapes_;  // scenario shape -> registered id
   std::vector<vmmem::gc::Handle> roots_;    // persistent handles
