@@ -1,5 +1,6 @@
 #include "gc/old_space.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "alloc/sanitizer.h"
@@ -87,7 +88,8 @@ void OldSpace::carve(ChunkHeader* chunk, uint32_t cls) {
 }
 
 void OldSpace::free_cell(std::byte* cell, uint32_t cell_size) {
-  alloc::unpoison(cell, kFreeCellWords);
+  // A cell already free (a sweep relists every free cell) is poisoned past its two words.
+  alloc::unpoison(cell, zap_ ? cell_size : kFreeCellWords);
   if (zap_) std::memset(cell + kFreeCellWords, kZapByte, cell_size - kFreeCellWords);
   alloc::poison(cell + kFreeCellWords, cell_size - kFreeCellWords);
   FreeCell* free = reinterpret_cast<FreeCell*>(cell);
@@ -162,17 +164,34 @@ Object* OldSpace::object_at(const void* p) const {
 }
 
 Status OldSpace::check(const ShapeTable& shapes) const {
-  std::unordered_set<const void*> listed;
+  // Which cells the free lists name: one bit per cell of each chunk, chunks found by address.
+  std::vector<const ChunkHeader*> sorted(chunks_.begin(), chunks_.end());
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<std::vector<bool>> listed(sorted.size());
+  for (size_t i = 0; i < sorted.size(); ++i)
+    listed[i].resize(sorted[i]->cell_count);
   for (uint32_t cls = 0; cls < kCellClasses; ++cls) {
     uint64_t count = 0;
     for (const FreeCell* cell = free_[cls]; cell != nullptr; cell = cell->next) {
       const ChunkHeader* chunk = ChunkHeader::of(cell);
-      if (!owns_chunk(chunk->base()) || chunk->size_class != cls || cell->header != 0 ||
-          !listed.insert(cell).second) {
+      const auto at = std::lower_bound(sorted.begin(), sorted.end(), chunk);
+      const uint64_t offset = reinterpret_cast<uintptr_t>(cell) - chunk->base();
+      const bool in_chunk = at != sorted.end() && *at == chunk && chunk->size_class == cls &&
+                            offset >= chunk->first_cell &&
+                            (offset - chunk->first_cell) % chunk->cell_size == 0 &&
+                            (offset - chunk->first_cell) / chunk->cell_size < chunk->cell_count;
+      if (!in_chunk || cell->header != 0) {
         return Status::error(ErrorCode::kBrokenInvariant,
                              "old space: a free-list cell is not a free cell of its class",
                              reinterpret_cast<uintptr_t>(cell), cls);
       }
+      std::vector<bool>::reference bit =
+          listed[at - sorted.begin()][(offset - chunk->first_cell) / chunk->cell_size];
+      if (bit) {
+        return Status::error(ErrorCode::kBrokenInvariant, "old space: a cell is listed free twice",
+                             reinterpret_cast<uintptr_t>(cell), cls);
+      }
+      bit = true;
       ++count;
     }
     if (count != free_cells_[cls]) {
@@ -181,18 +200,19 @@ Status OldSpace::check(const ShapeTable& shapes) const {
     }
   }
   uint64_t bytes = 0;
-  for (const ChunkHeader* chunk : chunks_) {
-    if (chunk->kind != ChunkKind::kSmall ||
+  for (size_t c = 0; c < sorted.size(); ++c) {
+    const ChunkHeader* chunk = sorted[c];
+    if (chunk->kind != ChunkKind::kSmall || !owns_chunk(chunk->base()) ||
         chunk->cards != reinterpret_cast<const uint8_t*>(chunk->base() + kCardsOffset)) {
       return Status::error(ErrorCode::kBrokenInvariant, "old space: chunk header is wrong",
                            chunk->base());
     }
     uint32_t live = 0;
     for (uint32_t i = 0; i < chunk->cell_count; ++i) {
-      const Object* object =
-          reinterpret_cast<const Object*>(const_cast<ChunkHeader*>(chunk)->cell(i));
+      const Object* object = reinterpret_cast<const Object*>(chunk->base() + chunk->first_cell +
+                                                             uint64_t{i} * chunk->cell_size);
       if (object->header_word() == 0) {
-        if (listed.count(object) == 0) {
+        if (!listed[c][i]) {
           return Status::error(ErrorCode::kBrokenInvariant,
                                "old space: a free cell is on no free list",
                                reinterpret_cast<uintptr_t>(object));
@@ -200,7 +220,7 @@ Status OldSpace::check(const ShapeTable& shapes) const {
         continue;
       }
       ++live;
-      if (object->shape() >= shapes.size()) {
+      if (object->shape() == kNoShape || object->shape() >= shapes.size()) {
         return Status::error(ErrorCode::kBrokenInvariant, "old space: cell has an unknown shape",
                              reinterpret_cast<uintptr_t>(object), object->shape());
       }

@@ -1,13 +1,13 @@
 #include "gc/verifier.h"
 
-#include <unordered_map>
-#include <unordered_set>
+#include <algorithm>
 #include <vector>
 
 #include "gc/heap.h"
 #include "gc/large_object_space.h"
 #include "gc/old_space.h"
 #include "gc/young_space.h"
+#include "support/check.h"
 
 namespace vmmem::gc {
 
@@ -39,12 +39,14 @@ const char* bad_header(const ShapeTable& shapes, const Object* object, uint64_t 
 
 }  // namespace
 
-Status Verifier::run(bool after_major) const {
+Status Verifier::walk(Index* index) const {
   const Heap& heap = heap_;
   const ShapeTable& shapes = heap.shapes_;
   const YoungSpace& young = *heap.young_;
-  std::unordered_map<uintptr_t, Space> objects;
   uint64_t size = 0;
+  auto add = [&](const void* p, Space space) {
+    index->push_back(Entry{reinterpret_cast<uintptr_t>(p), space});
+  };
 
   // Young generation: the nursery parses as objects and fillers up to the allocation buffer.
   const std::byte* nursery_end = heap.nursery_parse_end();
@@ -69,7 +71,7 @@ Status Verifier::run(bool after_major) const {
     }
     if (const char* why = bad_header(shapes, object, room, &size)) return broken(why, p);
     if (object->age() != 0) return broken("gc verify: nursery object with an age", p);
-    objects.emplace(reinterpret_cast<uintptr_t>(p), Space::kNursery);
+    add(p, Space::kNursery);
   }
   for (const std::byte* p = young.from_begin(); p < young.from_top(); p += size) {
     const Object* object = reinterpret_cast<const Object*>(p);
@@ -78,45 +80,108 @@ Status Verifier::run(bool after_major) const {
     if (object->age() == 0 || object->age() >= heap.options_.promotion_age) {
       return broken("gc verify: survivor age outside 1 .. promotion age - 1", p, object->age());
     }
-    objects.emplace(reinterpret_cast<uintptr_t>(p), Space::kSurvivor);
+    add(p, Space::kSurvivor);
   }
 
+  const size_t young_entries = index->size();
   // Old generation and large objects: their own bookkeeping first, then every object.
   if (Status status = heap.old_->check(shapes); !status.ok()) return status;
   if (Status status = heap.large_->check(shapes); !status.ok()) return status;
-  for (ChunkHeader* chunk : heap.old_->chunks()) {
+  std::vector<ChunkHeader*> chunks = heap.old_->chunks();
+  chunks.insert(chunks.end(), heap.large_->chunks().begin(), heap.large_->chunks().end());
+  std::sort(chunks.begin(), chunks.end());
+  for (ChunkHeader* chunk : chunks) {
+    if (chunk->kind == ChunkKind::kLarge) {
+      const Object* object = reinterpret_cast<const Object*>(chunk->large_object());
+      if (const char* why = bad_header(shapes, object, chunk->object_size, &size)) {
+        return broken(why, object);
+      }
+      add(object, Space::kLarge);
+      continue;
+    }
     for (uint32_t i = 0; i < chunk->cell_count; ++i) {
       const Object* object = reinterpret_cast<const Object*>(chunk->cell(i));
       if (object->header_word() == 0) continue;
       if (const char* why = bad_header(shapes, object, chunk->cell_size, &size)) {
         return broken(why, object);
       }
-      objects.emplace(reinterpret_cast<uintptr_t>(object), Space::kOld);
+      add(object, Space::kOld);
     }
   }
-  for (ChunkHeader* chunk : heap.large_->chunks()) {
-    const Object* object = reinterpret_cast<const Object*>(chunk->large_object());
-    if (const char* why = bad_header(shapes, object, chunk->object_size, &size)) {
-      return broken(why, object);
+  // Young spaces and chunks were each walked in address order: merge the two runs.
+  auto by_address = [](const Entry& a, const Entry& b) { return a.address < b.address; };
+  std::inplace_merge(index->begin(), index->begin() + static_cast<int64_t>(young_entries),
+                     index->end(), by_address);
+  // (The young run is sorted: both survivor spaces lie above the nursery.)
+  VMM_CHECK(std::is_sorted(index->begin(), index->end(), by_address), "verifier index unsorted");
+  return kOkStatus;
+}
+
+int64_t Verifier::find(const Index& index, const void* p) {
+  // A plain binary search: this runs once per slot of the heap, in unoptimized builds too.
+  const uintptr_t address = reinterpret_cast<uintptr_t>(p);
+  const Entry* entries = index.data();
+  size_t lo = 0;
+  size_t hi = index.size();
+  while (lo < hi) {
+    const size_t mid = (lo + hi) / 2;
+    if (entries[mid].address < address) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
     }
-    objects.emplace(reinterpret_cast<uintptr_t>(object), Space::kLarge);
   }
+  return lo < index.size() && entries[lo].address == address ? static_cast<int64_t>(lo) : -1;
+}
+
+template <class Visit>
+void Verifier::reach(const Index& index, Visit&& visit) const {
+  const Heap& heap = heap_;
+  std::vector<bool> seen(index.size());
+  std::vector<int64_t> queue;
+  auto enqueue = [&](const Object* object) {
+    if (object == nullptr) return;
+    const int64_t at = find(index, object);
+    if (at < 0 || seen[at]) return;
+    seen[at] = true;
+    queue.push_back(at);
+  };
+  for (const Object* root : heap.locals_)
+    enqueue(root);
+  for (const Heap::PersistentCell& cell : heap.persistent_) {
+    if (cell.live) enqueue(cell.object);
+  }
+  for (size_t next = 0; next < queue.size(); ++next) {
+    const Object* object = reinterpret_cast<const Object*>(index[queue[next]].address);
+    visit(queue[next]);
+    const uint64_t refs = ref_count(heap.shapes_[object->shape()], object->length());
+    for (uint64_t i = 0; i < refs; ++i)
+      enqueue(object->slots()[i]);
+  }
+}
+
+Status Verifier::run(bool after_major) const {
+  const Heap& heap = heap_;
+  const ShapeTable& shapes = heap.shapes_;
+  const YoungSpace& young = *heap.young_;
+  Index index;
+  if (Status status = walk(&index); !status.ok()) return status;
 
   // Invariants 1 and 4: every slot null or an object start; old-to-young slots on dirty cards.
-  for (const auto& [address, space] : objects) {
-    const Object* object = reinterpret_cast<const Object*>(address);
+  for (const Entry& entry : index) {
+    const Object* object = reinterpret_cast<const Object*>(entry.address);
     const uint64_t refs = ref_count(shapes[object->shape()], object->length());
+    const bool old_holder = entry.space == Space::kOld || entry.space == Space::kLarge;
     for (uint64_t i = 0; i < refs; ++i) {
       const Object* target = object->slots()[i];
       if (target == nullptr) continue;
-      const auto found = objects.find(reinterpret_cast<uintptr_t>(target));
-      if (found == objects.end()) {
+      const int64_t found = find(index, target);
+      if (found < 0) {
         return broken("gc verify: slot does not hold a live object's start", object->slots() + i,
                       reinterpret_cast<uintptr_t>(target));
       }
-      const bool old_holder = space == Space::kOld || space == Space::kLarge;
-      const bool young_target =
-          found->second == Space::kNursery || found->second == Space::kSurvivor;
+      const Space space = index[found].space;
+      const bool young_target = space == Space::kNursery || space == Space::kSurvivor;
       if (old_holder && young_target && *card_of(object, object->slots() + i) != kCardDirty) {
         return broken("gc verify: old-to-young slot on a clean card", object->slots() + i,
                       reinterpret_cast<uintptr_t>(target));
@@ -125,14 +190,13 @@ Status Verifier::run(bool after_major) const {
   }
   for (size_t i = 0; i < heap.locals_.size(); ++i) {
     const Object* root = heap.locals_[i];
-    if (root != nullptr && objects.count(reinterpret_cast<uintptr_t>(root)) == 0) {
+    if (root != nullptr && find(index, root) < 0) {
       return broken("gc verify: local handle does not hold a live object's start", root, i);
     }
   }
   for (size_t i = 0; i < heap.persistent_.size(); ++i) {
     const Object* root = heap.persistent_[i].object;
-    if (heap.persistent_[i].live && root != nullptr &&
-        objects.count(reinterpret_cast<uintptr_t>(root)) == 0) {
+    if (heap.persistent_[i].live && root != nullptr && find(index, root) < 0) {
       return broken("gc verify: persistent handle does not hold a live object's start", root, i);
     }
   }
@@ -148,36 +212,23 @@ Status Verifier::run(bool after_major) const {
     return broken("gc verify: young generation not empty after a major collection", nullptr,
                   young.nursery_used() + young.survivor_used());
   }
-  std::unordered_set<const Object*> reachable;
-  for_each_reachable([&](const Object* object) { reachable.insert(object); });
-  for (const auto& [address, space] : objects) {
-    if (reachable.count(reinterpret_cast<const Object*>(address)) == 0) {
+  std::vector<bool> reachable(index.size());
+  reach(index, [&](int64_t at) { reachable[at] = true; });
+  for (size_t i = 0; i < index.size(); ++i) {
+    if (!reachable[i]) {
       return broken("gc verify: unreachable object survived a major collection",
-                    reinterpret_cast<const void*>(address), static_cast<uint64_t>(space));
+                    reinterpret_cast<const void*>(index[i].address),
+                    static_cast<uint64_t>(index[i].space));
     }
   }
   return kOkStatus;
 }
 
 void Verifier::for_each_reachable(const std::function<void(const Object*)>& visit) const {
-  const Heap& heap = heap_;
-  std::unordered_set<const Object*> seen;
-  std::vector<const Object*> queue;
-  auto reach = [&](const Object* object) {
-    if (object != nullptr && seen.insert(object).second) queue.push_back(object);
-  };
-  for (const Object* root : heap.locals_)
-    reach(root);
-  for (const Heap::PersistentCell& cell : heap.persistent_) {
-    if (cell.live) reach(cell.object);
-  }
-  for (size_t next = 0; next < queue.size(); ++next) {
-    const Object* object = queue[next];
-    visit(object);
-    const uint64_t refs = ref_count(heap.shapes_[object->shape()], object->length());
-    for (uint64_t i = 0; i < refs; ++i)
-      reach(object->slots()[i]);
-  }
+  Index index;
+  const Status status = walk(&index);
+  VMM_CHECK(status.ok(), "visit_reachable on an unsound heap (verify() fails)");
+  reach(index, [&](int64_t at) { visit(reinterpret_cast<const Object*>(index[at].address)); });
 }
 
 }  // namespace vmmem::gc

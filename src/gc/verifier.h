@@ -4,7 +4,9 @@
 // so a collector bug cannot hide itself from it.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <vector>
 
 #include "support/status.h"
 
@@ -12,6 +14,7 @@ namespace vmmem::gc {
 
 class Heap;
 class Object;
+enum class Space : uint8_t;
 
 class Verifier {
  public:
@@ -23,6 +26,20 @@ class Verifier {
   void for_each_reachable(const std::function<void(const Object*)>& visit) const;
 
  private:
+  // Every object start the walk of the spaces finds, sorted, with its space.
+  struct Entry {
+    uintptr_t address;
+    Space space;
+  };
+  using Index = std::vector<Entry>;
+  // Walks every space into `index` (sorted); the first malformed thing found, or ok.
+  Status walk(Index* index) const;
+  // Position of `p` in the index, or -1 when it is not an object start.
+  static int64_t find(const Index& index, const void* p);
+  // Calls visit(position) for each reachable object of `index`, breadth-first.
+  template <class Visit>
+  void reach(const Index& index, Visit&& visit) const;
+
   const Heap& heap_;
 };
 

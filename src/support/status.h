@@ -90,6 +90,12 @@ class [[nodiscard]] Result {
     VMM_CHECK(ok(), "value() of a failed Result");
     return value_;
   }
+  // Moves the value out of a temporary, so a move-only T (a unique_ptr) can be taken with
+  // create(...).value().
+  constexpr T&& value() && {
+    VMM_CHECK(ok(), "value() of a failed Result");
+    return std::move(value_);
+  }
   constexpr T value_or(T fallback) const { return ok() ? value_ : fallback; }
 
  private:
