@@ -1,7 +1,7 @@
 // Fuzz target for the collector: bytes -> Config + gc ops -> a fresh gc::Heap (poisoning on,
 // verifier around every GC when the config asks), each outcome compared with the reference
 // Model — after every GC the roots, the reachable graph by logical id, every edge and payload,
-// and after a major one the heap's bytes — with Heap::verify() every 16 ops and at the end.
+// and after a major one the heap's bytes — with Heap::verify() every 64 ops and at the end.
 // Unknown shapes, out-of-range slots, foreign pointers and oversized arrays are all in the
 // vocabulary.
 #include <cstdint>

@@ -69,6 +69,6 @@ class Executor {
 // calling check() every `checkpoint_every` ops and at the end. Returns the failure report, or
 // nullopt when the collector and the model agree throughout.
 std::optional<std::string> verify(const Config& config, std::span<const Op> ops,
-                                  size_t checkpoint_every = 16);
+                                  size_t checkpoint_every = 64);
 
 }  // namespace vmmem::scenario::gc
