@@ -166,7 +166,8 @@ std::vector<Op> deep_list(Rng& rng, size_t count) {
   Stream s(rng, count);
   while (!s.full()) {
     const size_t head = s.make(kNode);
-    const size_t length = 16 + rng.below(count);
+    // Several lists per stream (each node takes three ops), long ones in long streams.
+    const size_t length = 8 + rng.below(count / 8 + 1);
     for (size_t i = 0; i < length && !s.full(); ++i) {
       const size_t node = s.make(kNode);
       s.link(node, 0, node - 1);  // the new node points at the list so far
@@ -206,13 +207,17 @@ std::vector<Op> card_heavy(Rng& rng, size_t count) {
   Stream s(rng, count);
   const size_t array = s.make(kRefArray, 2048);
   const size_t wide = s.make(kWide);
+  uint64_t next_card = 0;
   s.push(Minor{});
   s.push(Minor{});
   s.push(Minor{});
   while (!s.full()) {
     const size_t young = s.make(small_shape(rng));
     if (rng.percent(70)) {
-      s.link(array, rng.below(2048), young);
+      // Card after card (64 slots of 8 bytes each): every card of the array, and so every
+      // position in the collector's card groups, takes a young object in turn.
+      s.link(array, next_card * 64 + rng.below(64), young);
+      next_card = (next_card + 1) % 32;
     } else {
       s.link(wide, rng.below(16), young);
     }
@@ -233,9 +238,12 @@ std::vector<Op> large_objects(Rng& rng, size_t count) {
     s.write_any();
     const uint32_t refs = static_cast<uint32_t>(1024 + rng.below(4096));
     const size_t table = s.make(kRefArray, refs);
-    s.link(table, rng.below(refs), big);
+    // Half the time the big array dies before the GC (a major one must reclaim it).
+    const bool keep_big = rng.percent(50);
+    if (keep_big) s.link(table, rng.below(refs), big);
     const size_t small = s.make(kPair);
     s.link(table, rng.below(refs), small);
+    if (!keep_big) s.drop(big);
     s.push(rng.percent(50) ? Op{Minor{}} : Op{Major{}});
     if (s.roots() > 9) {
       s.drop(s.any_root());
