@@ -383,7 +383,7 @@ const std::array<Profile<Op>, 11> kProfiles = {{
     {"deep_list", "a long linked list reached only from its head", deep_list, 96},
     {"cycles", "rings and self-references dropped whole", cycles},
     {"card_heavy", "many young objects stored into old arrays", card_heavy, 64},
-    {"large_objects", "arrays for the large-object space, linked both ways", large_objects, 32},
+    {"large_objects", "arrays for the large-object space, linked both ways", large_objects, 64},
     {"high_pressure", "allocation after allocation, almost nothing kept", high_pressure, 96},
     {"low_pressure", "a stable graph read and written between rare GCs", low_pressure},
     {"binary_trees", "GCBench in miniature: trees built bottom-up and top-down", binary_trees, 96},
