@@ -363,6 +363,25 @@ TEST_P(PromotionAgeTest, ObjectsArePromotedAtExactlyTheAgeLimit) {
 
 INSTANTIATE_TEST_SUITE_P(Ages, PromotionAgeTest, ::testing::Values(1u, 2u, 3u, 15u));
 
+TEST_F(GcTest, SurvivorsBeyondTheSurvivorSpaceArePromotedEarly) {
+  Options options = small_options();
+  options.nursery_bytes = 64 << 10;
+  options.min_nursery_bytes = 64 << 10;
+  options.max_nursery_bytes = 64 << 10;  // survivor spaces of 32 KiB
+  options.promotion_age = 15;
+  make(options);
+  Handle head = build_list_raw(1500);  // 48,000 bytes, all live
+  ASSERT_TRUE(heap->minor().ok());
+  const CollectionStats last = heap->stats().recent.back();
+  EXPECT_GT(last.promoted_bytes, 0u);
+  EXPECT_LE(last.survived_bytes, 32u << 10);
+  EXPECT_EQ(list_length(head), 1500u);
+  uint64_t expect = 1499;
+  for (const Object* p = heap->raw(head); p != nullptr; p = Heap::load_slot(p, 0)) {
+    ASSERT_EQ(id_of(*heap, p), expect--);
+  }
+}
+
 TEST_F(GcTest, ACardAtTheEndOfTheTableIsScanned) {
   // A large ref array whose last slot lies on its chunk's last card.
   const uint64_t length = 100000;

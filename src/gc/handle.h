@@ -14,7 +14,9 @@
 //
 // A handle carries its heap's tag, so a handle of another heap, a released persistent handle
 // (its generation) and a local beyond the open handles are refused by the checked calls with
-// kInvalidArgument / kNotFound; see Heap for the order.
+// kInvalidArgument / kNotFound; see Heap for the order. Limits of that detection: a local of a
+// closed scope whose index has been reused by a newer local names the newer one, and a
+// persistent cell's generation has 7 bits, so a handle released 128 reuses ago passes again.
 #pragma once
 
 #include <cstdint>

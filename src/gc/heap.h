@@ -21,7 +21,7 @@
 // Thread safety: none. One thread uses a Heap at a time (the allocation buffer and the mark
 // work list are per-heap objects shaped so they can become per-thread).
 //
-// Invariants (verify() checks each, with its own heap walk, independent of the marker):
+// Invariants (verify() checks each, with its own heap walk, independent of the collector):
 //   1. Every reference slot of every object in every space, and every root cell (live local
 //      or persistent handle), is null or the start of a live object of this heap (object.h).
 //   2. Young objects lie in the nursery below its top or in the current survivor space below
@@ -32,8 +32,10 @@
 //   4. Every slot of an old or large object that holds a young object lies on a dirty card.
 //   5. After major(), every object in the old generation and the large-object space is
 //      reachable from the roots (nothing unreachable remains).
-//   6. Space accounting: young_bytes, old_bytes and large_bytes equal the sums of the object
-//      sizes a walk finds; their total stays <= Options::heap_limit_bytes.
+//   6. Space accounting: old_bytes and large_bytes equal the sums of the object sizes a walk
+//      finds; young (nursery and survivor bytes in use) + old + large <= heap_limit_bytes.
+//   7. The persistent cells' free list links exactly the released cells, once each; the
+//      nursery size stays within [min_nursery_bytes, max_nursery_bytes].
 //
 // Errors are Status codes with the value that was wrong; a refused call changes nothing.
 // Handle checks, in this order, for every handle argument that must name an object:
@@ -205,13 +207,16 @@ class Heap {
   // A full collection: a minor one that promotes every survivor, then mark and sweep of the old
   // generation and the large-object space.
   Status major();
-  // Checks invariants 1-4 and 6 (5 holds right after major(); verify_after_major() checks it).
+  // Checks invariants 1-4, 6 and 7 (5 holds right after major(); verify_after_major() checks
+  // it too). The first violation found (kBrokenInvariant naming it), or ok.
   Status verify() const;
   Status verify_after_major() const;
 
   // --- the object graph, for models and statistics ---
   // Calls visit(object) once for each object reachable from the roots, breadth-first from the
-  // root cells in order (locals, then persistent cells by index), slots in order.
+  // root cells in order (locals, then persistent cells by index), slots in order. It walks the
+  // heap with the verifier's index. REQUIRES: the heap is sound (a VMM_CHECK stops the process
+  // otherwise; call verify() first where corruption is possible).
   void visit_reachable(const std::function<void(const Object*)>& visit) const;
   // Whether `p` is the start of a live object of this heap (a walk of its space; not fast).
   bool contains(const void* p) const;

@@ -201,6 +201,26 @@ Status Verifier::run(bool after_major) const {
     }
   }
 
+  // The persistent cells: the free list links exactly the cells not live, without a cycle.
+  size_t free_cells = 0;
+  for (uint32_t at = heap.free_persistent_; at != UINT32_MAX; at = heap.persistent_[at].next_free) {
+    if (at >= heap.persistent_.size() || heap.persistent_[at].live ||
+        ++free_cells > heap.persistent_.size()) {
+      return broken("gc verify: persistent free list names a live cell or loops", nullptr, at);
+    }
+  }
+  size_t live_cells = 0;
+  for (const Heap::PersistentCell& cell : heap.persistent_)
+    live_cells += cell.live ? 1 : 0;
+  if (live_cells + free_cells != heap.persistent_.size()) {
+    return broken("gc verify: a released persistent cell is on no free list", nullptr,
+                  heap.persistent_.size() - live_cells);
+  }
+  const uint64_t nursery = young.nursery_size();
+  if (nursery < heap.options_.min_nursery_bytes || nursery > heap.options_.max_nursery_bytes) {
+    return broken("gc verify: nursery size outside the configured bounds", nullptr, nursery);
+  }
+
   // Invariant 6.
   if (heap.used_bytes() > heap.options_.heap_limit_bytes) {
     return broken("gc verify: heap holds more than its limit", nullptr, heap.used_bytes());
