@@ -33,7 +33,7 @@ void showValue(const Op& op, std::ostream& os) {
 
 void showValue(const Config& config, std::ostream& os) {
   os << "Config{promotion_age=" << +config.promotion_age << ", gc_every=" << +config.gc_every
-     << ", small_nursery=" << config.small_nursery << ", verify_each_gc=" << config.verify_each_gc
+     << ", paced_nursery=" << config.paced_nursery << ", verify_each_gc=" << config.verify_each_gc
      << "}";
 }
 
@@ -175,7 +175,7 @@ TEST(GcModel, CollectorBehavesLikeTheModel) {
 
 TEST(GcModel, StressedCollectorBehavesLikeTheModel) {
   check_against_the_model(
-      Config{.promotion_age = 1, .gc_every = 1, .small_nursery = true, .verify_each_gc = false});
+      Config{.promotion_age = 1, .gc_every = 1, .paced_nursery = true, .verify_each_gc = false});
 }
 
 }  // namespace

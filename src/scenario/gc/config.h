@@ -7,9 +7,11 @@
 namespace vmmem::scenario::gc {
 
 struct Config {
-  uint8_t promotion_age = 2;   // minor GCs an object survives before promotion, 1 .. 15
-  uint8_t gc_every = 0;        // debug: force a minor GC every this many allocations (0: never)
-  bool small_nursery = false;  // a nursery small enough that allocation triggers GCs itself
+  uint8_t promotion_age = 2;  // minor GCs an object survives before promotion, 1 .. 15
+  uint8_t gc_every = 0;       // debug: force a minor GC every this many allocations (0: never)
+  // A small nursery (64 KiB .. 1 MiB) sized by the pacer for a 1 ms pause target, so allocation
+  // triggers GCs itself and the nursery changes size between them.
+  bool paced_nursery = false;
   bool verify_each_gc = true;  // debug: the verifier before and after every collection
   friend bool operator==(const Config&, const Config&) = default;
 };
@@ -22,7 +24,7 @@ inline uint8_t encode_config(const Config& config) {
   for (uint8_t i = 0; i < 4; ++i)
     if (kGcEveryChoices[i] == config.gc_every) every = i;
   return static_cast<uint8_t>((config.promotion_age - 1) | every << 4 |
-                              (config.small_nursery ? 1 : 0) << 6 |
+                              (config.paced_nursery ? 1 : 0) << 6 |
                               (config.verify_each_gc ? 1 : 0) << 7);
 }
 
@@ -30,7 +32,7 @@ inline Config decode_config(uint8_t byte) {
   Config config;
   config.promotion_age = static_cast<uint8_t>(1 + (byte & 15) % 15);
   config.gc_every = kGcEveryChoices[(byte >> 4) & 3];
-  config.small_nursery = (byte & 0x40) != 0;
+  config.paced_nursery = (byte & 0x40) != 0;
   config.verify_each_gc = (byte & 0x80) != 0;
   return config;
 }

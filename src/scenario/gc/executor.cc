@@ -55,9 +55,10 @@ vmmem::gc::ShapeSpec spec_for(uint8_t shape) {
 
 vmmem::gc::Options options_for(const Config& config) {
   vmmem::gc::Options options;
-  options.nursery_bytes = config.small_nursery ? uint64_t{64} << 10 : uint64_t{512} << 10;
+  options.nursery_bytes = config.paced_nursery ? uint64_t{64} << 10 : uint64_t{512} << 10;
   options.min_nursery_bytes = uint64_t{64} << 10;
-  options.max_nursery_bytes = options.nursery_bytes;
+  options.max_nursery_bytes = config.paced_nursery ? uint64_t{1} << 20 : options.nursery_bytes;
+  if (config.paced_nursery) options.pause_target_ms = 1;
   options.promotion_age = config.promotion_age;
   options.heap_limit_bytes = kHeapLimit;
   options.debug.verify_before_gc = config.verify_each_gc;
@@ -212,6 +213,11 @@ Outcome Executor::collect(bool minor, bool major) {
   }
   if (!observe_) return outcome;
   observe(outcome);
+  if (!minor && !major) {
+    // The statistics export walks every collection record: it must not trip on any state.
+    const std::string json = heap_->stats().to_json();
+    if (json.empty() || json.front() != '{') outcome.code = ErrorCode::kBrokenInvariant;
+  }
   if (major) {
     const vmmem::gc::HeapStats stats = heap_->stats();
     outcome.heap_bytes = stats.young_bytes + stats.old_bytes + stats.large_bytes;

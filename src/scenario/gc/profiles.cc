@@ -400,7 +400,7 @@ Config seed_config(std::string_view profile) {
   Config config;
   if (profile == "old_promotion" || profile == "card_heavy") config.promotion_age = 1;
   if (profile == "young_survival") config.promotion_age = 3;
-  if (profile == "high_pressure") config.small_nursery = true;
+  if (profile == "high_pressure") config.paced_nursery = true;
   if (profile == "edge_cases") config.gc_every = 5;
   if (profile == "mixed_lifetimes") config.gc_every = 32;
   return config;
