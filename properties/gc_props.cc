@@ -4,7 +4,7 @@
 //   - generated op sequences agree with the Model op by op (stateful, shrinking): after every
 //     GC the roots, the reachable graph by id, every edge and payload equal the model's, the
 //     heap holds exactly the reachable bytes after a major GC, and Heap::verify() passes after
-//     every GC op and every fourth op — under the default configuration and under a stressed one (a
+//     every GC op and every eighth op — under the default configuration and under a stressed one (a
 //     GC every allocation, promotion after one survival, a small nursery).
 // Generators keep every path reachable at every RapidCheck size: shapes, lengths and slots come
 // from fixed ranges with fixed weights. The stateful properties count what every op did
@@ -112,7 +112,7 @@ RC_GTEST_PROP(GcModel, ProfilesAgreeWithTheModelForAnySeed, (uint64_t seed)) {
   });
   RC_TAG(profile.name);
   Rng rng(seed);
-  const auto failure = verify(config, profile.generate(rng, 64));
+  const auto failure = verify(config, profile.generate(rng, 48));
   if (failure) RC_FAIL(*failure);
 }
 
@@ -138,7 +138,7 @@ struct ApplyOp : rc::state::Command<Counts, System> {
     if (!(actual == expected))
       RC_FAIL("model predicted: " + describe(expected) + "\n  collector did: " + describe(actual));
     // The verifier walks the whole heap: after every few ops (and inside every GC op) is enough.
-    if (++system.ops % 4 == 0) {
+    if (++system.ops % 8 == 0) {
       const Status status = system.executor.check();
       RC_ASSERT(status.ok());
     }
@@ -167,7 +167,7 @@ void check_against_the_model(const Config& config) {
 }
 
 // The heap's own verify-around-every-GC aborts the process; here the executor's verify() after
-// every GC op and every fourth op reports the same as a failed property instead, which RapidCheck
+// every GC op and every eighth op reports the same as a failed property instead, which RapidCheck
 // can shrink.
 TEST(GcModel, CollectorBehavesLikeTheModel) {
   check_against_the_model(Config{.verify_each_gc = false});
