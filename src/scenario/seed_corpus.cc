@@ -4,6 +4,8 @@
 
 #include "scenario/alloc/codec.h"
 #include "scenario/alloc/profiles.h"
+#include "scenario/gc/codec.h"
+#include "scenario/gc/profiles.h"
 #include "scenario/mem/codec.h"
 #include "scenario/mem/profiles.h"
 #include "scenario/mmu/codec.h"
@@ -48,6 +50,12 @@ std::vector<SeedFile> seed_corpus() {
     const std::vector<shim::Op> ops = profile.generate(rng, profile.seed_ops);
     files.push_back({"shim", std::string(profile.name),
                      shim::encode_input(shim::seed_config(profile.name), ops)});
+  }
+  for (const Profile<gc::Op>& profile : gc::profiles()) {
+    Rng rng(kSeedRngSeed);
+    const std::vector<gc::Op> ops = profile.generate(rng, profile.seed_ops);
+    files.push_back(
+        {"gc", std::string(profile.name), gc::encode_input(gc::seed_config(profile.name), ops)});
   }
   return files;
 }

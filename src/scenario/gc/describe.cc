@@ -1,0 +1,98 @@
+// Human-readable renderings of ops and outcomes, for failure reports and RapidCheck
+// counterexamples.
+#include <sstream>
+#include <type_traits>
+
+#include "scenario/gc/ops.h"
+#include "scenario/gc/outcome.h"
+
+namespace vmmem::scenario::gc {
+namespace {
+
+const char* shape_name(uint8_t shape) {
+  switch (shape) {
+    case kPair:
+      return "pair";
+    case kNode:
+      return "node";
+    case kLeaf:
+      return "leaf";
+    case kWide:
+      return "wide";
+    case kRefArray:
+      return "ref-array";
+    case kByteArray:
+      return "byte-array";
+    default:
+      return "unknown";
+  }
+}
+
+// Reports stay readable: the first objects of a large graph only.
+constexpr size_t kShownObjects = 24;
+
+}  // namespace
+
+std::string describe(const Op& op) {
+  std::ostringstream out;
+  std::visit(
+      [&out](const auto& o) {
+        using T = std::decay_t<decltype(o)>;
+        if constexpr (std::is_same_v<T, New>) {
+          out << "New{shape=" << shape_name(o.shape) << "(" << +o.shape << "), len=" << o.len
+              << "}";
+        } else if constexpr (std::is_same_v<T, Store>) {
+          out << "Store{obj=" << o.obj << ", slot=" << o.slot << ", target=";
+          if (o.null) {
+            out << "null}";
+          } else {
+            out << o.target << "}";
+          }
+        } else if constexpr (std::is_same_v<T, Load>) {
+          out << "Load{obj=" << o.obj << ", slot=" << o.slot << "}";
+        } else if constexpr (std::is_same_v<T, DropRoot>) {
+          out << "DropRoot{slot=" << o.slot << "}";
+        } else if constexpr (std::is_same_v<T, WriteBytes>) {
+          out << "WriteBytes{obj=" << o.obj << ", pattern=" << std::hex << o.pattern << "}";
+        } else if constexpr (std::is_same_v<T, Minor>) {
+          out << "Minor{}";
+        } else if constexpr (std::is_same_v<T, Major>) {
+          out << "Major{}";
+        } else if constexpr (std::is_same_v<T, Verify>) {
+          out << "Verify{}";
+        } else if constexpr (std::is_same_v<T, BadSlot>) {
+          out << "BadSlot{obj=" << o.obj << ", past=" << o.past << ", store=" << o.store << "}";
+        } else {
+          out << "StoreForeign{obj=" << o.obj << ", slot=" << o.slot << ", target=" << o.target
+              << ", kind=" << (o.kind == ForeignKind::kStatic ? "static" : "interior") << "}";
+        }
+      },
+      op);
+  return out.str();
+}
+
+std::string describe(const Outcome& outcome) {
+  std::ostringstream out;
+  out << to_string(outcome.code);
+  if (outcome.id != 0) out << ", id " << outcome.id;
+  if (!outcome.detail.empty()) out << " (" << outcome.detail << ")";
+  if (!outcome.observed) return out.str();
+  out << ", roots [";
+  for (size_t i = 0; i < outcome.roots.size(); ++i)
+    out << (i == 0 ? "" : " ") << outcome.roots[i];
+  out << "], " << outcome.graph.size() << " reachable";
+  if (outcome.heap_bytes != 0) out << ", heap holds " << outcome.heap_bytes << " bytes";
+  for (size_t i = 0; i < outcome.graph.size() && i < kShownObjects; ++i) {
+    const ObjectView& object = outcome.graph[i];
+    out << "\n    #" << object.id << " " << shape_name(object.shape);
+    if (object.len != 0) out << "[" << object.len << "]";
+    out << " digest " << std::hex << object.digest << std::dec << " ->";
+    for (size_t k = 0; k < object.refs.size() && k < 16; ++k)
+      out << " " << object.refs[k];
+    if (object.refs.size() > 16) out << " ...";
+  }
+  if (outcome.graph.size() > kShownObjects) out << "\n    ...";
+  return out.str();
+}
+
+}  // namespace vmmem::scenario::gc

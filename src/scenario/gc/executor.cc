@@ -1,0 +1,271 @@
+#include "scenario/gc/executor.h"
+
+#include <algorithm>
+#include <cstring>
+#include <type_traits>
+#include <unordered_map>
+
+#include "scenario/common/model_checker.h"
+#include "scenario/common/runner.h"
+#include "scenario/gc/model.h"
+#include "scenario/gc/payload.h"
+#include "support/check.h"
+
+namespace vmmem::scenario::gc {
+namespace {
+
+using vmmem::gc::Handle;
+using vmmem::gc::HandleScope;
+using vmmem::gc::Heap;
+using vmmem::gc::Object;
+
+// Memory no heap owns, for foreign stores.
+alignas(64) uint64_t foreign_memory[8];
+
+vmmem::gc::ShapeSpec spec_for(uint8_t shape) {
+  const ShapeSize size = shape_size(shape, 0);
+  vmmem::gc::ShapeSpec spec;
+  spec.ref_slots = static_cast<uint32_t>(size.refs);
+  spec.raw_bytes = static_cast<uint32_t>(size.payload);
+  switch (shape) {
+    case kPair:
+      spec.name = "pair";
+      break;
+    case kNode:
+      spec.name = "node";
+      break;
+    case kLeaf:
+      spec.name = "leaf";
+      break;
+    case kWide:
+      spec.name = "wide";
+      break;
+    case kRefArray:
+      spec.name = "ref-array";
+      spec.array = vmmem::gc::ArrayKind::kRefs;
+      break;
+    default:
+      spec.name = "byte-array";
+      spec.array = vmmem::gc::ArrayKind::kBytes;
+  }
+  return spec;
+}
+
+}  // namespace
+
+vmmem::gc::Options options_for(const Config& config) {
+  vmmem::gc::Options options;
+  options.nursery_bytes = config.paced_nursery ? uint64_t{64} << 10 : uint64_t{512} << 10;
+  options.min_nursery_bytes = uint64_t{64} << 10;
+  options.max_nursery_bytes = config.paced_nursery ? uint64_t{1} << 20 : options.nursery_bytes;
+  if (config.paced_nursery) options.pause_target_ms = 1;
+  options.promotion_age = config.promotion_age;
+  options.heap_limit_bytes = kHeapLimit;
+  options.debug.verify_before_gc = config.verify_each_gc;
+  options.debug.verify_after_gc = config.verify_each_gc;
+  options.debug.gc_every_n_allocations = config.gc_every;
+  options.debug.poison = true;
+  return options;
+}
+
+Executor::Executor(const Config& config, bool observe)
+    : observe_(observe), verified_by_heap_(config.verify_each_gc) {
+  Result<std::unique_ptr<Heap>> made = Heap::create(options_for(config));
+  VMM_CHECK(made.ok(), made.status().message().c_str());
+  heap_ = std::move(made.value());
+  for (uint8_t shape = 0; shape < kShapeCount; ++shape) {
+    Result<vmmem::gc::ShapeId> id = heap_->register_shape(spec_for(shape));
+    VMM_CHECK(id.ok(), id.status().message().c_str());
+    shapes_.push_back(id.value());
+  }
+}
+
+Executor::~Executor() = default;
+
+Status Executor::check() const {
+  return heap_->verify();
+}
+
+uint64_t Executor::ref_count(Handle handle) const {
+  return heap_->info(heap_->raw(handle)).ref_count;
+}
+
+uint64_t Executor::id_of(const Object* object) const {
+  if (object == nullptr) return 0;
+  uint64_t id;
+  std::memcpy(&id, heap_->raw_bytes(const_cast<Object*>(object)), 8);
+  return id;
+}
+
+Outcome Executor::operator()(const Op& op) {
+  HandleScope scope(*heap_);
+  return std::visit(
+      [this](const auto& o) -> Outcome {
+        using T = std::decay_t<decltype(o)>;
+        if constexpr (std::is_same_v<T, New>) {
+          return new_object(o);
+        } else if constexpr (std::is_same_v<T, Store>) {
+          return store(o);
+        } else if constexpr (std::is_same_v<T, Load>) {
+          return load(o);
+        } else if constexpr (std::is_same_v<T, DropRoot>) {
+          if (roots_.empty()) return {};
+          const size_t slot = pick(o.slot, roots_.size());
+          const Status released = heap_->release(roots_[slot]);
+          roots_[slot] = roots_.back();
+          roots_.pop_back();
+          return {.code = released.code()};
+        } else if constexpr (std::is_same_v<T, WriteBytes>) {
+          return write_bytes(o);
+        } else if constexpr (std::is_same_v<T, Minor>) {
+          return collect(true, false);
+        } else if constexpr (std::is_same_v<T, Major>) {
+          return collect(false, true);
+        } else if constexpr (std::is_same_v<T, Verify>) {
+          return collect(false, false);
+        } else if constexpr (std::is_same_v<T, BadSlot>) {
+          return bad_slot(o);
+        } else {
+          return store_foreign(o);
+        }
+      },
+      op);
+}
+
+Outcome Executor::new_object(const New& op) {
+  const uint64_t len = is_array(op.shape) ? op.len : 0;
+  if (len > kMaxLength && len < kHugeLength) return {.code = ErrorCode::kUnsupported};
+  // Unregistered shapes: the ids after the scenario's own.
+  const vmmem::gc::ShapeId shape =
+      op.shape < kShapeCount ? shapes_[op.shape] : shapes_.back() + 1 + (op.shape - kShapeCount);
+  Result<Handle> made = heap_->new_object(shape, len);
+  if (!made.ok()) return {.code = made.status().code()};
+  const uint64_t id = next_id_++;
+  std::byte bytes[8];
+  std::memcpy(bytes, &id, 8);
+  if (Status written = heap_->write_bytes(made.value(), 0, bytes); !written.ok())
+    return {.code = written.code(), .detail = "writing the id: " + written.message()};
+  Result<Handle> root = heap_->make_persistent(made.value());
+  if (!root.ok()) return {.code = root.status().code()};
+  roots_.push_back(root.value());
+  return {.id = id};
+}
+
+Outcome Executor::store(const Store& op) {
+  if (roots_.empty()) return {};
+  const Handle holder = roots_[pick(op.obj, roots_.size())];
+  const uint64_t slot = pick_ref(op.slot, ref_count(holder));
+  const Handle value = op.null ? Handle{} : roots_[pick(op.target, roots_.size())];
+  return {.code = heap_->store(holder, slot, value).code()};
+}
+
+Outcome Executor::load(const Load& op) {
+  if (roots_.empty()) return {};
+  const Handle holder = roots_[pick(op.obj, roots_.size())];
+  Result<Handle> loaded = heap_->load(holder, pick_ref(op.slot, ref_count(holder)));
+  if (!loaded.ok()) return {.code = loaded.status().code()};
+  if (loaded.value().is_null()) return {};
+  const uint64_t id = id_of(heap_->raw(loaded.value()));
+  Result<Handle> root = heap_->make_persistent(loaded.value());
+  if (!root.ok()) return {.code = root.status().code()};
+  roots_.push_back(root.value());
+  return {.id = id};
+}
+
+Outcome Executor::write_bytes(const WriteBytes& op) {
+  if (roots_.empty()) return {};
+  const Handle holder = roots_[pick(op.obj, roots_.size())];
+  const uint64_t raw = heap_->info(heap_->raw(holder)).raw_size;
+  std::span<std::byte> bytes = payload_.resize(raw - 8);
+  fill_pattern(bytes, op.pattern);
+  return {.code = heap_->write_bytes(holder, 8, bytes).code()};
+}
+
+Outcome Executor::bad_slot(const BadSlot& op) {
+  if (roots_.empty()) return {};
+  const Handle holder = roots_[pick(op.obj, roots_.size())];
+  const uint64_t slot = ref_count(holder) + op.past;
+  if (op.store) return {.code = heap_->store(holder, slot, Handle{}).code()};
+  return {.code = heap_->load(holder, slot).status().code()};
+}
+
+Outcome Executor::store_foreign(const StoreForeign& op) {
+  if (roots_.empty()) return {};
+  const Handle holder = roots_[pick(op.obj, roots_.size())];
+  const uint64_t slot = pick_ref(op.slot, ref_count(holder));
+  const void* pointer = foreign_memory;
+  if (op.kind == ForeignKind::kInterior)
+    pointer =
+        reinterpret_cast<const std::byte*>(heap_->raw(roots_[pick(op.target, roots_.size())])) + 8;
+  return {.code = heap_->store_pointer(holder, slot, static_cast<const Object*>(pointer)).code()};
+}
+
+Outcome Executor::collect(bool minor, bool major) {
+  Outcome outcome{.observed = observe_};
+  Status status = minor ? heap_->minor() : major ? heap_->major() : kOkStatus;
+  if (status.ok() && major) status = heap_->verify_after_major();
+  // Verify runs the verifier; after a GC it ran already when the heap verifies every GC.
+  if (status.ok() && observe_ && !((minor || major) && verified_by_heap_)) status = heap_->verify();
+  if (!status.ok()) {
+    outcome.code = status.code();
+    outcome.detail = status.message();
+    return outcome;
+  }
+  if (!observe_) return outcome;
+  observe(outcome);
+  if (!minor && !major) {
+    // The statistics export walks every collection record: it must not trip on any state.
+    const std::string json = heap_->stats().to_json();
+    if (json.empty() || json.front() != '{') outcome.code = ErrorCode::kBrokenInvariant;
+  }
+  if (major) {
+    const vmmem::gc::HeapStats stats = heap_->stats();
+    outcome.heap_bytes = stats.young_bytes + stats.old_bytes + stats.large_bytes;
+  }
+  return outcome;
+}
+
+void Executor::observe(Outcome& outcome) const {
+  std::unordered_map<const Object*, uint64_t> seen;
+  std::vector<const Object*> work;
+  for (const Handle root : roots_) {
+    const Object* object = heap_->raw(root);
+    outcome.roots.push_back(id_of(object));
+    work.push_back(object);
+  }
+  while (!work.empty()) {
+    const Object* object = work.back();
+    work.pop_back();
+    if (object == nullptr || seen.contains(object)) continue;
+    seen.emplace(object, 0);
+    const vmmem::gc::ObjectInfo info = heap_->info(object);
+    const auto* raw = heap_->raw_bytes(const_cast<Object*>(object));
+    ObjectView view{.id = id_of(object), .shape = kShapeCount, .len = info.length};
+    for (uint8_t s = 0; s < kShapeCount; ++s)
+      if (shapes_[s] == info.shape) view.shape = s;
+    PayloadDigest digest;
+    if (info.raw_size > 8) digest.add({raw + 8, info.raw_size - 8});
+    view.digest = digest.value();
+    view.refs.reserve(info.ref_count);
+    for (uint64_t i = 0; i < info.ref_count; ++i) {
+      const Object* target = Heap::load_slot(object, i);
+      view.refs.push_back(id_of(target));
+      work.push_back(target);
+    }
+    outcome.graph.push_back(std::move(view));
+  }
+  std::sort(outcome.graph.begin(), outcome.graph.end(),
+            [](const ObjectView& a, const ObjectView& b) { return a.id < b.id; });
+}
+
+std::optional<std::string> verify(const Config& config, std::span<const Op> ops,
+                                  size_t checkpoint_every) {
+  Executor executor(config);
+  Model model;
+  ModelChecker checker(model, executor, checkpoint_every);
+  run(ops, executor, checker);
+  checker.finish();
+  return checker.failure();
+}
+
+}  // namespace vmmem::scenario::gc

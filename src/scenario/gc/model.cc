@@ -1,0 +1,113 @@
+#include "scenario/gc/model.h"
+
+#include <algorithm>
+#include <type_traits>
+
+#include "scenario/gc/payload.h"
+
+namespace vmmem::scenario::gc {
+
+Outcome Model::apply(const Op& op) {
+  return std::visit(
+      [this](const auto& o) -> Outcome {
+        using T = std::decay_t<decltype(o)>;
+        if constexpr (std::is_same_v<T, New>) {
+          return new_object(o);
+        } else if constexpr (std::is_same_v<T, Store>) {
+          Object* object = root_object(o.obj);
+          if (object == nullptr) return {};
+          const uint64_t slot = pick_ref(o.slot, object->size.refs);
+          if (slot >= object->size.refs) return {.code = kSlotOutOfRange};
+          object->refs[slot] = o.null ? 0 : roots_[pick(o.target, roots_.size())];
+          return {};
+        } else if constexpr (std::is_same_v<T, Load>) {
+          Object* object = root_object(o.obj);
+          if (object == nullptr) return {};
+          const uint64_t slot = pick_ref(o.slot, object->size.refs);
+          if (slot >= object->size.refs) return {.code = kSlotOutOfRange};
+          const uint64_t id = object->refs[slot];
+          if (id != 0) roots_.push_back(id);
+          return {.id = id};
+        } else if constexpr (std::is_same_v<T, DropRoot>) {
+          if (roots_.empty()) return {};
+          const size_t slot = pick(o.slot, roots_.size());
+          roots_[slot] = roots_.back();
+          roots_.pop_back();
+          return {};
+        } else if constexpr (std::is_same_v<T, WriteBytes>) {
+          Object* object = root_object(o.obj);
+          if (object != nullptr) object->pattern = o.pattern;
+          return {};
+        } else if constexpr (std::is_same_v<T, Minor> || std::is_same_v<T, Verify>) {
+          return observe(false);
+        } else if constexpr (std::is_same_v<T, Major>) {
+          return observe(true);
+        } else if constexpr (std::is_same_v<T, BadSlot>) {
+          if (root_object(o.obj) == nullptr) return {};
+          return {.code = kSlotOutOfRange};
+        } else {
+          Object* object = root_object(o.obj);
+          if (object == nullptr) return {};
+          if (pick_ref(o.slot, object->size.refs) >= object->size.refs)
+            return {.code = kSlotOutOfRange};
+          return {.code = kForeignPointer};
+        }
+      },
+      op);
+}
+
+Outcome Model::new_object(const New& op) {
+  if (op.shape >= kShapeCount) return {.code = kUnknownShape};
+  const uint64_t len = is_array(op.shape) ? op.len : 0;
+  if (len >= kHugeLength) return {.code = kOverHeapLimit};
+  if (len > kMaxLength) return {.code = ErrorCode::kUnsupported};
+  const uint64_t id = next_id_++;
+  const ShapeSize size = shape_size(op.shape, len);
+  objects_.emplace(id, Object{op.shape, len, size, std::vector<uint64_t>(size.refs, 0), {}});
+  roots_.push_back(id);
+  return {.id = id};
+}
+
+Model::Object* Model::root_object(uint16_t obj) {
+  if (roots_.empty()) return nullptr;
+  return &objects_.at(roots_[pick(obj, roots_.size())]);
+}
+
+std::vector<uint64_t> Model::reachable() const {
+  std::vector<uint64_t> seen;
+  std::unordered_map<uint64_t, bool> marked;
+  std::vector<uint64_t> work(roots_.begin(), roots_.end());
+  while (!work.empty()) {
+    const uint64_t id = work.back();
+    work.pop_back();
+    if (id == 0 || marked[id]) continue;
+    marked[id] = true;
+    seen.push_back(id);
+    for (uint64_t ref : objects_.at(id).refs)
+      work.push_back(ref);
+  }
+  std::sort(seen.begin(), seen.end());
+  return seen;
+}
+
+Outcome Model::observe(bool major) {
+  Outcome outcome{.observed = true, .roots = roots_};
+  const std::vector<uint64_t> live = reachable();
+  std::erase_if(objects_, [&live](const auto& entry) {
+    return !std::binary_search(live.begin(), live.end(), entry.first);
+  });
+  outcome.graph.reserve(live.size());
+  for (uint64_t id : live) {
+    const Object& object = objects_.at(id);
+    outcome.graph.push_back({id, object.shape, object.len,
+                             expected_digest(object.size.payload - 8, object.pattern),
+                             object.refs});
+  }
+  if (major) {
+    for (uint64_t id : live)
+      outcome.heap_bytes += object_bytes(objects_.at(id).size);
+  }
+  return outcome;
+}
+
+}  // namespace vmmem::scenario::gc
