@@ -17,7 +17,8 @@
 //   gc/gcbench/<impl>                GCBench (peers/gcbench.h): vmmem, boehm, malloc
 //   gc/scenario/<profile>/vmmem      a whole profile through scenario::run and the Executor
 //
-// VMMEM_GCBENCH_SCALE=small shrinks GCBench and the pacer runs (the bench-smoke test sets it).
+// VMMEM_GCBENCH_SCALE=small shrinks GCBench, the pacer runs and the profiles, and leaves out
+// the pauses above 1K live objects (the bench-smoke test sets it).
 // Under a sanitizer Boehm GC is left out: the timings mean nothing there, and a conservative
 // collector scanning ASan's or TSan's shadow and fake stacks is not what the smoke test checks.
 #include <benchmark/benchmark.h>
@@ -362,7 +363,7 @@ void gcbench_malloc(benchmark::State& state) {
 void scenario_run(benchmark::State& state, std::string_view name) {
   const auto* profile = vmmem::scenario::find_profile(sg::profiles(), name);
   Rng rng(kBenchSeed);
-  const std::vector<sg::Op> ops = profile->generate(rng, 4096);
+  const std::vector<sg::Op> ops = profile->generate(rng, small_scale() ? 256 : 4096);
   for (auto _ : state) {
     sg::Executor executor(sg::seed_config(name), /*observe=*/false);
     vmmem::scenario::run(std::span<const sg::Op>(ops), executor, vmmem::scenario::NoCheck{});
@@ -375,6 +376,7 @@ void scenario_run(benchmark::State& state, std::string_view name) {
 
 void register_all() {
   for (uint64_t live : {100u, 1000u, 10000u, 100000u}) {
+    if (small_scale() && live > 1000) continue;  // the smoke test only checks that they run
     const std::string n = std::to_string(live);
     benchmark::RegisterBenchmark(("gc/minor_pause/" + n + "/vmmem").c_str(),
                                  [live](benchmark::State& s) { minor_pause(s, live); })

@@ -90,7 +90,7 @@ struct TlbEntry {
   uint8_t flags = 0;  // the leaf PTE's V R W X U G A D
   uint16_t asid = 0;
   bool ram = false;
-  bool tracked = false;  // RAM whose region had dirty tracking on at the fill
+  bool tracked = false;    // RAM whose region had dirty tracking on at the fill
   bool read_only = false;  // ROM: stores go through guest memory, which refuses them
   bool prefetched = false;
 
