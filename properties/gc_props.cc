@@ -51,7 +51,8 @@ rc::Gen<uint32_t> gen_length() {
       {16, rc::gen::inRange<uint32_t>(0, 65)},
       {3, rc::gen::inRange<uint32_t>(65, 4096)},
       {1, rc::gen::inRange<uint32_t>(8192, kMaxLength + 1)},  // the large-object space
-      {1, rc::gen::elementOf(std::vector<uint32_t>{kMaxLength + 1, kHugeLength, ~uint32_t{0}})},
+      {2, rc::gen::elementOf(
+              std::vector<uint32_t>{kMaxLength + 1, kMaxLength + 1, kHugeLength, ~uint32_t{0}})},
   });
 }
 

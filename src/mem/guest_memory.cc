@@ -31,7 +31,18 @@ void store_little_endian(std::byte* bytes, unsigned width, uint64_t value) {
 // The table version the calling thread holds (ThreadWindow::table). One per copy of the
 // library: a copy only ever points the window at tables its own holder keeps, and generations
 // are unique across copies, so a window set by one copy is never taken as current by another.
-thread_local std::shared_ptr<const RegionTable> thread_table_hold;
+// At thread (and process) exit the holder is destroyed before static GuestMemory objects are;
+// their destructors must not release it again (that released the table twice), so the holder
+// leaves a trivially destructible flag behind, which stays readable.
+thread_local constinit bool thread_hold_gone = false;
+struct ThreadTableHold {
+  std::shared_ptr<const RegionTable> table;
+  ~ThreadTableHold() {
+    table.reset();
+    thread_hold_gone = true;
+  }
+};
+thread_local ThreadTableHold thread_hold;
 
 }  // namespace
 
@@ -50,7 +61,8 @@ GuestMemory::GuestMemory(GuestMemoryLimits limits)
 GuestMemory::~GuestMemory() {
   // The destroying thread lets go of this memory's table now; other threads do at their next
   // access or exit (or release_thread_cache()).
-  if (thread_table_hold && thread_table_hold->owner == this) release_thread_cache();
+  if (!thread_hold_gone && thread_hold.table && thread_hold.table->owner == this)
+    release_thread_cache();
 }
 
 void GuestMemory::notify_generation_listeners() {
@@ -73,7 +85,7 @@ void GuestMemory::remove_generation_listener(GenerationListener* listener) {
 
 void GuestMemory::release_thread_cache() {
   thread_window_ = ThreadWindow{};
-  thread_table_hold.reset();
+  if (!thread_hold_gone) thread_hold.table.reset();
 }
 
 std::shared_ptr<const RegionTable> GuestMemory::load_table() const {
@@ -86,7 +98,7 @@ const RegionTable& GuestMemory::thread_table() const {
   if (window.table_generation != generation() || window.table == nullptr) {
     std::shared_ptr<const RegionTable> table = load_table();
     window = ThreadWindow{0, 0, 0, nullptr, nullptr, 0, table->generation, table.get()};
-    thread_table_hold = std::move(table);  // may release the previous one: window is reset
+    thread_hold.table = std::move(table);  // may release the previous one: window is reset
   }
   return *window.table;
 }
@@ -408,7 +420,7 @@ Result<std::byte*> GuestMemory::atomic_location_slow(uint64_t address, unsigned 
 
 std::optional<RamWindow> GuestMemory::ram_window(uint64_t address) const {
   const RegionTable& table = thread_table();
-  return window_of(table.find(address), table.generation, thread_table_hold);
+  return window_of(table.find(address), table.generation, thread_hold.table);
 }
 
 MemorySnapshot GuestMemory::snapshot() const {
