@@ -725,5 +725,144 @@ TEST(AllocatorForkTest, ChildFreesBlocksOfThreadsItDoesNotHave) {
   EXPECT_TRUE(status_after.ok()) << status_after.message();
 }
 
+// A purge clock that parks one chosen thread: that thread reads it from inside a heap slow
+// path, so a fork while it is parked copies its heap in the middle of a change.
+std::atomic<uintptr_t> parking_thread{0};
+std::atomic<bool> parked{false};
+std::atomic<bool> unpark{false};
+uint64_t parking_clock() {
+  if (current_thread_id() == parking_thread.load()) {
+    parked.store(true);
+    while (!unpark.load())
+      std::this_thread::yield();
+  }
+  return 0;
+}
+
+// fork() while a thread is stopped inside a slow path: the child cannot trust that thread's
+// heap, orphans it, and still frees its blocks, allocates and passes check().
+TEST(AllocatorForkTest, AHeapStoppedMidChangeIsOrphanedInTheChild) {
+  Options options;
+  options.purge = PurgePolicy::kDelayed;
+  options.purge_clock = parking_clock;
+  Allocator allocator(options);
+  std::vector<void*> held;
+  std::thread worker([&] {
+    for (size_t i = 0; i < 200; ++i)
+      held.push_back(allocator.allocate(i % 3 == 0 ? 100000 : 24 + i));
+    parked.store(false);
+    parking_thread.store(current_thread_id());
+    // Slow-path calls until one reads the clock and parks there.
+    for (size_t i = 0; !parked.load(); ++i)
+      allocator.deallocate(allocator.allocate(70000 + (i % 9) * 65536));
+  });
+  while (!parked.load())
+    std::this_thread::yield();
+
+  allocator.prepare_fork();
+  const pid_t pid = fork();
+  ASSERT_NE(pid, -1);
+  if (pid == 0) {
+    alarm(20);
+    allocator.after_fork_child();
+    int failures = 0;
+    for (void* block : held)
+      failures += allocator.deallocate_checked(block).ok() ? 0 : 1;
+    std::vector<void*> own;
+    for (size_t i = 0; i < 500; ++i)
+      own.push_back(allocator.allocate(i % 5 == 0 ? 90000 : 8 + i * 24));
+    const Stats stats = allocator.stats();
+    if (stats.orphaned_segments == 0 || stats.live.blocks != own.size()) failures += 100;
+    if (!allocator.check().ok()) failures += 1000;
+    for (void* block : own)
+      allocator.deallocate(block);
+    if (!allocator.check().ok()) failures += 1000;
+    _exit(failures == 0 ? 0 : 1);
+  }
+  allocator.after_fork_parent();
+  unpark.store(true);
+  worker.join();
+  parking_thread.store(0);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
+  for (void* block : held)
+    allocator.deallocate(block);
+  const Status after = allocator.check();
+  EXPECT_TRUE(after.ok()) << after.message();
+}
+
+// Forks land wherever threads that allocate and free blocks of every size happen to be; every
+// child must free their blocks, allocate, pass check() and exit (a half-walked list would hang
+// it: the alarm turns that into a failure).
+TEST(AllocatorForkTest, ForksAmidBusyThreadsLeaveAWorkingChild) {
+  Allocator allocator;
+  constexpr int kThreads = 3;
+  std::atomic<bool> stop{false};
+  std::vector<void*> held[kThreads];
+  std::atomic<int> ready{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (size_t i = 0; i < 64; ++i)
+        held[t].push_back(allocator.allocate(16 + i * 40));
+      ready.fetch_add(1);
+      std::vector<void*> mine;
+      for (size_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
+        const size_t size = i % 11 == 0 ? 40000 + (i % 13) * 30000 : 16 + (i * 37) % 3000;
+        mine.push_back(allocator.allocate(size));
+        if (mine.size() > 300) {
+          for (void* p : mine)
+            allocator.deallocate(p);
+          mine.clear();
+          if (i % 7 == 0) allocator.collect(i % 2 == 0);
+        }
+      }
+      for (void* p : mine)
+        allocator.deallocate(p);
+    });
+  }
+  while (ready.load() != kThreads)
+    std::this_thread::yield();
+  int failed_children = 0;
+  for (int round = 0; round < 60; ++round) {
+    allocator.prepare_fork();
+    const pid_t pid = fork();
+    if (pid == 0) {
+      alarm(20);
+      allocator.after_fork_child();
+      int failures = 0;
+      for (auto& list : held) {
+        for (void* block : list)
+          failures += allocator.deallocate_checked(block).ok() ? 0 : 1;
+      }
+      std::vector<void*> own;
+      for (size_t i = 0; i < 300; ++i)
+        own.push_back(allocator.allocate(i % 9 == 0 ? 70000 : 8 + i * 16));
+      if (!allocator.check().ok()) ++failures;
+      for (void* block : own)
+        allocator.deallocate(block);
+      allocator.collect(true);
+      if (!allocator.check().ok()) ++failures;
+      _exit(failures == 0 ? 0 : 1);
+    }
+    allocator.after_fork_parent();
+    ASSERT_NE(pid, -1);
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failed_children;
+  }
+  stop.store(true);
+  for (auto& thread : threads)
+    thread.join();
+  EXPECT_EQ(failed_children, 0);
+  for (auto& list : held) {
+    for (void* block : list)
+      allocator.deallocate(block);
+  }
+  const Status after = allocator.check();
+  EXPECT_TRUE(after.ok()) << after.message();
+}
+
 }  // namespace
 }  // namespace vmmem::alloc

@@ -82,7 +82,7 @@ Allocator::~Allocator() {
   forget_thread_binding(id_);
   for (Heap* heap = heaps_; heap != nullptr;) {
     Heap* next = heap->next_in_allocator;
-    for (Segment* segment = heap->segments_; segment != nullptr;) {
+    for (Segment* segment = heap->orphaned ? nullptr : heap->segments_; segment != nullptr;) {
       Segment* following = segment->next;
       SegmentMap::erase(reinterpret_cast<uintptr_t>(segment));
       if (segment->huge)
@@ -94,10 +94,10 @@ Allocator::~Allocator() {
     os_.unmap(heap, kHeapRecordBytes);
     heap = next;
   }
-  for (Segment** list : {&abandoned_, &cache_, &huge_cache_}) {
+  for (Segment** list : {&abandoned_, &orphaned_, &cache_, &huge_cache_}) {
     for (Segment* segment = *list; segment != nullptr;) {
       Segment* following = segment->next;
-      if (list == &abandoned_) {
+      if (list == &abandoned_ || list == &orphaned_) {
         SegmentMap::erase(reinterpret_cast<uintptr_t>(segment));
         if (segment->huge)
           SegmentMap::erase_tail(reinterpret_cast<uintptr_t>(segment), segment->mapping_size);
@@ -376,13 +376,57 @@ void Allocator::after_fork_parent() {
 void Allocator::after_fork_child() {
   lock_.unlock();
   unlock_registry();
-  // Only the forking thread lives on; its heap is the only default heap still owned. Nothing
-  // else runs yet, so the heap list is walked without the lock (abandon takes it).
+  // Only the forking thread lives on. Nothing else runs yet, so the heap list is walked without
+  // the lock (abandon takes it).
   const uintptr_t self = current_thread_id();
+  bool any_orphaned = false;
   for (Heap* heap = heaps_; heap != nullptr; heap = heap->next_in_allocator) {
-    if (heap->in_use && !heap->first_class() && heap->owner_tid() != self)
+    if (!heap->in_use || heap->orphaned) continue;
+    if (heap->owner_tid() == self) {
+      heap->mend_after_fork(/*copied_owner=*/true);
+    } else if (heap->changing()) {
+      heap->orphaned = true;
+      any_orphaned = true;
+    } else if (!heap->first_class()) {
+      heap->mend_after_fork(/*copied_owner=*/false);
       release_thread_heap(heap);
+    }
+    // A first-class heap of a thread the child lacks stays as it is: only its creator could
+    // allocate from it or destroy it, and its blocks stay freeable through its segments.
   }
+  if (any_orphaned) orphan_segments();
+}
+
+void Allocator::orphan_segments() {
+  // Abandoned segments are in no heap either; mark them so the scan can tell them from the
+  // segments a stopped thread had taken out of every list.
+  for (Segment* segment = abandoned_; segment != nullptr; segment = segment->next)
+    segment->owner_tid.store(kOrphanedOwner, std::memory_order_relaxed);
+  SegmentMap::for_each([this](uintptr_t base) {
+    auto* segment = reinterpret_cast<Segment*>(base);
+    if (segment->allocator != this) return;
+    Heap* heap = segment->heap.load(std::memory_order_relaxed);
+    const bool in_no_list =
+        heap == nullptr && segment->owner_tid.load(std::memory_order_relaxed) != kOrphanedOwner;
+    if (!in_no_list && (heap == nullptr || !heap->orphaned)) return;
+    segment->heap.store(nullptr, std::memory_order_relaxed);
+    // No thread id equals kOrphanedOwner: every free of its blocks takes the remote path,
+    // which only pushes onto a page's thread_free. kNever on every slice (a stopped thread
+    // may have been relaying spans) keeps any free off the dead heap's delayed list.
+    segment->owner_tid.store(kOrphanedOwner, std::memory_order_relaxed);
+    segment->fast_free_tid.store(kOrphanedOwner, std::memory_order_relaxed);
+    for (Page& slice : segment->slices) {
+      const uintptr_t word = slice.thread_free.load(std::memory_order_relaxed);
+      slice.thread_free.store(
+          (word & ~Page::kStateMask) | static_cast<uintptr_t>(DelayState::kNever),
+          std::memory_order_relaxed);
+    }
+    segment->prev = nullptr;
+    segment->next = orphaned_;
+    orphaned_ = segment;
+  });
+  for (Segment* segment = abandoned_; segment != nullptr; segment = segment->next)
+    segment->owner_tid.store(0, std::memory_order_relaxed);
 }
 
 // ---- segments ------------------------------------------------------------------------------

@@ -16,8 +16,8 @@
 //      every heap the list rules of heap.h.
 //   2. No block is on two free lists, every free-list link is a block start of its own page,
 //      and the delayed-free lists hold only blocks of their heap's pages.
-//   3. SegmentMap has the bit of every segment in a heap or on the abandoned list set, and of
-//      no cached segment.
+//   3. SegmentMap has the bit of every segment in a heap, on the abandoned list or (in a fork()
+//      child) on the orphaned list set, and of no cached segment.
 //   4. The OS layer's mapped bytes equal the segments, caches and heap records walked, and the
 //      committed counter equals the segment headers plus the dirty slices walked.
 //   5. In hardened mode a granule bit is set exactly at the start of each live block.
@@ -190,8 +190,12 @@ class Allocator {
   // with neither held by a thread it does not have. after_fork_parent releases them;
   // after_fork_child releases them and abandons the default heaps of every thread but the
   // caller (none of them exists in the child), so their blocks stay freeable and their
-  // segments are adopted like those of an exited thread. REQUIRES: each is called once, in
-  // that order, by the thread that forks.
+  // segments are adopted like those of an exited thread. A heap whose thread was inside a
+  // slow path when the process forked (Heap::changing()) may be half-relinked: it is
+  // orphaned instead — never walked again, its segments moved to orphaned_ where frees of
+  // their blocks are accepted and the memory stays unused for the child's lifetime (what
+  // mimalloc and jemalloc's thread caches leave behind in a child). REQUIRES: each is called
+  // once, in that order, by the thread that forks.
   void prepare_fork();
   void after_fork_parent();
   void after_fork_child();
@@ -261,6 +265,9 @@ class Allocator {
   void add_committed(int64_t bytes);
 
   Status check_segment(Segment* segment, const Heap* owner) const;
+  // after_fork_child: moves every segment of an orphaned heap, and every segment a stopped
+  // thread held in no list, to orphaned_.
+  void orphan_segments();
 
   const uint64_t id_;
   const Options options_;
@@ -269,6 +276,10 @@ class Allocator {
   mutable SpinLock lock_;  // guards everything below
   Heap* heaps_ = nullptr;  // every heap record, in use or pooled
   Segment* abandoned_ = nullptr;
+  // In a fork() child: segments of heaps whose threads were stopped mid-change. Their blocks
+  // may still be freed (owner kOrphanedOwner sends every free down the remote path) but no heap
+  // allocates from them again; the destructor unmaps them.
+  Segment* orphaned_ = nullptr;
   Segment* cache_ = nullptr;  // empty ordinary segments
   size_t cached_ = 0;
   Segment* huge_cache_ = nullptr;

@@ -31,6 +31,19 @@ void wait_while_notifying(const Page* page) {
 
 constinit Page Heap::empty_page{};
 
+// The flag is set before the first relinking store and cleared after the last; the release
+// ordering keeps the hardware from making the heap's stores visible outside that window.
+Heap::ChangeScope::ChangeScope(Heap* heap)
+    : heap_(heap), outer_(!heap->changing_.load(std::memory_order_relaxed)) {
+  if (!outer_) return;
+  heap_->changing_.store(true, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_release);
+}
+
+Heap::ChangeScope::~ChangeScope() {
+  if (outer_) heap_->changing_.store(false, std::memory_order_release);
+}
+
 Heap::Heap(Allocator* allocator, uintptr_t owner_tid, bool first_class)
     : allocator_(allocator),
       owner_tid_(owner_tid),
@@ -45,6 +58,7 @@ Heap::Heap(Allocator* allocator, uintptr_t owner_tid, bool first_class)
 // ---- allocation ----------------------------------------------------------------------------
 
 void* Heap::allocate(size_t size, size_t alignment, bool zeroed) {
+  ChangeScope scope(this);
   ++tick_;
   process_delayed();
   maybe_purge_expired();
@@ -188,6 +202,7 @@ void* Heap::start_large(Segment* segment, Page* page, size_t size, size_t alignm
 }
 
 void* Heap::try_allocate_cached_large(size_t size) {
+  ChangeScope scope(this);
   const size_t slices = (size + kSliceSize - 1) / kSliceSize;
   Page* page = span_cache_[slices];
   if (page == nullptr) return nullptr;
@@ -248,6 +263,7 @@ void Heap::flush_span_cache(uint64_t before) {
 // ---- freeing -------------------------------------------------------------------------------
 
 void Heap::page_freed(Segment* segment, Page* page) {
+  ChangeScope scope(this);
   if (page->in_full) {
     if (page->kind == SpanKind::kLarge) {
       // A large page holds one block, so it is empty now.
@@ -325,6 +341,7 @@ void Heap::process_delayed() {
 }
 
 bool Heap::try_resize_in_place(Segment* segment, Page* page, size_t size) {
+  ChangeScope scope(this);
   const size_t first = segment->index_of(page);
   // Only blocks at their span's start: an over-aligned block's span size depends on an
   // alignment the allocator does not remember.
@@ -599,6 +616,7 @@ void Heap::add_segment(Segment* segment) {
 }
 
 void Heap::add_fresh_segment(Segment* segment) {
+  ChangeScope scope(this);
   add_segment(segment);
   segment->used_spans = 0;
   make_free_span(segment, 1, kMaxSpanSlices, purge_now());
@@ -666,6 +684,7 @@ void Heap::purge_expired(bool force) {
 // ---- whole-heap operations -----------------------------------------------------------------
 
 void Heap::collect(bool force) {
+  ChangeScope scope(this);
   ++tick_;
   process_delayed();
   for (Page* page = full_.first; page != nullptr;) {
@@ -733,7 +752,27 @@ void Heap::reset_lists() {
   span_cache_count_ = 0;
 }
 
+void Heap::mend_after_fork(bool copied_owner) {
+  for_each_page([copied_owner](Page* page) {
+    uintptr_t word = page->thread_free.load(std::memory_order_relaxed);
+    if (Page::state_of(word) == DelayState::kNotifying)
+      page->thread_free.store(
+          (word & ~Page::kStateMask) | static_cast<uintptr_t>(DelayState::kNotify),
+          std::memory_order_relaxed);
+    if (copied_owner || page->kind != SpanKind::kSmall) return;
+    // An allocation or free stopped between its list and counter updates: the list decides
+    // (a block popped but not counted stays out, one pushed but not counted is free).
+    size_t on_free = 0;
+    for (Block* block = page->free; block != nullptr && on_free < page->capacity;
+         block = read_link(block))
+      ++on_free;
+    page->used = static_cast<uint32_t>(page->capacity - on_free);
+    page->free_is_zero = false;  // a free may have pushed a written block before clearing it
+  });
+}
+
 void Heap::abandon() {
+  ChangeScope scope(this);
   process_delayed();
   // From here on no remote free hands blocks to this heap.
   for_each_page([this](Page* page) { set_delay_state(page, DelayState::kNever); });
@@ -770,6 +809,7 @@ void Heap::abandon() {
 }
 
 void Heap::destroy_all() {
+  ChangeScope scope(this);
   for_each_page([this](Page* page) { set_delay_state(page, DelayState::kNever); });
   delayed_free_.store(nullptr, std::memory_order_relaxed);
   for (Segment* segment = segments_; segment != nullptr;) {
@@ -787,6 +827,7 @@ void Heap::destroy_all() {
 }
 
 void Heap::adopt(Segment* segment) {
+  ChangeScope scope(this);
   add_segment(segment);
   if (segment->huge) {
     Page* page = &segment->slices[1];

@@ -140,6 +140,23 @@ class Heap {
 
   Heap* next_in_allocator = nullptr;  // the allocator's list of heaps (pool and live)
   bool in_use = false;                // owned by a thread or a client; else pooled
+  // Set in a fork() child for a heap whose owner thread was changing it when the process
+  // forked (see changing()): its lists may be half-linked, so nothing walks it again and its
+  // record is never pooled; its segments went to the allocator's orphaned list.
+  bool orphaned = false;
+
+  // True while the owner is inside a call that relinks lists, spans or segments (every call
+  // below that is not an inline fast path). The inline fast paths change only one page's free
+  // list and `used`, which mend_after_fork() recomputes. fork() copies memory as it stands
+  // when the other threads stop, so a child reads this to know whether it may walk the heap.
+  bool changing() const { return changing_.load(std::memory_order_relaxed); }
+
+  // In a fork() child, before anything walks this heap: when `copied_owner` is false (its owner
+  // thread does not exist in the child and changing() was false) the page accounting a fast
+  // path may have left half-done is recomputed from the free lists; for every heap, a page
+  // left kNotifying by a remote free that fork() stopped goes back to kNotify (the block it
+  // was handing over is lost to the child, never handed out twice).
+  void mend_after_fork(bool copied_owner);
 
  private:
   friend class Allocator;
@@ -194,6 +211,19 @@ class Heap {
   void for_each_page(F&& visit);
   void reset_lists();
 
+  // Marks the heap changing() for its lifetime; nested scopes leave the outer one in charge.
+  class ChangeScope {
+   public:
+    explicit ChangeScope(Heap* heap);
+    ~ChangeScope();
+    ChangeScope(const ChangeScope&) = delete;
+    ChangeScope& operator=(const ChangeScope&) = delete;
+
+   private:
+    Heap* heap_;
+    bool outer_;
+  };
+
   // Hot: the allocation fast paths read direct_ (by size in words) and current_ (by class).
   Page* direct_[kDirectSlots];
   Page* current_[kNumClasses];
@@ -214,6 +244,7 @@ class Heap {
   static constexpr size_t kSpanCacheSize = 8;
   Page* span_cache_[kSlicesPerSegment] = {};  // by slice count, linked through Page::next
   size_t span_cache_count_ = 0;
+  std::atomic<bool> changing_{false};  // written by the owner only
 };
 
 }  // namespace vmmem::alloc

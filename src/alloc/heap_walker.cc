@@ -82,6 +82,8 @@ Stats Allocator::stats() const {
   std::lock_guard guard(lock_);
   for (const Heap* heap = heaps_; heap != nullptr; heap = heap->next_in_allocator)
     stats.heaps += heap->in_use ? 1 : 0;
+  for (const Segment* segment = orphaned_; segment != nullptr; segment = segment->next)
+    ++stats.orphaned_segments;
   stats.cached_segments = cached_ + huge_cached_;
   stats.committed_bytes = committed_.load(std::memory_order_relaxed);
   stats.peak_committed_bytes = peak_committed_.load(std::memory_order_relaxed);
@@ -306,7 +308,14 @@ Status Allocator::check() const {
       if (heap->segments() != nullptr) return broken("a pooled heap still owns segments", heap);
       continue;
     }
+    if (heap->orphaned) continue;  // half-relinked by design; its segments are on orphaned_
     if (const char* error = heap->check_lists()) return broken(error, heap);
+  }
+  for (const Segment* segment = orphaned_; segment != nullptr; segment = segment->next) {
+    account(segment);
+    if (segment->owner_tid.load(std::memory_order_relaxed) != kOrphanedOwner ||
+        !SegmentMap::contains(reinterpret_cast<uintptr_t>(segment)))
+      return broken("an orphaned segment is not marked orphaned or left the segment map", segment);
   }
   walker.for_each_segment([&](Segment* segment, const Heap* owner) {
     account(segment);

@@ -27,11 +27,11 @@ class HeapWalker {
   explicit HeapWalker(const Allocator& allocator) : allocator_(allocator) {}
 
   // Calls visit(segment, owner) for every segment in a heap (owner = that heap) or on the
-  // abandoned list (owner = null).
+  // abandoned list (owner = null). Orphaned heaps and segments (fork) are not walked.
   template <class F>
   void for_each_segment(F&& visit) const {
     for (const Heap* heap = allocator_.heaps_; heap != nullptr; heap = heap->next_in_allocator) {
-      if (!heap->in_use) continue;
+      if (!heap->in_use || heap->orphaned) continue;
       for (Segment* segment = heap->segments(); segment != nullptr; segment = segment->next)
         visit(segment, heap);
     }

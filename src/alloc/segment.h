@@ -6,7 +6,9 @@
 //
 // Ownership: a segment belongs to one Heap (heap, owner_tid) while it is in that heap's
 // segment list; to nobody while it is on the allocator's abandoned list (owner_tid == 0); and
-// it is neither while cached or being unmapped. fast_free_tid equals owner_tid, except 0 in
+// it is neither while cached or being unmapped; in a fork() child a segment of a thread that
+// stopped mid-change is orphaned (owner_tid == kOrphanedOwner, heap null, on the allocator's
+// orphaned list: freed into, never allocated from). fast_free_tid equals owner_tid, except 0 in
 // hardened mode, so the inline free path of a hardened allocator always takes the checked
 // slow path.
 //
@@ -33,6 +35,10 @@
 namespace vmmem::alloc {
 
 class Allocator;
+
+// No thread's id (thread pointers are aligned), so no free of an orphaned segment's blocks is
+// taken for a local one.
+inline constexpr uintptr_t kOrphanedOwner = 1;
 
 struct Segment {
   Allocator* allocator;

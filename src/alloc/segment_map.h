@@ -41,6 +41,20 @@ class SegmentMap {
     word(index).fetch_and(~(uint64_t{1} << (index % 64)), std::memory_order_release);
   }
 
+  // Calls visit(segment_base) for every set bit: a scan of the whole table (about a
+  // millisecond), for the rare walks that cannot follow any list (Allocator::after_fork_child).
+  template <class F>
+  static void for_each(F&& visit) {
+    for (size_t i = 0; i < kWords; ++i) {
+      uint64_t bits = word(i * 64).load(std::memory_order_acquire);
+      while (bits != 0) {
+        const unsigned bit = static_cast<unsigned>(__builtin_ctzll(bits));
+        bits &= bits - 1;
+        visit(static_cast<uintptr_t>(i * 64 + bit) << kSegmentShift);
+      }
+    }
+  }
+
   // The granules (kSegmentSize each) after the first of a mapping of `size` bytes at base.
   static void insert_tail(uintptr_t segment_base, size_t size) {
     mark_tail(segment_base, size, true);

@@ -26,9 +26,10 @@ struct Stats {
   uint64_t reserved_bytes = 0;  // address space mapped from the OS
   uint64_t segments = 0;        // in heaps and abandoned
   uint64_t abandoned_segments = 0;
-  uint64_t cached_segments = 0;  // empty, mapped, kept for reuse (ordinary and huge)
-  uint64_t heaps = 0;            // in use (thread default heaps and first-class heaps)
-  uint64_t reports = 0;          // bad frees reported (hardened checks and foreign pointers)
+  uint64_t orphaned_segments = 0;  // in a fork() child: never reused (Allocator::after_fork_child)
+  uint64_t cached_segments = 0;    // empty, mapped, kept for reuse (ordinary and huge)
+  uint64_t heaps = 0;              // in use (thread default heaps and first-class heaps)
+  uint64_t reports = 0;            // bad frees reported (hardened checks and foreign pointers)
   OsCounters os;
 };
 
