@@ -303,6 +303,16 @@ rc::Gen<Op> gen_discard(const Regions& regions) {
       });
 }
 
+// Mostly a shared backing, so that ReadShared and WriteShared often find one.
+rc::Gen<Backing> gen_backing() {
+  return rc::gen::weightedElement<Backing>({{3, Backing::kMemfd},
+                                            {3, Backing::kSharedFile},
+                                            {1, Backing::kMemfdHuge},
+                                            {1, Backing::kAnonymousHuge},
+                                            {1, Backing::kPrivateFile},
+                                            {1, Backing::kShortFile}});
+}
+
 template <class T>
 rc::Gen<Op> as_op(rc::Gen<T> gen) {
   return rc::gen::map(std::move(gen), [](T value) { return Op{value}; });
@@ -358,6 +368,18 @@ rc::Gen<Op> gen_op(const Regions& regions = {}, bool full = true,
       {full ? 2u : 0u, as_op(rc::gen::construct<ReadPinned>(gen_pin_slot(pinned)))},
       {full ? 2u : 0u, as_op(rc::gen::construct<WritePinned>(gen_pin_slot(pinned),
                                                              rc::gen::arbitrary<uint64_t>()))},
+      {full ? 3u : 0u, as_op(rc::gen::construct<AddBackedRam>(gen_new_region_base(regions),
+                                                              gen_ram_size(), gen_backing()))},
+      {full ? 2u : 0u, rc::gen::map(gen_ram_range(regions),
+                                    [](std::pair<uint64_t, uint32_t> r) {
+                                      return Op{ReadShared{r.first, r.second}};
+                                    })},
+      {full ? 1u : 0u, bulk_op<ReadShared>(regions)},
+      {full ? 2u : 0u,
+       rc::gen::map(rc::gen::pair(gen_ram_range(regions), rc::gen::arbitrary<uint64_t>()),
+                    [](std::pair<std::pair<uint64_t, uint32_t>, uint64_t> p) {
+                      return Op{WriteShared{p.first.first, p.first.second, p.second}};
+                    })},
   }));
 }
 
@@ -548,7 +570,12 @@ TEST(MemModel, GuestMemoryBehavesLikeTheModel) {
                                               "Write: read only",
                                               "WriteBulk: read only",
                                               "Atomic: read only",
-                                              "HostSpan: read only"}))
+                                              "HostSpan: read only",
+                                              "AddBackedRam: ok",
+                                              "AddBackedRam: invalid argument",
+                                              "ReadShared: ok",
+                                              "ReadShared: unsupported",
+                                              "WriteShared: ok"}))
     ADD_FAILURE() << tag << " was never reached";
   // The RAM paths are the point: most accesses must reach RAM, not only the error paths.
   for (const char* op : {"AddRam", "Read", "Write", "ReadBulk", "WriteBulk", "HostSpan", "Atomic",

@@ -385,6 +385,19 @@ Result<PinnedSpan> GuestMemory::pin_span(uint64_t address, uint64_t size) const 
   return PinnedSpan{span_in(*region.value(), address, size), region.value()->mapping};
 }
 
+Result<SharedRam> GuestMemory::shared_ram(uint64_t address, uint64_t size) const {
+  if (size == 0) return SharedRam{};
+  Result<const Region*> region = span_region(thread_table(), address, size);
+  if (!region.ok()) return region.status();
+  const HostMapping& mapping = *region.value()->mapping;
+  if (mapping.fd() < 0) {
+    return Status::error(ErrorCode::kUnsupported, "RAM is not shared (no file behind it)", address,
+                         size);
+  }
+  return SharedRam{mapping.fd(), mapping.file_offset() + (address - region.value()->base),
+                   region.value()->mapping};
+}
+
 Status GuestMemory::admit(const RegionTable& table, uint64_t base, uint64_t size) const {
   const uint64_t last = base + (size - 1);  // REQUIRES: checked by the caller
   const auto& regions = table.regions;
@@ -461,15 +474,20 @@ Status GuestMemory::insert(uint64_t base, uint64_t size, Region region) {
 }
 
 Status GuestMemory::add_ram(uint64_t base, uint64_t size) {
-  return add_host_backed(base, size, {}, /*read_only=*/false);
+  return add_host_backed(base, size, {}, /*read_only=*/false, RamBacking{});
+}
+
+Status GuestMemory::add_ram(uint64_t base, uint64_t size, const RamBacking& backing) {
+  return add_host_backed(base, size, {}, /*read_only=*/false, backing);
 }
 
 Status GuestMemory::add_rom(uint64_t base, std::span<const std::byte> contents) {
-  return add_host_backed(base, contents.size(), contents, /*read_only=*/true);
+  return add_host_backed(base, contents.size(), contents, /*read_only=*/true, RamBacking{});
 }
 
 Status GuestMemory::add_host_backed(uint64_t base, uint64_t size,
-                                    std::span<const std::byte> contents, bool read_only) {
+                                    std::span<const std::byte> contents, bool read_only,
+                                    const RamBacking& backing) {
   if (size == 0) return Status::error(ErrorCode::kInvalidArgument, "RAM size is zero", base, size);
   if (!is_aligned(base, kPageSize) || !is_aligned(size, kPageSize)) {
     return Status::error(ErrorCode::kInvalidArgument,
@@ -484,9 +502,9 @@ Status GuestMemory::add_host_backed(uint64_t base, uint64_t size,
   if (size > limits_.max_ram_bytes - table_->ram_bytes) {
     return Status::error(ErrorCode::kOutOfMemory, "RAM budget exceeded", base, size);
   }
-  Result<HostMapping> mapping = HostMapping::create(size, mapping_granule_);
+  Result<HostMapping> mapping = HostMapping::create(size, mapping_granule_, backing);
   if (!mapping.ok()) {
-    return Status::error(ErrorCode::kOutOfMemory, mapping.status().what(), base, size);
+    return Status::error(mapping.status().code(), mapping.status().what(), base, size);
   }
   if (read_only) {
     std::memcpy(mapping.value().data(), contents.data(), contents.size());

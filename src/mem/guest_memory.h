@@ -73,12 +73,13 @@
 //   set_dirty_tracking, take_dirty: a ROM region is refused like MMIO (kUnsupported).
 //   add_ram: size 0 or base/size not kPageSize-aligned -> kInvalidArgument; wraps ->
 //     kOverflow; overlaps a region -> kConflict; too many regions or RAM over budget ->
-//     kOutOfMemory. add_mmio: no handler or size 0 -> kInvalidArgument; then as add_ram from
+//     kOutOfMemory; then the backing (a bad file -> kInvalidArgument, the host refusing ->
+//     kOutOfMemory). add_mmio: no handler or size 0 -> kInvalidArgument; then as add_ram from
 //     kOverflow on, without the RAM budget. remove: no region starts at base -> kNotFound.
 //   discard: misaligned address or size -> kInvalidArgument; empty -> ok; then RAM range.
 //   host_span and pin_span: empty -> ok (an empty view); wraps -> kOverflow; first byte
 //     unbacked -> kUnmapped; MMIO, or the range leaves its RAM region -> kUnsupported; ROM ->
-//     kReadOnly.
+//     kReadOnly. shared_ram: the same, then RAM that is not shared -> kUnsupported.
 #pragma once
 
 #include <atomic>
@@ -148,6 +149,13 @@ struct PinnedSpan {
   std::shared_ptr<const void> hold;  // null for an empty span
 };
 
+// The file behind shared guest RAM (GuestMemory::shared_ram).
+struct SharedRam {
+  int fd = -1;  // owned by guest memory; open while `hold` lives
+  uint64_t offset = 0;
+  std::shared_ptr<const void> hold;
+};
+
 class MemorySnapshot;
 
 // Told of every generation change (see GuestMemory::add_generation_listener).
@@ -168,6 +176,11 @@ class GuestMemory {
 
   // Backs [base, base + size) with fresh zeroed host memory.
   Status add_ram(uint64_t base, uint64_t size);
+  // The same, backed as `backing` says (host_mapping.h): a memfd another process can map
+  // (shared_ram), a caller's file shared or private, huge-page advice. Refused as add_ram, then
+  // as HostMapping::create refuses the backing (kInvalidArgument for a bad file, kOutOfMemory
+  // when the host refuses).
+  Status add_ram(uint64_t base, uint64_t size, const RamBacking& backing);
   // Maps read-only memory (a firmware image, an option ROM) holding `contents` at
   // [base, base + contents.size()). Reads take the RAM paths (a ROM next to RAM is part of one
   // contiguous range for reads); every write path refuses it with kReadOnly; it has no host span
@@ -229,6 +242,14 @@ class GuestMemory {
   // lives: a DMA that completes after a concurrent remove() writes into memory no region owns
   // any more, never into a region mapped later.
   Result<PinnedSpan> pin_span(uint64_t address, uint64_t size) const;
+
+  // The file behind [address, address + size) of shared RAM (a memfd or a file mapped shared),
+  // for a process that maps the same memory: a vhost-user backend gets fd and offset and sees
+  // the guest's writes as the guest sees its own. `hold` keeps fd open and the region's memory
+  // mapped. Writes through the file are not dirty-tracked (like host-span writers, such a
+  // writer reports them with mark_dirty). Refused as host_span, then RAM that is not shared
+  // (anonymous or a private file) -> kUnsupported. An empty range is ok, with fd -1.
+  Result<SharedRam> shared_ram(uint64_t address, uint64_t size) const;
 
   // Dirty-page tracking, per RAM region, for live migration: while on, every write path
   // (scalar, bulk, atomic stores and read-modify-writes, a compare-exchange only when it
@@ -328,9 +349,9 @@ class GuestMemory {
                             const Region** first, bool for_write) const;
   Status admit(const RegionTable& table, uint64_t base, uint64_t size) const;
   Status insert(uint64_t base, uint64_t size, Region region);  // admit, then publish
-  // add_ram (contents empty) and add_rom.
+  // add_ram (contents empty) and add_rom (always anonymous).
   Status add_host_backed(uint64_t base, uint64_t size, std::span<const std::byte> contents,
-                         bool read_only);
+                         bool read_only, const RamBacking& backing);
   // Whether the thread's window holds a T at `address`; if so, *host is where. The scalar fast
   // path: it skips the bulk checks below because a valid window is a RAM region, at least
   // kPageSize bytes, so window.size - sizeof(T) cannot wrap.

@@ -1,4 +1,5 @@
-// HostMapping: anonymous host memory that backs one guest RAM region.
+// HostMapping: the host memory that backs one guest RAM region: anonymous, a memfd of its own
+// (shareable with another process, vhost-user style) or a caller's file, shared or private.
 //
 // Invariants:
 //   1. A non-empty mapping owns exactly size() readable and writable bytes at data() (readable
@@ -12,7 +13,11 @@
 //      back to the system at once: they stay reserved and inaccessible in a bounded process-wide
 //      quarantine (at most kQuarantineBytes of address space in kQuarantineRanges ranges, oldest
 //      released first), so a host span kept past its region's removal faults instead of writing
-//      into whatever the next mapping puts there.
+//      into whatever the next mapping puts there. A file-backed mapping lets go of its file
+//      then too (the quarantine maps anonymous memory over it; the descriptor is closed).
+//   4. A shared mapping (memfd, or a file mapped shared) has fd() >= 0 and its bytes are the
+//      file's bytes [file_offset(), file_offset() + size()): a write through either side is
+//      seen on the other. Every other mapping has fd() == -1.
 #pragma once
 
 #include <cstddef>
@@ -21,6 +26,22 @@
 #include "support/status.h"
 
 namespace vmmem::mem {
+
+// What backs a RAM region (GuestMemory::add_ram).
+struct RamBacking {
+  enum class Kind : uint8_t {
+    kAnonymous,  // private memory of this process
+    kMemfd,      // a fresh memfd, shared: another process may map it (GuestMemory::shared_ram)
+    kFile,       // the caller's file `fd` from `offset`, shared or private (copy-on-write)
+  };
+  Kind kind = Kind::kAnonymous;
+  int fd = -1;          // kFile: open for reading (and writing when shared); duplicated, not kept
+  uint64_t offset = 0;  // kFile: where the region starts in the file; a multiple of the host page
+  bool shared = true;   // kFile: MAP_SHARED (writes reach the file) or MAP_PRIVATE
+  // Ask for transparent huge pages (MADV_HUGEPAGE, the mapping aligned to 2 MiB). Advice: a
+  // kernel that does not take it leaves ordinary pages, and that is not an error.
+  bool huge_pages = false;
+};
 
 class HostMapping {
  public:
@@ -35,16 +56,24 @@ class HostMapping {
   static constexpr uint64_t kQuarantineBytes = uint64_t{64} << 30;
   static constexpr size_t kQuarantineRanges = 1024;  // each is a kernel mapping (VMA)
 
-  // Maps `size` zeroed bytes in pages of `granule` bytes. REQUIRES: size > 0; granule a power
-  // of two and a multiple of system_page_size().
-  static Result<HostMapping> create(uint64_t size, uint64_t granule);
+  // Maps `size` bytes in pages of `granule` bytes: zeros, or the file's bytes for kFile.
+  // Refused: a kFile fd that is not an open regular file (or not writable when shared), an
+  // offset that is not a multiple of granule, or a file that ends before offset + size rounded
+  // up to granule (a touch past its end would be SIGBUS) -> kInvalidArgument; the host refusing
+  // the mapping or the memfd -> kOutOfMemory. REQUIRES: size > 0; granule a power of two and a
+  // multiple of system_page_size().
+  static Result<HostMapping> create(uint64_t size, uint64_t granule,
+                                    const RamBacking& backing = {});
+  static constexpr uint64_t kHugePageSize = uint64_t{2} << 20;
   static uint64_t system_page_size();
   // Bytes of guest RAM in mappings not yet released, process-wide (tests check release with it).
   static uint64_t live_bytes();
 
   // Makes [offset, offset + size) read as zeros: whole host pages go back to the system
-  // (MADV_DONTNEED: committed memory is released, the next touch maps a zero page), the partial
-  // host pages at either end are cleared. REQUIRES: the range lies inside the mapping.
+  // (anonymous: MADV_DONTNEED, the next touch maps a zero page; shared: a hole punched in the
+  // file, so the other side reads zeros too), the partial host pages at either end are
+  // cleared, and so is everything of a private file mapping (dropping its pages would bring
+  // back the file's bytes). REQUIRES: the range lies inside the mapping.
   void zero(uint64_t offset, uint64_t size) const;
 
   // Makes the mapping read-only from now on (ROM): a write through any view of it faults.
@@ -53,15 +82,39 @@ class HostMapping {
   std::byte* data() const { return data_; }
   uint64_t size() const { return size_; }
   uint64_t granule() const { return granule_; }
+  // Invariant 4: the file behind a shared mapping, owned by the mapping, and where it starts.
+  int fd() const { return fd_; }
+  uint64_t file_offset() const { return file_offset_; }
+  // Whether the kernel took the huge-page advice (RamBacking::huge_pages).
+  bool huge_pages() const { return huge_pages_; }
 
  private:
-  HostMapping(std::byte* data, uint64_t size, uint64_t granule)
-      : data_(data), size_(size), granule_(granule) {}
+  struct Parts {
+    std::byte* data;
+    uint64_t size;
+    uint64_t granule;
+    int fd;  // owned; -1 when none is kept
+    uint64_t file_offset;
+    bool private_file;
+    bool huge_pages;
+  };
+  explicit HostMapping(const Parts& parts)
+      : data_(parts.data),
+        size_(parts.size),
+        granule_(parts.granule),
+        fd_(parts.fd),
+        file_offset_(parts.file_offset),
+        private_file_(parts.private_file),
+        huge_pages_(parts.huge_pages) {}
   void release();
 
   std::byte* data_ = nullptr;
   uint64_t size_ = 0;
   uint64_t granule_ = 0;
+  int fd_ = -1;
+  uint64_t file_offset_ = 0;
+  bool private_file_ = false;
+  bool huge_pages_ = false;
 };
 
 }  // namespace vmmem::mem

@@ -179,6 +179,21 @@ Op decode_op(ByteSource& source, size_t kinds) {
       const uint32_t size = decode_length(source);
       return AddRom{base, size, source.u64()};
     }
+    case 19: {
+      const uint64_t base = decode_address(source);
+      const uint64_t size = decode_region_size(source);
+      return AddBackedRam{base, size,
+                          static_cast<Backing>(source.below(static_cast<size_t>(Backing::kCount)))};
+    }
+    case 20: {
+      const uint64_t address = decode_address(source);
+      return ReadShared{address, decode_length(source)};
+    }
+    case 21: {
+      const uint64_t address = decode_address(source);
+      const uint32_t length = decode_length(source);
+      return WriteShared{address, length, source.u64()};
+    }
     default:
       return Check{};
   }
@@ -231,9 +246,17 @@ void encode_op(const Op& op, size_t kinds, ByteSink& sink) {
           encode_address(o.base, sink);
           encode_length(o.size, sink);
           sink.u64(o.pattern);
-        } else if constexpr (std::is_same_v<T, Discard>) {
+        } else if constexpr (std::is_same_v<T, Discard> || std::is_same_v<T, ReadShared>) {
           encode_address(o.address, sink);
           encode_length(o.length, sink);
+        } else if constexpr (std::is_same_v<T, WriteShared>) {
+          encode_address(o.address, sink);
+          encode_length(o.length, sink);
+          sink.u64(o.pattern);
+        } else if constexpr (std::is_same_v<T, AddBackedRam>) {
+          encode_address(o.base, sink);
+          encode_region_size(o.size, sink);
+          sink.below(static_cast<size_t>(o.backing), static_cast<size_t>(Backing::kCount));
         } else if constexpr (std::is_same_v<T, PinSpan>) {
           sink.u8(o.slot);
           encode_address(o.address, sink);
@@ -296,6 +319,9 @@ bool in_full_domain(const Op& op) {
   if (const auto* discard = std::get_if<Discard>(&op)) return discard->length <= kMaxBulkLength;
   if (const auto* rom = std::get_if<AddRom>(&op)) return rom->size <= kMaxBulkLength;
   if (const auto* write = std::get_if<WritePinned>(&op)) return write->slot < kPinSlots;
+  if (const auto* ram = std::get_if<AddBackedRam>(&op)) return ram->backing < Backing::kCount;
+  if (const auto* read = std::get_if<ReadShared>(&op)) return read->length <= kMaxBulkLength;
+  if (const auto* write = std::get_if<WriteShared>(&op)) return write->length <= kMaxBulkLength;
   if (op.index() >= kFrozenOpKinds) return true;
   return in_decodable_domain(op);
 }

@@ -41,7 +41,8 @@ bool in_decodable_domain(const Op& op);
 // The mem_full format. Decodable domain: as above, plus Atomic kinds below kCount, widths
 // 0..15, orders 0..7, any value and expected; Copy and MarkDirty lengths 0..kMaxBulkLength;
 // SetDirtyTracking and TakeDirty whole; PinSpan, ReadPinned and WritePinned slots below
-// kPinSlots, PinSpan and Discard lengths and AddRom sizes 0..kMaxBulkLength.
+// kPinSlots, PinSpan and Discard lengths and AddRom sizes 0..kMaxBulkLength; AddBackedRam
+// backings below Backing::kCount; ReadShared and WriteShared lengths 0..kMaxBulkLength.
 struct FullInput {
   uint64_t host_page_size;  // 4096, 16384 or 65536
   std::vector<Op> ops;

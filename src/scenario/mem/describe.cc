@@ -56,6 +56,17 @@ std::string describe(const Op& op) {
               << "}";
         } else if constexpr (std::is_same_v<T, Discard>) {
           out << "Discard{address=" << o.address << ", length=" << std::dec << o.length << "}";
+        } else if constexpr (std::is_same_v<T, AddBackedRam>) {
+          static constexpr const char* kBackings[] = {
+              "anonymous_huge", "memfd", "memfd_huge", "shared_file", "private_file", "short_file"};
+          const auto backing = static_cast<size_t>(o.backing);
+          out << "AddBackedRam{base=" << o.base << ", size=" << o.size
+              << ", backing=" << (backing < std::size(kBackings) ? kBackings[backing] : "?") << "}";
+        } else if constexpr (std::is_same_v<T, ReadShared>) {
+          out << "ReadShared{address=" << o.address << ", length=" << std::dec << o.length << "}";
+        } else if constexpr (std::is_same_v<T, WriteShared>) {
+          out << "WriteShared{address=" << o.address << ", length=" << std::dec << o.length
+              << std::hex << ", pattern=" << o.pattern << "}";
         } else if constexpr (std::is_same_v<T, PinSpan>) {
           out << "PinSpan{slot=" << std::dec << +o.slot << std::hex << ", address=" << o.address
               << ", length=" << std::dec << o.length << "}";

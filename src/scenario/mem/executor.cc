@@ -1,5 +1,10 @@
 #include "scenario/mem/executor.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
 #include <type_traits>
 
 #include "scenario/mem/model.h"
@@ -11,6 +16,80 @@ Executor::Executor(GuestMemory& memory, bool record_device_calls)
     : memory_(memory),
       accessor_(memory),
       calls_(record_device_calls ? std::make_shared<DeviceLog>() : nullptr) {}
+
+namespace {
+
+// A temporary file of `bytes` zeros, already unlinked; -1 if the host refuses.
+int temporary_file(uint64_t bytes) {
+  int fd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) {  // a file system without O_TMPFILE
+    char name[] = "/tmp/vmmem-ram-XXXXXX";
+    fd = mkstemp(name);
+    if (fd >= 0) unlink(name);
+  }
+  if (fd >= 0 && ftruncate(fd, static_cast<off_t>(bytes)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+Status Executor::add_backed_ram(const AddBackedRam& op) {
+  using vmmem::mem::RamBacking;
+  RamBacking backing;
+  switch (op.backing) {
+    case Backing::kAnonymousHuge:
+      backing.huge_pages = true;
+      break;
+    case Backing::kMemfd:
+    case Backing::kMemfdHuge:
+      backing.kind = RamBacking::Kind::kMemfd;
+      backing.huge_pages = op.backing == Backing::kMemfdHuge;
+      break;
+    case Backing::kSharedFile:
+    case Backing::kPrivateFile:
+    case Backing::kShortFile:
+    case Backing::kCount: {
+      // As long as the region in whole host pages; a size the RAM budget refuses anyway gets a
+      // file of the budget's size (add_ram never reaches the file then).
+      const uint64_t granule =
+          std::max(memory_.limits().host_page_size, vmmem::mem::HostMapping::system_page_size());
+      const uint64_t size = std::min(op.size, memory_.limits().max_ram_bytes);
+      uint64_t bytes = (size + granule - 1) / granule * granule;
+      if (op.backing == Backing::kShortFile) bytes = bytes >= granule ? bytes - granule : 0;
+      backing.kind = RamBacking::Kind::kFile;
+      backing.fd = temporary_file(bytes);
+      backing.shared = op.backing != Backing::kPrivateFile;
+      break;
+    }
+  }
+  const Status status = memory_.add_ram(op.base, op.size, backing);
+  if (backing.fd >= 0) close(backing.fd);  // the mapping keeps its own reference
+  return status;
+}
+
+Outcome Executor::read_shared(const ReadShared& op) {
+  const Result<vmmem::mem::SharedRam> shared = memory_.shared_ram(op.address, op.length);
+  if (!shared.ok() || op.length == 0) return {shared.status().code()};
+  const std::span<std::byte> out = buffer_.resize(op.length);
+  const ssize_t got =
+      pread(shared.value().fd, out.data(), out.size(), static_cast<off_t>(shared.value().offset));
+  if (got != static_cast<ssize_t>(out.size())) return {ErrorCode::kDeviceError};
+  return {ErrorCode::kOk, 0, out};
+}
+
+Outcome Executor::write_shared(const WriteShared& op) {
+  const Result<vmmem::mem::SharedRam> shared = memory_.shared_ram(op.address, op.length);
+  if (!shared.ok() || op.length == 0) return {shared.status().code()};
+  const std::span<std::byte> in = buffer_.resize(op.length);
+  fill_pattern(op.pattern, in);
+  const ssize_t put =
+      pwrite(shared.value().fd, in.data(), in.size(), static_cast<off_t>(shared.value().offset));
+  if (put != static_cast<ssize_t>(in.size())) return {ErrorCode::kDeviceError};
+  return {ErrorCode::kOk};
+}
 
 Result<uint64_t> Executor::read_scalar(uint64_t address, unsigned width) {
   use_accessor_ = !use_accessor_;
@@ -148,6 +227,12 @@ Outcome Executor::operator()(const Op& op) {
           return {memory_.add_rom(o.base, std::span<const std::byte>(contents)).code()};
         } else if constexpr (std::is_same_v<T, Discard>) {
           return {memory_.discard(o.address, o.length).code()};
+        } else if constexpr (std::is_same_v<T, AddBackedRam>) {
+          return {add_backed_ram(o).code()};
+        } else if constexpr (std::is_same_v<T, ReadShared>) {
+          return read_shared(o);
+        } else if constexpr (std::is_same_v<T, WriteShared>) {
+          return write_shared(o);
         } else if constexpr (std::is_same_v<T, PinSpan>) {
           const size_t slot = o.slot % kPinSlots;
           pins_[slot] = {};

@@ -39,6 +39,11 @@ class Executor {
   Result<uint64_t> read_scalar(uint64_t address, unsigned width);
   Status write_scalar(uint64_t address, unsigned width, uint64_t value);
   Result<uint64_t> atomic(const Atomic& op);
+  // AddBackedRam: builds the backing (temporary files for the file kinds) and adds the RAM.
+  Status add_backed_ram(const AddBackedRam& op);
+  // ReadShared and WriteShared: through the file shared_ram names, as another process would.
+  Outcome read_shared(const ReadShared& op);
+  Outcome write_shared(const WriteShared& op);
   template <vmmem::mem::GuestScalar T>
   Result<uint64_t> atomic_as(const Atomic& op);
 

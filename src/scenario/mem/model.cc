@@ -123,6 +123,12 @@ Outcome Model::apply(const Op& op) {
           return add_ram(o);
         else if constexpr (std::is_same_v<T, AddRom>)
           return add_rom(o);
+        else if constexpr (std::is_same_v<T, AddBackedRam>)
+          return add_backed_ram(o);
+        else if constexpr (std::is_same_v<T, ReadShared>)
+          return read_shared(o);
+        else if constexpr (std::is_same_v<T, WriteShared>)
+          return write_shared(o);
         else if constexpr (std::is_same_v<T, AddMmio>)
           return add_mmio(o);
         else if constexpr (std::is_same_v<T, RemoveRegion>)
@@ -172,7 +178,12 @@ Outcome Model::add_rom(const AddRom& op) {
   return add_host_backed(op.base, op.size, op.pattern);
 }
 
-Outcome Model::add_host_backed(uint64_t base, uint64_t size, std::optional<uint64_t> rom_pattern) {
+Outcome Model::add_backed_ram(const AddBackedRam& op) {
+  return add_host_backed(op.base, op.size, std::nullopt, op.backing);
+}
+
+Outcome Model::add_host_backed(uint64_t base, uint64_t size, std::optional<uint64_t> rom_pattern,
+                               std::optional<Backing> backing) {
   const AddRam op{base, size};
   uint64_t last;
   if (op.size == 0 || op.base % kPageSize != 0 || op.size % kPageSize != 0) {
@@ -184,7 +195,13 @@ Outcome Model::add_host_backed(uint64_t base, uint64_t size, std::optional<uint6
   if (ram_bytes_ + op.size > limits_.max_ram_bytes || ram_bytes_ + op.size < ram_bytes_) {
     return failed(ErrorCode::kOutOfMemory);
   }
-  regions_[op.base] = Region{op.base, last, true, ++incarnations_, rom_pattern.has_value()};
+  // The backing is judged after the table's rules.
+  if (backing == Backing::kShortFile) return failed(ErrorCode::kInvalidArgument);
+  const bool shared = backing == Backing::kMemfd || backing == Backing::kMemfdHuge ||
+                      backing == Backing::kSharedFile;
+  Region region{op.base, last, true, ++incarnations_, rom_pattern.has_value()};
+  region.shared = shared;
+  regions_[op.base] = std::move(region);
   ram_bytes_ += op.size;
   if (rom_pattern) {
     const std::span<std::byte> data = scratch_.resize(op.size);
@@ -307,6 +324,35 @@ Outcome Model::host_span(const HostSpan& op) {
   if (region->read_only) return failed(ErrorCode::kReadOnly);
   copy_out(op.address, op.length);
   return Outcome{ErrorCode::kOk, 0, bytes_.view()};
+}
+
+ErrorCode Model::shared_range_error(uint64_t address, uint32_t length) const {
+  uint64_t last;
+  if (!range_last(address, length, &last)) return ErrorCode::kOverflow;
+  const Region* region = region_at(address);
+  if (region == nullptr) return ErrorCode::kUnmapped;
+  if (!region->is_ram || last > region->last) return ErrorCode::kUnsupported;
+  if (region->read_only) return ErrorCode::kReadOnly;
+  if (!region->shared) return ErrorCode::kUnsupported;
+  return ErrorCode::kOk;
+}
+
+Outcome Model::read_shared(const ReadShared& op) {
+  if (op.length == 0) return Outcome{};
+  if (ErrorCode error = shared_range_error(op.address, op.length); error != ErrorCode::kOk)
+    return failed(error);
+  copy_out(op.address, op.length);
+  return Outcome{ErrorCode::kOk, 0, bytes_.view()};
+}
+
+Outcome Model::write_shared(const WriteShared& op) {
+  if (op.length == 0) return Outcome{};
+  if (ErrorCode error = shared_range_error(op.address, op.length); error != ErrorCode::kOk)
+    return failed(error);
+  const std::span<std::byte> data = scratch_.resize(op.length);
+  fill_pattern(op.pattern, data);
+  copy_in(op.address, data);  // not marked dirty: the file's writer reports its own writes
+  return Outcome{};
 }
 
 Outcome Model::move_device(Region region, uint64_t to) {

@@ -42,6 +42,7 @@ class Model {
     bool is_ram;
     uint64_t incarnation = 0;  // RAM only: unique per add
     bool read_only = false;    // ROM
+    bool shared = false;       // a memfd or a file mapped shared: shared_ram answers
     bool tracking = false;     // dirty tracking on (RAM only)
     std::set<uint64_t> dirty;  // pages written since the last take, by index in the region
   };
@@ -66,8 +67,14 @@ class Model {
 
   Outcome add_ram(const AddRam& op);
   Outcome add_rom(const AddRom& op);
-  // add_ram, or add_rom filled with pattern_bytes(rom_pattern).
-  Outcome add_host_backed(uint64_t base, uint64_t size, std::optional<uint64_t> rom_pattern);
+  Outcome add_backed_ram(const AddBackedRam& op);
+  // add_ram, add_backed_ram (backing), or add_rom filled with pattern_bytes(rom_pattern).
+  Outcome add_host_backed(uint64_t base, uint64_t size, std::optional<uint64_t> rom_pattern,
+                          std::optional<Backing> backing = std::nullopt);
+  // shared_ram's rules; kOk when [address, address + length) is nonempty shared RAM.
+  ErrorCode shared_range_error(uint64_t address, uint32_t length) const;
+  Outcome read_shared(const ReadShared& op);
+  Outcome write_shared(const WriteShared& op);
   Outcome add_mmio(const AddMmio& op);
   Outcome remove(const RemoveRegion& op);
   Outcome read(const Read& op);

@@ -156,11 +156,51 @@ struct AddRom {
   friend bool operator==(const AddRom&, const AddRom&) = default;
 };
 
+// What backs an AddBackedRam region (mem::RamBacking), as the executor builds it: the files are
+// fresh temporary files of zeros as long as the region (kShortFile: one host page shorter,
+// which add_ram refuses once the table's rules have passed).
+enum class Backing : uint8_t {
+  kAnonymousHuge,  // anonymous with huge-page advice
+  kMemfd,          // shared: shared_ram answers
+  kMemfdHuge,
+  kSharedFile,   // a file mapped shared: shared_ram answers
+  kPrivateFile,  // a file mapped private: plain RAM to the guest, not shared
+  kShortFile,
+  kCount
+};
+
+// GuestMemory::add_ram(base, size, backing). To the guest every backing is RAM that starts
+// zeroed.
+struct AddBackedRam {
+  uint64_t base;
+  uint64_t size;
+  Backing backing;
+  friend bool operator==(const AddBackedRam&, const AddBackedRam&) = default;
+};
+
+// shared_ram(address, length), then the bytes read from the file at the offset it gave: what
+// a second process mapping the memfd sees.
+struct ReadShared {
+  uint64_t address;
+  uint32_t length;
+  friend bool operator==(const ReadShared&, const ReadShared&) = default;
+};
+
+// shared_ram(address, length), then pattern_bytes(pattern, length) written into the file at
+// that offset (the other process writing; not dirty-tracked): the guest must read them back.
+struct WriteShared {
+  uint64_t address;
+  uint32_t length;
+  uint64_t pattern;
+  friend bool operator==(const WriteShared&, const WriteShared&) = default;
+};
+
 // The first nine alternatives are the ops of the frozen `mem` input format (codec.h); later
 // ones exist only in the `mem_full` format.
-using Op = std::variant<AddRam, AddMmio, RemoveRegion, Read, Write, ReadBulk, WriteBulk, HostSpan,
-                        Check, Atomic, Copy, SetDirtyTracking, TakeDirty, MarkDirty, PinSpan,
-                        ReadPinned, WritePinned, Discard, AddRom>;
+using Op =
+    std::variant<AddRam, AddMmio, RemoveRegion, Read, Write, ReadBulk, WriteBulk, HostSpan, Check,
+                 Atomic, Copy, SetDirtyTracking, TakeDirty, MarkDirty, PinSpan, ReadPinned,
+                 WritePinned, Discard, AddRom, AddBackedRam, ReadShared, WriteShared>;
 inline constexpr size_t kFrozenOpKinds = 9;
 
 // One line, e.g. "Read{address=0x1000, width=8}".

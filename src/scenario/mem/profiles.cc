@@ -438,6 +438,62 @@ std::vector<Op> firmware_rom(Rng& rng, size_t count) {
   return ops;
 }
 
+// Guest RAM shared with a vhost-user backend: a memfd region and a shared file region the
+// backend reads and writes through the file (ReadShared/WriteShared) while the guest reads and
+// writes them, discards pages in them (a hole punched in the file) and the backend sees zeros;
+// a private file region and huge-page RAM next to them, a file too short refused, and regions
+// unplugged and plugged again with another backing.
+std::vector<Op> vhost_user(Rng& rng, size_t count) {
+  constexpr uint64_t kSlot = 0x40000;
+  constexpr Backing kSlots[] = {Backing::kMemfd, Backing::kSharedFile, Backing::kPrivateFile,
+                                Backing::kAnonymousHuge};
+  std::vector<Op> ops;
+  for (size_t i = 0; i < std::size(kSlots); ++i)
+    ops.push_back(AddBackedRam{kProfileRamBase + i * kSlot, kSlot, kSlots[i]});
+  ops.push_back(AddBackedRam{kProfileRamBase + 8 * kSlot, kSlot, Backing::kShortFile});
+  for (size_t i = 0; i < count; ++i) {
+    const uint64_t slot = rng.below(std::size(kSlots));
+    const uint64_t base = kProfileRamBase + slot * kSlot;
+    const uint64_t at = base + rng.below(kSlot - 0x100);
+    const auto length = static_cast<uint32_t>(rng.between(1, 0x100));
+    switch (rng.below(9)) {
+      case 0:
+      case 1:
+        ops.push_back(ReadShared{at, length});
+        break;
+      case 2:
+        ops.push_back(WriteShared{at, length, rng.next()});
+        break;
+      case 3:
+        ops.push_back(WriteBulk{at, length, rng.next()});
+        break;
+      case 4:
+        ops.push_back(Write{at & ~uint64_t{7}, 8, rng.next()});
+        break;
+      case 5: {
+        const uint64_t page = base + rng.below(kSlot / 0x1000 - 4) * 0x1000;
+        ops.push_back(Discard{page, static_cast<uint32_t>(rng.between(1, 4) * 0x1000)});
+        break;
+      }
+      case 6:
+        if (rng.below(4) == 0) {  // unplug and plug again, maybe with another backing
+          ops.push_back(RemoveRegion{base});
+          const auto backing =
+              static_cast<Backing>(rng.below(static_cast<size_t>(Backing::kCount)));
+          ops.push_back(AddBackedRam{base, kSlot, backing});
+          ops.push_back(AddBackedRam{base, kSlot, kSlots[slot]});  // refused when the first took
+        } else {
+          ops.push_back(ReadShared{base + kSlot - 8, 16});  // leaves its region
+        }
+        break;
+      default:
+        ops.push_back(ReadBulk{at, length});
+        break;
+    }
+  }
+  return ops;
+}
+
 constexpr Profile<Op> kProfiles[] = {
     {"scalar_sequential", "8-byte loads and stores walking RAM in order", scalar_sequential},
     {"strided_access", "8-byte loads a page and a cache line apart", strided_access},
@@ -458,6 +514,8 @@ constexpr Profile<Op> kProfiles[] = {
     {"hot_unplug", "RAM slots removed and re-added under DMA through pinned spans", hot_unplug},
     {"balloon", "page ranges discarded and read back as zeros between writes", balloon},
     {"firmware_rom", "reads of a ROM image next to RAM, writes to it refused", firmware_rom},
+    {"vhost_user", "memfd and file-backed RAM read and written through the file and the guest",
+     vhost_user},
 };
 
 }  // namespace
