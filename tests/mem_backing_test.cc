@@ -122,12 +122,23 @@ TEST_P(Backing, APrivateMappingOfAReadOnlyFileIsWritableRam) {
 }
 
 TEST_P(Backing, DiscardReadsZerosOnEveryBackingAndOnTheOtherSide) {
-  TempFile file(kSize);
+  // File regions start one host page in, after bytes that must stay as they are; the private
+  // file's own bytes are not zeros, so dropping its pages instead of clearing them would show.
+  TempFile shared_file(kSize + host_page());
+  TempFile private_file(kSize + host_page());
+  const std::vector<std::byte> fill(kSize + host_page(), std::byte{0xa5});
+  ASSERT_EQ(pwrite(shared_file.fd(), fill.data(), host_page(), 0),
+            static_cast<ssize_t>(host_page()));
+  ASSERT_EQ(pwrite(private_file.fd(), fill.data(), fill.size(), 0),
+            static_cast<ssize_t>(fill.size()));
   const RamBacking backings[] = {
       {},
       {.kind = RamBacking::Kind::kMemfd},
-      {.kind = RamBacking::Kind::kFile, .fd = file.fd()},
-      {.kind = RamBacking::Kind::kFile, .fd = file.fd(), .shared = false},
+      {.kind = RamBacking::Kind::kFile, .fd = shared_file.fd(), .offset = host_page()},
+      {.kind = RamBacking::Kind::kFile,
+       .fd = private_file.fd(),
+       .offset = host_page(),
+       .shared = false},
       {.huge_pages = true},
   };
   uint64_t base = kBase;
@@ -151,7 +162,20 @@ TEST_P(Backing, DiscardReadsZerosOnEveryBackingAndOnTheOtherSide) {
     }
     base += 2 * kSize;
   }
+  EXPECT_EQ(pread_u64(shared_file.fd(), 0), 0xa5a5a5a5a5a5a5a5u) << "punched before the region";
   EXPECT_TRUE(memory_.check().ok());
+}
+
+TEST_P(Backing, AFileExactlyAsLongAsTheRegionIsEnoughAndOneByteLessIsNot) {
+  TempFile file(kSize + host_page());
+  const RamBacking backing{.kind = RamBacking::Kind::kFile, .fd = file.fd(), .offset = host_page()};
+  ASSERT_TRUE(memory_.add_ram(kBase, kSize, backing).ok());
+  ASSERT_EQ(ftruncate(file.fd(), static_cast<off_t>(kSize + host_page() - 1)), 0);
+  EXPECT_EQ(memory_.add_ram(2 * kBase, kSize, backing).code(), ErrorCode::kInvalidArgument);
+  // A region that is not a whole number of host pages needs the file up to the page's end.
+  ASSERT_EQ(ftruncate(file.fd(), static_cast<off_t>(host_page() + 0x1000)), 0);
+  EXPECT_EQ(memory_.add_ram(2 * kBase, 0x1000, backing).code(),
+            host_page() == 0x1000 ? ErrorCode::kOk : ErrorCode::kInvalidArgument);
 }
 
 TEST_P(Backing, HugePageAdviceAlignsTheMapping) {

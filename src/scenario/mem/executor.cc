@@ -19,15 +19,20 @@ Executor::Executor(GuestMemory& memory, bool record_device_calls)
 
 namespace {
 
-// A temporary file of `bytes` zeros, already unlinked; -1 if the host refuses.
-int temporary_file(uint64_t bytes) {
+// A temporary file, already unlinked, of `header` bytes of 0xa5 and then `bytes` zeros; -1 if
+// the host refuses. The header is there so that an offset into the file that is off by the
+// region's file offset reads (or punches) the wrong bytes visibly.
+int temporary_file(uint64_t header, uint64_t bytes) {
   int fd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0) {  // a file system without O_TMPFILE
     char name[] = "/tmp/vmmem-ram-XXXXXX";
     fd = mkstemp(name);
     if (fd >= 0) unlink(name);
   }
-  if (fd >= 0 && ftruncate(fd, static_cast<off_t>(bytes)) != 0) {
+  if (fd < 0) return -1;
+  const std::vector<std::byte> filled(header, std::byte{0xa5});
+  if (ftruncate(fd, static_cast<off_t>(header + bytes)) != 0 ||
+      pwrite(fd, filled.data(), filled.size(), 0) != static_cast<ssize_t>(filled.size())) {
     close(fd);
     return -1;
   }
@@ -52,15 +57,17 @@ Status Executor::add_backed_ram(const AddBackedRam& op) {
     case Backing::kPrivateFile:
     case Backing::kShortFile:
     case Backing::kCount: {
-      // As long as the region in whole host pages; a size the RAM budget refuses anyway gets a
-      // file of the budget's size (add_ram never reaches the file then).
+      // The region starts one host page into the file and the file is as long as the region in
+      // whole host pages; a size the RAM budget refuses anyway gets a file of the budget's size
+      // (add_ram never reaches the file then).
       const uint64_t granule =
           std::max(memory_.limits().host_page_size, vmmem::mem::HostMapping::system_page_size());
       const uint64_t size = std::min(op.size, memory_.limits().max_ram_bytes);
       uint64_t bytes = (size + granule - 1) / granule * granule;
       if (op.backing == Backing::kShortFile) bytes = bytes >= granule ? bytes - granule : 0;
       backing.kind = RamBacking::Kind::kFile;
-      backing.fd = temporary_file(bytes);
+      backing.fd = temporary_file(granule, bytes);
+      backing.offset = granule;
       backing.shared = op.backing != Backing::kPrivateFile;
       break;
     }

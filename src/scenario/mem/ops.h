@@ -157,8 +157,8 @@ struct AddRom {
 };
 
 // What backs an AddBackedRam region (mem::RamBacking), as the executor builds it: the files are
-// fresh temporary files of zeros as long as the region (kShortFile: one host page shorter,
-// which add_ram refuses once the table's rules have passed).
+// fresh temporary files holding a host page of other bytes and then the region, zeros (kShortFile:
+// one host page shorter, which add_ram refuses once the table's rules have passed).
 enum class Backing : uint8_t {
   kAnonymousHuge,  // anonymous with huge-page advice
   kMemfd,          // shared: shared_ram answers

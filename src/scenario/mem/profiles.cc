@@ -470,9 +470,13 @@ std::vector<Op> vhost_user(Rng& rng, size_t count) {
       case 4:
         ops.push_back(Write{at & ~uint64_t{7}, 8, rng.next()});
         break;
-      case 5: {
+      case 5: {  // written, discarded, read back as zeros by both sides
         const uint64_t page = base + rng.below(kSlot / 0x1000 - 4) * 0x1000;
-        ops.push_back(Discard{page, static_cast<uint32_t>(rng.between(1, 4) * 0x1000)});
+        const auto bytes = static_cast<uint32_t>(rng.between(1, 4) * 0x1000);
+        ops.push_back(WriteBulk{page, bytes, rng.next()});
+        ops.push_back(Discard{page, bytes});
+        ops.push_back(ReadShared{page, bytes});
+        ops.push_back(ReadBulk{page, bytes});
         break;
       }
       case 6:
