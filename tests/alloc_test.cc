@@ -2,11 +2,14 @@
 // huge blocks, reallocation, first-class heaps, object pools, thread exit, and the sanitizer
 // poisoning. Every test ends with Allocator::check().
 #include <gtest/gtest.h>
+
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <set>
 #include <thread>
@@ -831,26 +834,43 @@ TEST(AllocatorForkTest, ForksAmidBusyThreadsLeaveAWorkingChild) {
     if (pid == 0) {
       alarm(20);
       allocator.after_fork_child();
-      int failures = 0;
+      // The child calls no malloc: a thread it does not have may have held the malloc's lock
+      // (clang 14's ASan allocator, for one, is not fork-safe), and what went wrong goes to
+      // stderr by write(2).
+      auto fail = [](const char* step, Status status) {
+        char line[256];
+        const int n =
+            std::snprintf(line, sizeof line, "fork child: %s: %s (address %#llx)\n", step,
+                          status.what(), static_cast<unsigned long long>(status.address()));
+        [[maybe_unused]] const ssize_t written = write(2, line, static_cast<size_t>(n));
+        _exit(1);
+      };
       for (auto& list : held) {
-        for (void* block : list)
-          failures += allocator.deallocate_checked(block).ok() ? 0 : 1;
+        for (void* block : list) {
+          if (Status s = allocator.deallocate_checked(block); !s.ok())
+            fail("freeing a held block", s);
+        }
       }
-      std::vector<void*> own;
-      for (size_t i = 0; i < 300; ++i)
-        own.push_back(allocator.allocate(i % 9 == 0 ? 70000 : 8 + i * 16));
-      if (!allocator.check().ok()) ++failures;
+      std::array<void*, 300> own;
+      for (size_t i = 0; i < own.size(); ++i)
+        own[i] = allocator.allocate(i % 9 == 0 ? 70000 : 8 + i * 16);
+      if (Status s = allocator.check(); !s.ok()) fail("check after allocating", s);
       for (void* block : own)
         allocator.deallocate(block);
       allocator.collect(true);
-      if (!allocator.check().ok()) ++failures;
-      _exit(failures == 0 ? 0 : 1);
+      if (Status s = allocator.check(); !s.ok()) fail("check after collect", s);
+      _exit(0);
     }
     allocator.after_fork_parent();
     ASSERT_NE(pid, -1);
     int status = 0;
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) ++failed_children;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      ++failed_children;
+      ADD_FAILURE() << "child of round " << round << ": "
+                    << (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
+                                            : "exit " + std::to_string(WEXITSTATUS(status)));
+    }
   }
   stop.store(true);
   for (auto& thread : threads)

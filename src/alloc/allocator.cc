@@ -395,6 +395,12 @@ void Allocator::after_fork_child() {
     // allocate from it or destroy it, and its blocks stay freeable through its segments.
   }
   if (any_orphaned) orphan_segments();
+  // Whatever the stopped threads held in flight (a segment mapped but not yet listed, one
+  // unlisted and not yet unmapped, slices committed or purged but not yet counted) is out of
+  // the counters' reach from now on.
+  const WalkedBytes walked = walk_bytes();
+  os_.forget_mapped(static_cast<int64_t>(os_.counters().mapped_bytes - walked.mapped));
+  committed_.store(walked.committed, std::memory_order_relaxed);
 }
 
 void Allocator::orphan_segments() {

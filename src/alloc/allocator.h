@@ -194,7 +194,9 @@ class Allocator {
   // slow path when the process forked (Heap::changing()) may be half-relinked: it is
   // orphaned instead — never walked again, its segments moved to orphaned_ where frees of
   // their blocks are accepted and the memory stays unused for the child's lifetime (what
-  // mimalloc and jemalloc's thread caches leave behind in a child). REQUIRES: each is called
+  // mimalloc and jemalloc's thread caches leave behind in a child). Memory such a thread had
+  // mapped or committed and not yet published in any list leaves the counters (stats and
+  // invariant 4 count what the child can reach). REQUIRES: each is called
   // once, in that order, by the thread that forks.
   void prepare_fork();
   void after_fork_parent();
@@ -265,6 +267,13 @@ class Allocator {
   void add_committed(int64_t bytes);
 
   Status check_segment(Segment* segment, const Heap* owner) const;
+  // The bytes invariant 4 compares with the counters: heap records and every segment walked
+  // (heaps, abandoned, orphaned, caches). Needs quiescence, as check().
+  struct WalkedBytes {
+    uint64_t mapped = 0;
+    uint64_t committed = 0;
+  };
+  WalkedBytes walk_bytes() const;
   // after_fork_child: moves every segment of an orphaned heap, and every segment a stopped
   // thread held in no list, to orphaned_.
   void orphan_segments();

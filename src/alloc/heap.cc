@@ -759,9 +759,10 @@ void Heap::mend_after_fork(bool copied_owner) {
       page->thread_free.store(
           (word & ~Page::kStateMask) | static_cast<uintptr_t>(DelayState::kNotify),
           std::memory_order_relaxed);
-    if (copied_owner || page->kind != SpanKind::kSmall) return;
+    if (copied_owner || !page->is_in_use()) return;
     // An allocation or free stopped between its list and counter updates: the list decides
-    // (a block popped but not counted stays out, one pushed but not counted is free).
+    // (a block popped but not counted stays out, one pushed but not counted is free). Large
+    // pages too: their one block may sit on `free` with `used` still 1.
     size_t on_free = 0;
     for (Block* block = page->free; block != nullptr && on_free < page->capacity;
          block = read_link(block))

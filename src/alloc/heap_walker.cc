@@ -293,17 +293,29 @@ const char* Heap::check_lists() const {
   return nullptr;
 }
 
+Allocator::WalkedBytes Allocator::walk_bytes() const {
+  WalkedBytes walked;
+  auto account = [&](const Segment* segment) {
+    walked.mapped += os_bytes(segment);
+    walked.committed += kHeaderBytes + dirty_bytes(segment);
+  };
+  for (const Heap* heap = heaps_; heap != nullptr; heap = heap->next_in_allocator)
+    walked.mapped += kHeapRecordBytes;
+  for (const Segment* segment = orphaned_; segment != nullptr; segment = segment->next)
+    account(segment);
+  HeapWalker(*this).for_each_segment([&](Segment* segment, const Heap*) { account(segment); });
+  std::lock_guard guard(lock_);
+  for (const Segment* segment = cache_; segment != nullptr; segment = segment->next)
+    account(segment);
+  for (const Segment* segment = huge_cache_; segment != nullptr; segment = segment->next)
+    account(segment);
+  return walked;
+}
+
 Status Allocator::check() const {
   HeapWalker walker(*this);
   Status status;
-  uint64_t mapped = 0, committed = 0;
-  auto account = [&](const Segment* segment) {
-    mapped += os_bytes(segment);
-    committed += kHeaderBytes;
-    committed += dirty_bytes(segment);
-  };
   for (const Heap* heap = heaps_; heap != nullptr; heap = heap->next_in_allocator) {
-    mapped += kHeapRecordBytes;
     if (!heap->in_use) {
       if (heap->segments() != nullptr) return broken("a pooled heap still owns segments", heap);
       continue;
@@ -312,26 +324,23 @@ Status Allocator::check() const {
     if (const char* error = heap->check_lists()) return broken(error, heap);
   }
   for (const Segment* segment = orphaned_; segment != nullptr; segment = segment->next) {
-    account(segment);
     if (segment->owner_tid.load(std::memory_order_relaxed) != kOrphanedOwner ||
         !SegmentMap::contains(reinterpret_cast<uintptr_t>(segment)))
       return broken("an orphaned segment is not marked orphaned or left the segment map", segment);
   }
   walker.for_each_segment([&](Segment* segment, const Heap* owner) {
-    account(segment);
     if (status.ok()) status = check_segment(segment, owner);
   });
   if (!status.ok()) return status;
+  const WalkedBytes walked = walk_bytes();
   std::lock_guard guard(lock_);
   size_t cached = 0, huge_cached = 0;
   uint64_t huge_bytes = 0;
   for (const Segment* segment = cache_; segment != nullptr; segment = segment->next, ++cached) {
-    account(segment);
     if (SegmentMap::contains(reinterpret_cast<uintptr_t>(segment)))
       return broken("a cached segment is still in the segment map", segment);
   }
   for (const Segment* segment = huge_cache_; segment != nullptr; segment = segment->next) {
-    account(segment);
     ++huge_cached;
     huge_bytes += segment->mapping_size;
     if (SegmentMap::contains(reinterpret_cast<uintptr_t>(segment)))
@@ -339,11 +348,12 @@ Status Allocator::check() const {
   }
   if (cached != cached_ || huge_cached != huge_cached_ || huge_bytes != huge_cached_bytes_)
     return broken("cache counters differ from the cache lists", cache_, cached);
-  if (mapped != os_.counters().mapped_bytes)
-    return broken("mapped bytes differ from the segments and heap records walked", nullptr, mapped);
-  if (committed != committed_.load(std::memory_order_relaxed))
+  if (walked.mapped != os_.counters().mapped_bytes)
+    return broken("mapped bytes differ from the segments and heap records walked", nullptr,
+                  walked.mapped);
+  if (walked.committed != committed_.load(std::memory_order_relaxed))
     return broken("committed bytes differ from the headers and dirty slices walked", nullptr,
-                  committed);
+                  walked.committed);
   return kOkStatus;
 }
 

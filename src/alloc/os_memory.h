@@ -48,6 +48,12 @@ class OsMemory {
   void set_map_limit(size_t bytes) { map_limit_.store(bytes, std::memory_order_relaxed); }
 
   OsCounters counters() const;
+  // In a fork() child: mappings a thread the child lacks had made (or was unmapping) and had
+  // not yet published are out of every list; their bytes leave the count (they stay mapped,
+  // unused, for the child's lifetime).
+  void forget_mapped(int64_t bytes) {
+    mapped_bytes_.fetch_sub(static_cast<uint64_t>(bytes), std::memory_order_relaxed);
+  }
 
  private:
   // True when this call must fail because of the test hook (consumes one).
