@@ -382,6 +382,34 @@ TEST_F(GcTest, SurvivorsBeyondTheSurvivorSpaceArePromotedEarly) {
   }
 }
 
+TEST_F(GcTest, AnOldObjectThatStraddlesTwoCardsIsScannedFromTheCardItStartsOn) {
+  // Ref arrays whose cells do not divide a card: some start on one card and end on the next.
+  // A young reference in the part on the first card dirties that card only.
+  constexpr uint64_t kLength = 20;
+  std::vector<Handle> arrays;
+  for (int i = 0; i < 64; ++i)
+    arrays.push_back(heap->make_persistent(heap->new_object(refs, kLength).value()).value());
+  ASSERT_TRUE(heap->major().ok());
+  Handle straddler;
+  for (Handle array : arrays) {
+    Object* object = heap->raw(array);
+    ASSERT_EQ(heap->info(array).value().space, Space::kOld);
+    if (card_of(object, object) == card_of(object, object->slots()) &&
+        card_of(object, object->slots()) != card_of(object, object->slots() + kLength - 1)) {
+      straddler = array;
+      break;
+    }
+  }
+  ASSERT_FALSE(straddler.is_null());
+  {
+    HandleScope scope(*heap);
+    ASSERT_TRUE(heap->store(straddler, 0, new_node(55)).ok());
+  }
+  ASSERT_TRUE(heap->minor().ok());
+  EXPECT_EQ(id_of(heap->load(straddler, 0).value()), 55u);
+  EXPECT_TRUE(heap->verify().ok());
+}
+
 TEST_F(GcTest, ACardAtTheEndOfTheTableIsScanned) {
   // A large ref array whose last slot lies on its chunk's last card.
   const uint64_t length = 100000;
