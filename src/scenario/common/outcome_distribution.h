@@ -32,6 +32,12 @@ class OutcomeDistribution {
       if (count(tag) == 0) out.emplace_back(tag);
     return out;
   }
+  std::vector<std::string> missing(const std::vector<std::string>& required) const {
+    std::vector<std::string> out;
+    for (const std::string& tag : required)
+      if (count(tag) == 0) out.push_back(tag);
+    return out;
+  }
   // count(tag) over the total of every tag that starts with `prefix` ("Read: "): how often an
   // op of one kind took this path. 0 when no such op ran.
   double share(const std::string& tag, const std::string& prefix) const {
