@@ -15,6 +15,7 @@
 #include <iostream>
 #include <ostream>
 
+#include "check_in_rounds.h"
 #include "scenario/common/outcome_distribution.h"
 #include "scenario/mem/codec.h"
 #include "scenario/mem/executor.h"
@@ -456,35 +457,41 @@ bool unplugged_itself(const Op& op, const Regions& regions) {
 
 TEST(MemModel, FailedOpsChangeNothing) {
   OutcomeDistribution refused;
-  const bool passed = rc::check("failed ops change nothing", [&refused] {
-    GuestMemory memory(kPropertyLimits);
-    Executor executor(memory, /*record_device_calls=*/false);
-    // Everything a client can observe: the region table and the bytes of every RAM region.
-    auto snapshot = [&memory] {
-      std::vector<std::byte> contents;
-      for (const vmmem::mem::RegionInfo& region : memory.regions()) {
-        if (region.kind != vmmem::mem::RegionKind::kRam) continue;
-        const size_t at = contents.size();
-        contents.resize(at + region.size);
-        VMM_CHECK(memory.read(region.base, std::span(contents).subspan(at)).ok(), "snapshot");
-      }
-      return std::make_pair(memory.regions(), contents);
-    };
-    const auto count = *rc::gen::inRange<size_t>(0, 100);
-    for (size_t i = 0; i < count; ++i) {
-      const Op op = *gen_op(memory.regions());
-      const auto before = snapshot();
-      const Outcome outcome = executor(op);
-      if (outcome.code == ErrorCode::kOk || unplugged_itself(op, before.first)) continue;
-      refused.add(outcome_kind(op, outcome));
-      RC_ASSERT(snapshot() == before);
-    }
-  });
+  const std::vector<std::string> required = {"AddRam: conflict",    "AddRam: out of memory",
+                                             "Write: unmapped",     "Write: unsupported",
+                                             "WriteBulk: unmapped", "WriteBulk: unsupported"};
+  // The rarest of these came up once in some runs of 100 cases (and not at all in one of
+  // several ctest runs); up to three runs gather them.
+  const bool passed = vmmem::properties::check_in_rounds(
+      "failed ops change nothing", 3,
+      [&refused] {
+        GuestMemory memory(kPropertyLimits);
+        Executor executor(memory, /*record_device_calls=*/false);
+        // Everything a client can observe: the region table and the bytes of every RAM region.
+        auto snapshot = [&memory] {
+          std::vector<std::byte> contents;
+          for (const vmmem::mem::RegionInfo& region : memory.regions()) {
+            if (region.kind != vmmem::mem::RegionKind::kRam) continue;
+            const size_t at = contents.size();
+            contents.resize(at + region.size);
+            VMM_CHECK(memory.read(region.base, std::span(contents).subspan(at)).ok(), "snapshot");
+          }
+          return std::make_pair(memory.regions(), contents);
+        };
+        const auto count = *rc::gen::inRange<size_t>(0, 100);
+        for (size_t i = 0; i < count; ++i) {
+          const Op op = *gen_op(memory.regions());
+          const auto before = snapshot();
+          const Outcome outcome = executor(op);
+          if (outcome.code == ErrorCode::kOk || unplugged_itself(op, before.first)) continue;
+          refused.add(outcome_kind(op, outcome));
+          RC_ASSERT(snapshot() == before);
+        }
+      },
+      [&] { return refused.missing(required).empty(); });
   EXPECT_TRUE(passed);
   std::cout << "refusals checked:\n" << refused.table();
-  for (const std::string& tag :
-       refused.missing({"AddRam: conflict", "AddRam: out of memory", "Write: unmapped",
-                        "Write: unsupported", "WriteBulk: unmapped", "WriteBulk: unsupported"}))
+  for (const std::string& tag : refused.missing(required))
     ADD_FAILURE() << tag << " was never reached";
 }
 
@@ -606,15 +613,15 @@ TEST(MemModel, GuestMemoryBehavesLikeTheModel) {
   // Some refusals take an MMIO region of the right size and an access at one of its few
   // refused offsets: a run of 100 sequences meets each a handful of times. Up to three runs
   // gather them; a path no run reaches fails below.
-  for (int round = 0; round < 3; ++round) {
-    const bool passed = rc::check("guest memory behaves like the model", [&seen] {
-      System system(seen, *rc::gen::element<uint64_t>(4096, 16384, 65536));
-      rc::state::check(Model(kPropertyLimits), system,
-                       rc::state::gen::execOneOfWithArgs<ApplyOp>());
-    });
-    ASSERT_TRUE(passed);
-    if (seen.missing(required_outcomes()).empty()) break;
-  }
+  const bool passed = vmmem::properties::check_in_rounds(
+      "guest memory behaves like the model", 3,
+      [&seen] {
+        System system(seen, *rc::gen::element<uint64_t>(4096, 16384, 65536));
+        rc::state::check(Model(kPropertyLimits), system,
+                         rc::state::gen::execOneOfWithArgs<ApplyOp>());
+      },
+      [&seen] { return seen.missing(required_outcomes()).empty(); });
+  ASSERT_TRUE(passed);
   std::cout << "outcomes of " << seen.total() << " ops:\n" << seen.table();
   for (const std::string& tag : seen.missing(required_outcomes()))
     ADD_FAILURE() << tag << " was never reached";

@@ -16,6 +16,7 @@
 #include <ostream>
 #include <tuple>
 
+#include "check_in_rounds.h"
 #include "scenario/common/outcome_distribution.h"
 #include "scenario/shim/codec.h"
 #include "scenario/shim/executor.h"
@@ -232,14 +233,21 @@ struct ApplyOpManyBadPointers : rc::state::Command<Counts, System> {
 template <class Command>
 void check_against_the_model(const Config& config, std::initializer_list<const char*> required) {
   OutcomeDistribution seen;
-  const bool passed = rc::check("the C API behaves like the model", [&] {
-    System system(config, seen);
-    rc::state::check(Counts{}, system, rc::state::gen::execOneOfWithArgs<Command>());
-  });
-  EXPECT_TRUE(passed);
+  const std::vector<std::string> required_tags(required.begin(), required.end());
+  // The rarer refusals (memalign's EINVAL: a non-power-of-two alignment on one call kind of
+  // nine) come up a few times in a run of 100 sequences and were missed in 3 runs of 100.
+  // Up to three runs gather them; a path no run reaches fails below.
+  const bool passed = vmmem::properties::check_in_rounds(
+      "the C API behaves like the model", 3,
+      [&] {
+        System system(config, seen);
+        rc::state::check(Counts{}, system, rc::state::gen::execOneOfWithArgs<Command>());
+      },
+      [&] { return seen.missing(required_tags).empty(); });
+  ASSERT_TRUE(passed);
   std::cout << "outcomes of " << seen.total() << " ops:\n" << seen.table();
-  for (const char* tag : required)
-    EXPECT_GT(seen.count(tag), 0u) << tag << " was never reached";
+  for (const std::string& tag : seen.missing(required_tags))
+    ADD_FAILURE() << tag << " was never reached";
   const size_t mallocs = seen.count("malloc: ok") + seen.count("malloc: ENOMEM");
   EXPECT_GT(seen.count("malloc: ok") * 4, mallocs)
       << "malloc mostly fails: the success path is barely checked";
