@@ -12,6 +12,11 @@ namespace {
 constexpr size_t kMaxOps = 256;  // as the mem target
 }  // namespace
 
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  vmmem::scenario::mem::reuse_host_mappings();
+  return 0;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace vmmem::scenario::mem;
   const FullInput input = decode_full_input({data, size}, kMaxOps);

@@ -13,6 +13,11 @@ namespace {
 constexpr size_t kMaxOps = 256;
 }  // namespace
 
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  vmmem::scenario::mem::reuse_host_mappings();
+  return 0;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace vmmem::scenario::mem;
   const std::vector<Op> ops = decode_ops({data, size}, kMaxOps);

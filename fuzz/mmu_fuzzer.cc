@@ -6,12 +6,18 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "scenario/mem/executor.h"
 #include "scenario/mmu/codec.h"
 #include "scenario/mmu/executor.h"
 
 namespace {
 constexpr size_t kMaxOps = 256;
 }  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  vmmem::scenario::mem::reuse_host_mappings();
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace vmmem::scenario::mmu;

@@ -9,8 +9,10 @@
 #include <atomic>
 #include <cstring>
 #include <deque>
+#include <iterator>
 #include <mutex>
 #include <utility>
+#include <vector>
 
 namespace vmmem::mem {
 namespace {
@@ -52,6 +54,134 @@ std::atomic<uint64_t> live_mapping_bytes{0};
 
 Quarantine& quarantine() {
   static Quarantine* const instance = new Quarantine();  // never destroyed: used by destructors
+  return *instance;
+}
+
+// Whether a resident page reads all zeros (memcmp of the page against itself shifted by one).
+bool page_is_zero(const std::byte* page, uint64_t bytes) {
+  return page[0] == std::byte{0} && std::memcmp(page, page + 1, bytes - 1) == 0;
+}
+
+// Makes every page of an anonymous body read zeros again while keeping the pages it can keep:
+// a resident page is cleared when it is not all zeros already (a page only ever read maps the
+// shared zero page; writing to it would fault in a private copy), and each run of pages that
+// are not resident is dropped (they may be swapped out with data on them).
+void clear_touched_pages(std::byte* body, uint64_t body_bytes) {
+  const uint64_t page = HostMapping::system_page_size();
+  const size_t pages = body_bytes / page;
+  size_t absent_from = pages;  // start of the current run of pages that are not resident
+  const auto drop_absent = [&](size_t end) {
+    if (absent_from < end)
+      madvise(body + absent_from * page, (end - absent_from) * page, MADV_DONTNEED);
+    absent_from = pages;
+  };
+  // mincore in chunks, on the stack: a release may run in a thread's exit path.
+  constexpr size_t kChunk = 4096;
+  unsigned char resident[kChunk];
+  for (size_t first = 0; first < pages; first += kChunk) {
+    const size_t count = std::min(kChunk, pages - first);
+    if (mincore(body + first * page, count * page, resident) != 0) {
+      std::memset(resident, 0, count);  // unknown: drop them all
+    }
+    for (size_t i = first; i < first + count; ++i) {
+      if ((resident[i - first] & 1) == 0) {
+        if (absent_from == pages) absent_from = i;
+        continue;
+      }
+      drop_absent(i);
+      std::byte* const at = body + i * page;
+      if (!page_is_zero(at, page)) std::memset(at, 0, page);
+    }
+  }
+  drop_absent(pages);
+}
+
+// Released bodies kept for reuse (invariant 5), most recently released last.
+class ReusePool {
+ public:
+  void set_limit(uint64_t bytes) {
+    std::vector<Body> evicted;
+    {
+      std::lock_guard lock(mutex_);
+      limit_.store(bytes, std::memory_order_relaxed);
+      evict_beyond(bytes, evicted);
+    }
+    quarantine_all(evicted);
+  }
+
+  // Keeps a released body; false when reuse is off or the body alone is over the limit (the
+  // caller quarantines it then).
+  bool keep(std::byte* body, uint64_t body_bytes, uint64_t granule) {
+    if (body_bytes > limit_.load(std::memory_order_relaxed)) return false;
+    clear_touched_pages(body, body_bytes);
+    std::vector<Body> evicted;
+    {
+      std::lock_guard lock(mutex_);
+      kept_.push_back({body, body_bytes, granule});
+      kept_bytes_ += body_bytes;
+      evict_beyond(limit_.load(std::memory_order_relaxed), evicted);  // it may have changed
+    }
+    quarantine_all(evicted);
+    return true;
+  }
+
+  // A kept body of exactly `body_bytes` in pages of `granule`, accessible again; null if none.
+  std::byte* take(uint64_t body_bytes, uint64_t granule) {
+    if (limit_.load(std::memory_order_relaxed) == 0) return nullptr;
+    Body found{};
+    {
+      std::lock_guard lock(mutex_);
+      for (auto it = kept_.rbegin(); it != kept_.rend(); ++it) {
+        if (it->bytes == body_bytes && it->granule == granule) {
+          found = *it;
+          kept_.erase(std::next(it).base());
+          kept_bytes_ -= body_bytes;
+          break;
+        }
+      }
+    }
+    if (found.body == nullptr) return nullptr;
+    reused_.fetch_add(1, std::memory_order_relaxed);
+    return found.body;
+  }
+
+  uint64_t kept_bytes() {
+    std::lock_guard lock(mutex_);
+    return kept_bytes_;
+  }
+  uint64_t reused() const { return reused_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Body {
+    std::byte* body;
+    uint64_t bytes;
+    uint64_t granule;
+  };
+
+  // Moves the oldest bodies out until at most `bytes` stay. REQUIRES: mutex_ held.
+  void evict_beyond(uint64_t bytes, std::vector<Body>& evicted) {
+    size_t count = 0;
+    while (count < kept_.size() && kept_bytes_ > bytes) {
+      kept_bytes_ -= kept_[count].bytes;
+      evicted.push_back(kept_[count++]);
+    }
+    kept_.erase(kept_.begin(), kept_.begin() + static_cast<std::ptrdiff_t>(count));
+  }
+
+  static void quarantine_all(const std::vector<Body>& bodies) {
+    for (const Body& body : bodies)
+      quarantine().hold(body.body - body.granule, body.bytes + 2 * body.granule);
+  }
+
+  std::mutex mutex_;
+  std::vector<Body> kept_;
+  uint64_t kept_bytes_ = 0;
+  std::atomic<uint64_t> limit_{0};
+  std::atomic<uint64_t> reused_{0};
+};
+
+ReusePool& reuse_pool() {
+  static ReusePool* const instance = new ReusePool();  // never destroyed: used by destructors
   return *instance;
 }
 
@@ -157,6 +287,14 @@ Result<HostMapping> HostMapping::create(uint64_t size, uint64_t granule,
     offset = backing.offset;
   }
 
+  const bool reusable = backing.kind == Kind::kAnonymous && !backing.huge_pages;
+  if (reusable) {
+    if (std::byte* body = reuse_pool().take(body_bytes, granule)) {
+      live_mapping_bytes.fetch_add(size, std::memory_order_relaxed);
+      return HostMapping(Parts{body, size, granule, -1, 0, false, false, true});
+    }
+  }
+
   // Reserve the guards and the body inaccessible, then open the body. MAP_NORESERVE: guest RAM
   // is committed page by page as the guest touches it, like any VMM's.
   const uint64_t alignment = backing.huge_pages ? kHugePageSize : system_page_size();
@@ -172,8 +310,8 @@ Result<HostMapping> HostMapping::create(uint64_t size, uint64_t granule,
     fd = -1;
   }
   live_mapping_bytes.fetch_add(size, std::memory_order_relaxed);
-  return HostMapping(
-      Parts{body, size, granule, fd, offset, backing.kind == Kind::kFile && !backing.shared, huge});
+  return HostMapping(Parts{body, size, granule, fd, offset,
+                           backing.kind == Kind::kFile && !backing.shared, huge, reusable});
 }
 
 void HostMapping::zero(uint64_t offset, uint64_t size) const {
@@ -200,11 +338,24 @@ Status HostMapping::protect_read_only() {
   if (mprotect(data_, body, PROT_READ) != 0) {
     return Status::error(ErrorCode::kOutOfMemory, "host mprotect refused read-only", 0, size_);
   }
+  reusable_ = false;
   return kOkStatus;
 }
 
 uint64_t HostMapping::live_bytes() {
   return live_mapping_bytes.load(std::memory_order_relaxed);
+}
+
+void HostMapping::set_reuse_limit(uint64_t bytes) {
+  reuse_pool().set_limit(bytes);
+}
+
+uint64_t HostMapping::reusable_bytes() {
+  return reuse_pool().kept_bytes();
+}
+
+uint64_t HostMapping::reused_count() {
+  return reuse_pool().reused();
 }
 
 HostMapping::HostMapping(HostMapping&& other) noexcept
@@ -214,7 +365,8 @@ HostMapping::HostMapping(HostMapping&& other) noexcept
       fd_(std::exchange(other.fd_, -1)),
       file_offset_(std::exchange(other.file_offset_, 0)),
       private_file_(std::exchange(other.private_file_, false)),
-      huge_pages_(std::exchange(other.huge_pages_, false)) {}
+      huge_pages_(std::exchange(other.huge_pages_, false)),
+      reusable_(std::exchange(other.reusable_, false)) {}
 
 HostMapping& HostMapping::operator=(HostMapping&& other) noexcept {
   if (this != &other) {
@@ -226,6 +378,7 @@ HostMapping& HostMapping::operator=(HostMapping&& other) noexcept {
     file_offset_ = std::exchange(other.file_offset_, 0);
     private_file_ = std::exchange(other.private_file_, false);
     huge_pages_ = std::exchange(other.huge_pages_, false);
+    reusable_ = std::exchange(other.reusable_, false);
   }
   return *this;
 }
@@ -236,7 +389,9 @@ HostMapping::~HostMapping() {
 
 void HostMapping::release() {
   if (data_ == nullptr) return;
-  quarantine().hold(data_ - granule_, reserved_bytes(size_, granule_));
+  const uint64_t body_bytes = round_up(size_, granule_);
+  if (!reusable_ || !reuse_pool().keep(data_, body_bytes, granule_))
+    quarantine().hold(data_ - granule_, reserved_bytes(size_, granule_));
   live_mapping_bytes.fetch_sub(size_, std::memory_order_relaxed);
   if (fd_ >= 0) close(fd_);
   fd_ = -1;

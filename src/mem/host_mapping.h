@@ -18,6 +18,17 @@
 //   4. A shared mapping (memfd, or a file mapped shared) has fd() >= 0 and its bytes are the
 //      file's bytes [file_offset(), file_offset() + size()): a write through either side is
 //      seen on the other. Every other mapping has fd() == -1.
+//   5. Reuse (off unless the process turns it on with set_reuse_limit; fuzz targets do, as they
+//      build and drop thousands of GuestMemory objects a second): a released anonymous mapping
+//      without huge-page advice or read-only protection goes to a bounded reuse pool instead of
+//      the quarantine. On the way in, every page it touched reads zeros again (resident pages
+//      that are not all zeros are cleared, all others are dropped); create() of the same
+//      rounded size and granule takes the most recently released one back: zeros (invariant 1)
+//      behind the same guards (invariant 2), without mapping and faulting in fresh memory.
+//      Pooled bodies stay accessible (an mprotect round trip costs a fault per page on the next
+//      touch, as much as a fresh mapping), so with reuse on, the quarantine's protection is
+//      gone: a write through a span kept past its region's release lands in a pooled body and
+//      shows up as non-zero bytes in the next region that takes it, not as a fault.
 #pragma once
 
 #include <cstddef>
@@ -68,6 +79,12 @@ class HostMapping {
   static uint64_t system_page_size();
   // Bytes of guest RAM in mappings not yet released, process-wide (tests check release with it).
   static uint64_t live_bytes();
+  // Invariant 5: keep up to `bytes` of released bodies for reuse; 0 (the default) turns reuse
+  // off and hands what the pool holds to the quarantine.
+  static void set_reuse_limit(uint64_t bytes);
+  // Bodies the reuse pool holds now, and how many create() took back since the process began.
+  static uint64_t reusable_bytes();
+  static uint64_t reused_count();
 
   // Makes [offset, offset + size) read as zeros: whole host pages go back to the system
   // (anonymous: MADV_DONTNEED, the next touch maps a zero page; shared: a hole punched in the
@@ -97,6 +114,7 @@ class HostMapping {
     uint64_t file_offset;
     bool private_file;
     bool huge_pages;
+    bool reusable;  // invariant 5: anonymous, no huge-page advice
   };
   explicit HostMapping(const Parts& parts)
       : data_(parts.data),
@@ -105,7 +123,8 @@ class HostMapping {
         fd_(parts.fd),
         file_offset_(parts.file_offset),
         private_file_(parts.private_file),
-        huge_pages_(parts.huge_pages) {}
+        huge_pages_(parts.huge_pages),
+        reusable_(parts.reusable) {}
   void release();
 
   std::byte* data_ = nullptr;
@@ -115,6 +134,7 @@ class HostMapping {
   uint64_t file_offset_ = 0;
   bool private_file_ = false;
   bool huge_pages_ = false;
+  bool reusable_ = false;  // cleared by protect_read_only
 };
 
 }  // namespace vmmem::mem

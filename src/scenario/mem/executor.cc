@@ -272,6 +272,10 @@ Outcome Executor::operator()(const Op& op) {
   return outcome;
 }
 
+void reuse_host_mappings() {
+  vmmem::mem::HostMapping::set_reuse_limit(4 * kCheckedLimits.max_ram_bytes);
+}
+
 std::optional<std::string> verify(std::span<const Op> ops, GuestMemoryLimits limits,
                                   size_t checkpoint_every) {
   GuestMemory memory(limits);

@@ -60,6 +60,11 @@ class Executor {
 // table-full errors are reachable.
 inline constexpr GuestMemoryLimits kCheckedLimits{.max_ram_bytes = 64ull << 20, .max_regions = 16};
 
+// For a process that runs verify() over and over (fuzz targets, property tests): released
+// anonymous RAM mappings are kept for the next input instead of mapped and faulted in afresh
+// (HostMapping invariant 5). The pool holds up to four times the RAM budget of kCheckedLimits.
+void reuse_host_mappings();
+
 // Runs ops on a fresh GuestMemory under `limits`, comparing every outcome with the Model and
 // calling check() every `checkpoint_every` ops and at the end. Returns the failure report, or
 // nullopt when the subsystem and the model agree throughout.
