@@ -18,6 +18,7 @@
 #include <ostream>
 
 #include "alloc/size_classes.h"
+#include "check_in_rounds.h"
 #include "scenario/alloc/codec.h"
 #include "scenario/alloc/executor.h"
 #include "scenario/alloc/model.h"
@@ -149,33 +150,38 @@ RC_GTEST_PROP(AllocModel, ProfilesAgreeWithTheModelForAnySeed, (uint64_t seed)) 
 
 TEST(AllocModel, RefusedOpsChangeNothing) {
   OutcomeDistribution seen;
-  const bool passed = rc::check("refused ops change nothing", [&seen] {
-    const auto ops = *rc::gen::container<std::vector<Op>>(gen_op(/*bad_frees=*/8));
-    Executor executor(Config{.hardened = true});
-    auto snapshot = [&executor] {
-      const vmmem::alloc::Stats stats = executor.allocator().stats();
-      return std::make_tuple(stats.live, stats.os.maps, stats.committed_bytes);
-    };
-    for (const Op& op : ops) {
-      // Free-twice frees validly first: only its second half is a refusal, so it is left out.
-      const auto* bad = std::get_if<BadFree>(&op);
-      const bool refusable = (bad != nullptr && bad->kind != BadFreeKind::kFreeTwice) ||
-                             std::holds_alternative<Alloc>(op);
-      const auto before = snapshot();
-      const Outcome outcome = executor(op);
-      if (!refusable || outcome.code == ErrorCode::kOk || outcome.os_failures != 0) continue;
-      seen.add(outcome_kind(op, outcome));
-      RC_ASSERT(snapshot() == before);
-      RC_ASSERT(executor.check().ok());
-    }
-  });
+  const std::vector<std::string> required = {"Alloc: invalid argument", "Alloc: unsupported",
+                                             "Alloc: out of memory", "BadFree: not found",
+                                             "BadFree: invalid argument"};
+  const bool passed = vmmem::properties::check_in_rounds(
+      "refused ops change nothing", 3,
+      [&seen] {
+        const auto ops = *rc::gen::container<std::vector<Op>>(gen_op(/*bad_frees=*/8));
+        Executor executor(Config{.hardened = true});
+        auto snapshot = [&executor] {
+          const vmmem::alloc::Stats stats = executor.allocator().stats();
+          return std::make_tuple(stats.live, stats.os.maps, stats.committed_bytes);
+        };
+        for (const Op& op : ops) {
+          // Free-twice frees validly first: only its second half is a refusal, so it is left out.
+          const auto* bad = std::get_if<BadFree>(&op);
+          const bool refusable = (bad != nullptr && bad->kind != BadFreeKind::kFreeTwice) ||
+                                 std::holds_alternative<Alloc>(op);
+          const auto before = snapshot();
+          const Outcome outcome = executor(op);
+          if (!refusable || outcome.code == ErrorCode::kOk || outcome.os_failures != 0) continue;
+          seen.add(outcome_kind(op, outcome));
+          RC_ASSERT(snapshot() == before);
+          RC_ASSERT(executor.check().ok());
+        }
+      },
+      [&] { return seen.missing(required).empty(); });
   EXPECT_TRUE(passed);
   std::cout << "refusals checked:\n" << seen.table();
   // (A stale double free is refused with "conflict" too rarely to require here: the freed
   // block is usually reused first. The hardened stateful property requires free-twice.)
-  for (const char* tag : {"Alloc: invalid argument", "Alloc: unsupported", "Alloc: out of memory",
-                          "BadFree: not found", "BadFree: invalid argument"})
-    EXPECT_GT(seen.count(tag), 0u) << tag << " was never reached";
+  for (const std::string& tag : seen.missing(required))
+    ADD_FAILURE() << tag << " was never reached";
 }
 
 // The stateful property. The model judges (the allocator picks addresses), so the RapidCheck
@@ -220,16 +226,21 @@ struct ApplyOpManyBadFrees : rc::state::Command<Counts, System> {
 // Runs the stateful property under `config`, prints what the ops did, and requires the paths
 // that matter to have been reached.
 template <class Command>
-void check_against_the_model(const Config& config, std::initializer_list<const char*> required) {
+void check_against_the_model(const Config& config,
+                             std::initializer_list<const char*> required_tags) {
   OutcomeDistribution seen;
-  const bool passed = rc::check("the allocator behaves like the model", [&] {
-    System system(config, seen);
-    rc::state::check(Counts{}, system, rc::state::gen::execOneOfWithArgs<Command>());
-  });
+  const std::vector<std::string> required(required_tags.begin(), required_tags.end());
+  const bool passed = vmmem::properties::check_in_rounds(
+      "the allocator behaves like the model", 3,
+      [&] {
+        System system(config, seen);
+        rc::state::check(Counts{}, system, rc::state::gen::execOneOfWithArgs<Command>());
+      },
+      [&] { return seen.missing(required).empty(); });
   EXPECT_TRUE(passed);
   std::cout << "outcomes of " << seen.total() << " ops:\n" << seen.table();
-  for (const char* tag : required)
-    EXPECT_GT(seen.count(tag), 0u) << tag << " was never reached";
+  for (const std::string& tag : seen.missing(required))
+    ADD_FAILURE() << tag << " was never reached";
   EXPECT_GT(seen.count("Alloc: ok") * 4, seen.count("Alloc: ok") +
                                              seen.count("Alloc: invalid argument") +
                                              seen.count("Alloc: out of memory"))

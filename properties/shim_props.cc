@@ -165,31 +165,35 @@ RC_GTEST_PROP(ShimModel, AlignedCallsAlignBlocksOfAFewBytes, ()) {
 
 TEST(ShimModel, RefusedCallsAndBadPointersChangeNothing) {
   OutcomeDistribution seen;
-  const bool passed = rc::check("refusals change nothing", [&seen] {
-    const auto ops = *rc::gen::container<std::vector<Op>>(gen_op(/*bad_pointers=*/8));
-    Executor executor(Config{.hardened = true});
-    auto snapshot = [&executor] {
-      const vmmem::alloc::Stats stats = executor.allocator().stats();
-      return std::make_tuple(stats.live, stats.os.maps, stats.committed_bytes);
-    };
-    for (const Op& op : ops) {
-      const auto before = snapshot();
-      const Outcome outcome = executor.execute(op);
-      const bool refusal = !outcome.skipped && !outcome.block &&
-                           (std::holds_alternative<BadPointer>(op) ||
-                            (std::holds_alternative<Allocate>(op) && outcome.error != 0));
-      if (!refusal) continue;
-      seen.add(tag_of(op, outcome));
-      RC_ASSERT(snapshot() == before);
-      RC_ASSERT(executor.check().ok());
-    }
-  });
+  const std::vector<std::string> required = {
+      "calloc: ENOMEM", "posix_memalign: EINVAL", "aligned_alloc: EINVAL",
+      "malloc: ENOMEM", "pvalloc: ENOMEM",        "bad pointer kind=static, use=free: reported"};
+  const bool passed = vmmem::properties::check_in_rounds(
+      "refusals change nothing", 3,
+      [&seen] {
+        const auto ops = *rc::gen::container<std::vector<Op>>(gen_op(/*bad_pointers=*/8));
+        Executor executor(Config{.hardened = true});
+        auto snapshot = [&executor] {
+          const vmmem::alloc::Stats stats = executor.allocator().stats();
+          return std::make_tuple(stats.live, stats.os.maps, stats.committed_bytes);
+        };
+        for (const Op& op : ops) {
+          const auto before = snapshot();
+          const Outcome outcome = executor.execute(op);
+          const bool refusal = !outcome.skipped && !outcome.block &&
+                               (std::holds_alternative<BadPointer>(op) ||
+                                (std::holds_alternative<Allocate>(op) && outcome.error != 0));
+          if (!refusal) continue;
+          seen.add(tag_of(op, outcome));
+          RC_ASSERT(snapshot() == before);
+          RC_ASSERT(executor.check().ok());
+        }
+      },
+      [&] { return seen.missing(required).empty(); });
   EXPECT_TRUE(passed);
   std::cout << "refusals checked:\n" << seen.table();
-  for (const char* tag :
-       {"calloc: ENOMEM", "posix_memalign: EINVAL", "aligned_alloc: EINVAL", "malloc: ENOMEM",
-        "pvalloc: ENOMEM", "bad pointer kind=static, use=free: reported"})
-    EXPECT_GT(seen.count(tag), 0u) << tag << " was never reached";
+  for (const std::string& tag : seen.missing(required))
+    ADD_FAILURE() << tag << " was never reached";
 }
 
 // The stateful property. The model judges (the allocator picks addresses), so the RapidCheck
