@@ -153,7 +153,7 @@ void Heap::extend(Page* page) {
   write_link(reinterpret_cast<Block*>(first + (count - 1) * page->block_size), page->free);
   page->free_is_zero = page->fresh && (page->free == nullptr || page->free_is_zero);
   page->free = reinterpret_cast<Block*>(first);
-  page->capacity += static_cast<uint32_t>(count);
+  page->grow_capacity(static_cast<uint32_t>(count));
 }
 
 void* Heap::allocate_large(size_t size, size_t alignment, bool zeroed) {

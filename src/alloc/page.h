@@ -18,7 +18,10 @@
 //
 // Thread safety: the owner thread of the page's segment reads and writes every field; other
 // threads only push onto thread_free, and read fields that were set before the block they free
-// was handed out (kind, block_size, start, slice_offset).
+// was handed out (kind, block_size, start, slice_offset, slice_count, size_class) and, to
+// validate a free, `capacity`. That one the owner may grow (extend) while they read it, so both
+// sides access it as a relaxed atomic (capacity_now, grow_capacity): a freeing thread got its
+// block after the block was carved, so whichever capacity it reads covers the block.
 #pragma once
 
 #include <atomic>
@@ -95,13 +98,22 @@ struct alignas(128) Page {
   static Block* list_of(uintptr_t word) { return reinterpret_cast<Block*>(word & ~kStateMask); }
   static DelayState state_of(uintptr_t word) { return static_cast<DelayState>(word & kStateMask); }
 
+  // `capacity` as another thread may read it (see Thread safety above).
+  uint32_t capacity_now() const {
+    return std::atomic_ref(const_cast<uint32_t&>(capacity)).load(std::memory_order_relaxed);
+  }
+  // Owner only: carves `count` more blocks' worth of capacity.
+  void grow_capacity(uint32_t count) {
+    std::atomic_ref(capacity).store(capacity + count, std::memory_order_relaxed);
+  }
+
   bool is_in_use() const { return kind != SpanKind::kFree; }
   size_t bytes() const { return block_size * reserved; }
 
   // Block index of p, or SIZE_MAX when p is not a block start of this page.
   size_t block_index(const void* p) const {
     const auto offset = static_cast<size_t>(static_cast<const std::byte*>(p) - start);
-    if (static_cast<const std::byte*>(p) < start || offset >= block_size * capacity)
+    if (static_cast<const std::byte*>(p) < start || offset >= block_size * capacity_now())
       return SIZE_MAX;
     return offset % block_size == 0 ? offset / block_size : SIZE_MAX;
   }
