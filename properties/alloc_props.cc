@@ -18,7 +18,7 @@
 #include <ostream>
 
 #include "alloc/size_classes.h"
-#include "check_in_rounds.h"
+#include "check_until_reached.h"
 #include "scenario/alloc/codec.h"
 #include "scenario/alloc/executor.h"
 #include "scenario/alloc/model.h"
@@ -153,9 +153,8 @@ TEST(AllocModel, RefusedOpsChangeNothing) {
   const std::vector<std::string> required = {"Alloc: invalid argument", "Alloc: unsupported",
                                              "Alloc: out of memory", "BadFree: not found",
                                              "BadFree: invalid argument"};
-  const bool passed = vmmem::properties::check_in_rounds(
-      "refused ops change nothing", 3,
-      [&seen] {
+  const bool passed =
+      vmmem::properties::check_until_reached("refused ops change nothing", seen, required, [&seen] {
         const auto ops = *rc::gen::container<std::vector<Op>>(gen_op(/*bad_frees=*/8));
         Executor executor(Config{.hardened = true});
         auto snapshot = [&executor] {
@@ -174,14 +173,12 @@ TEST(AllocModel, RefusedOpsChangeNothing) {
           RC_ASSERT(snapshot() == before);
           RC_ASSERT(executor.check().ok());
         }
-      },
-      [&] { return seen.missing(required).empty(); });
+      });
   EXPECT_TRUE(passed);
   std::cout << "refusals checked:\n" << seen.table();
   // (A stale double free is refused with "conflict" too rarely to require here: the freed
   // block is usually reused first. The hardened stateful property requires free-twice.)
-  for (const std::string& tag : seen.missing(required))
-    ADD_FAILURE() << tag << " was never reached";
+  vmmem::properties::expect_reached(seen, required);
 }
 
 // The stateful property. The model judges (the allocator picks addresses), so the RapidCheck
@@ -230,17 +227,14 @@ void check_against_the_model(const Config& config,
                              std::initializer_list<const char*> required_tags) {
   OutcomeDistribution seen;
   const std::vector<std::string> required(required_tags.begin(), required_tags.end());
-  const bool passed = vmmem::properties::check_in_rounds(
-      "the allocator behaves like the model", 3,
-      [&] {
+  const bool passed = vmmem::properties::check_until_reached(
+      "the allocator behaves like the model", seen, required, [&] {
         System system(config, seen);
         rc::state::check(Counts{}, system, rc::state::gen::execOneOfWithArgs<Command>());
-      },
-      [&] { return seen.missing(required).empty(); });
+      });
   EXPECT_TRUE(passed);
   std::cout << "outcomes of " << seen.total() << " ops:\n" << seen.table();
-  for (const std::string& tag : seen.missing(required))
-    ADD_FAILURE() << tag << " was never reached";
+  vmmem::properties::expect_reached(seen, required);
   EXPECT_GT(seen.count("Alloc: ok") * 4, seen.count("Alloc: ok") +
                                              seen.count("Alloc: invalid argument") +
                                              seen.count("Alloc: out of memory"))

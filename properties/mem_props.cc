@@ -15,7 +15,7 @@
 #include <iostream>
 #include <ostream>
 
-#include "check_in_rounds.h"
+#include "check_until_reached.h"
 #include "scenario/common/outcome_distribution.h"
 #include "scenario/mem/codec.h"
 #include "scenario/mem/executor.h"
@@ -462,9 +462,8 @@ TEST(MemModel, FailedOpsChangeNothing) {
                                              "WriteBulk: unmapped", "WriteBulk: unsupported"};
   // The rarest of these came up once in some runs of 100 cases (and not at all in one of
   // several ctest runs); up to three runs gather them.
-  const bool passed = vmmem::properties::check_in_rounds(
-      "failed ops change nothing", 3,
-      [&refused] {
+  const bool passed = vmmem::properties::check_until_reached(
+      "failed ops change nothing", refused, required, [&refused] {
         GuestMemory memory(kPropertyLimits);
         Executor executor(memory, /*record_device_calls=*/false);
         // Everything a client can observe: the region table and the bytes of every RAM region.
@@ -487,12 +486,10 @@ TEST(MemModel, FailedOpsChangeNothing) {
           refused.add(outcome_kind(op, outcome));
           RC_ASSERT(snapshot() == before);
         }
-      },
-      [&] { return refused.missing(required).empty(); });
+      });
   EXPECT_TRUE(passed);
   std::cout << "refusals checked:\n" << refused.table();
-  for (const std::string& tag : refused.missing(required))
-    ADD_FAILURE() << tag << " was never reached";
+  vmmem::properties::expect_reached(refused, required);
 }
 
 // The stateful property: the model is the state, GuestMemory the system under test.
@@ -613,18 +610,15 @@ TEST(MemModel, GuestMemoryBehavesLikeTheModel) {
   // Some refusals take an MMIO region of the right size and an access at one of its few
   // refused offsets: a run of 100 sequences meets each a handful of times. Up to three runs
   // gather them; a path no run reaches fails below.
-  const bool passed = vmmem::properties::check_in_rounds(
-      "guest memory behaves like the model", 3,
-      [&seen] {
+  const bool passed = vmmem::properties::check_until_reached(
+      "guest memory behaves like the model", seen, required_outcomes(), [&seen] {
         System system(seen, *rc::gen::element<uint64_t>(4096, 16384, 65536));
         rc::state::check(Model(kPropertyLimits), system,
                          rc::state::gen::execOneOfWithArgs<ApplyOp>());
-      },
-      [&seen] { return seen.missing(required_outcomes()).empty(); });
+      });
   ASSERT_TRUE(passed);
   std::cout << "outcomes of " << seen.total() << " ops:\n" << seen.table();
-  for (const std::string& tag : seen.missing(required_outcomes()))
-    ADD_FAILURE() << tag << " was never reached";
+  vmmem::properties::expect_reached(seen, required_outcomes());
   // The RAM paths are the point: most accesses must reach RAM, not only the error paths.
   for (const char* op : {"AddRam", "Read", "Write", "ReadBulk", "WriteBulk", "HostSpan", "Atomic",
                          "Copy", "PinSpan", "ReadPinned", "Discard"}) {

@@ -16,7 +16,7 @@
 #include <ostream>
 #include <tuple>
 
-#include "check_in_rounds.h"
+#include "check_until_reached.h"
 #include "scenario/common/outcome_distribution.h"
 #include "scenario/shim/codec.h"
 #include "scenario/shim/executor.h"
@@ -168,9 +168,8 @@ TEST(ShimModel, RefusedCallsAndBadPointersChangeNothing) {
   const std::vector<std::string> required = {
       "calloc: ENOMEM", "posix_memalign: EINVAL", "aligned_alloc: EINVAL",
       "malloc: ENOMEM", "pvalloc: ENOMEM",        "bad pointer kind=static, use=free: reported"};
-  const bool passed = vmmem::properties::check_in_rounds(
-      "refusals change nothing", 3,
-      [&seen] {
+  const bool passed =
+      vmmem::properties::check_until_reached("refusals change nothing", seen, required, [&seen] {
         const auto ops = *rc::gen::container<std::vector<Op>>(gen_op(/*bad_pointers=*/8));
         Executor executor(Config{.hardened = true});
         auto snapshot = [&executor] {
@@ -188,12 +187,10 @@ TEST(ShimModel, RefusedCallsAndBadPointersChangeNothing) {
           RC_ASSERT(snapshot() == before);
           RC_ASSERT(executor.check().ok());
         }
-      },
-      [&] { return seen.missing(required).empty(); });
+      });
   EXPECT_TRUE(passed);
   std::cout << "refusals checked:\n" << seen.table();
-  for (const std::string& tag : seen.missing(required))
-    ADD_FAILURE() << tag << " was never reached";
+  vmmem::properties::expect_reached(seen, required);
 }
 
 // The stateful property. The model judges (the allocator picks addresses), so the RapidCheck
@@ -241,17 +238,14 @@ void check_against_the_model(const Config& config, std::initializer_list<const c
   // The rarer refusals (memalign's EINVAL: a non-power-of-two alignment on one call kind of
   // nine) come up a few times in a run of 100 sequences and were missed in 3 runs of 100.
   // Up to three runs gather them; a path no run reaches fails below.
-  const bool passed = vmmem::properties::check_in_rounds(
-      "the C API behaves like the model", 3,
-      [&] {
+  const bool passed = vmmem::properties::check_until_reached(
+      "the C API behaves like the model", seen, required_tags, [&] {
         System system(config, seen);
         rc::state::check(Counts{}, system, rc::state::gen::execOneOfWithArgs<Command>());
-      },
-      [&] { return seen.missing(required_tags).empty(); });
+      });
   ASSERT_TRUE(passed);
   std::cout << "outcomes of " << seen.total() << " ops:\n" << seen.table();
-  for (const std::string& tag : seen.missing(required_tags))
-    ADD_FAILURE() << tag << " was never reached";
+  vmmem::properties::expect_reached(seen, required_tags);
   const size_t mallocs = seen.count("malloc: ok") + seen.count("malloc: ENOMEM");
   EXPECT_GT(seen.count("malloc: ok") * 4, mallocs)
       << "malloc mostly fails: the success path is barely checked";

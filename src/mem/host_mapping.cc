@@ -170,7 +170,7 @@ class ReusePool {
 
   static void quarantine_all(const std::vector<Body>& bodies) {
     for (const Body& body : bodies)
-      quarantine().hold(body.body - body.granule, body.bytes + 2 * body.granule);
+      quarantine().hold(body.body - body.granule, reserved_bytes(body.bytes, body.granule));
   }
 
   std::mutex mutex_;
@@ -265,6 +265,14 @@ Result<HostMapping> HostMapping::create(uint64_t size, uint64_t granule,
   }
   const uint64_t body_bytes = round_up(size, granule);
   using Kind = RamBacking::Kind;
+  const bool reusable = backing.kind == Kind::kAnonymous && !backing.huge_pages;
+  if (reusable) {
+    if (std::byte* body = reuse_pool().take(body_bytes, granule)) {
+      live_mapping_bytes.fetch_add(size, std::memory_order_relaxed);
+      return HostMapping(Parts{body, size, granule, -1, 0, false, false, true});
+    }
+  }
+
   if (backing.kind == Kind::kFile) {
     if (Status status = check_file(backing, body_bytes, granule); !status.ok()) return status;
   }
@@ -285,14 +293,6 @@ Result<HostMapping> HostMapping::create(uint64_t size, uint64_t granule,
     fd = fcntl(backing.fd, F_DUPFD_CLOEXEC, 0);
     if (fd < 0) return refused(ErrorCode::kOutOfMemory, "host refused to duplicate the fd", size);
     offset = backing.offset;
-  }
-
-  const bool reusable = backing.kind == Kind::kAnonymous && !backing.huge_pages;
-  if (reusable) {
-    if (std::byte* body = reuse_pool().take(body_bytes, granule)) {
-      live_mapping_bytes.fetch_add(size, std::memory_order_relaxed);
-      return HostMapping(Parts{body, size, granule, -1, 0, false, false, true});
-    }
   }
 
   // Reserve the guards and the body inaccessible, then open the body. MAP_NORESERVE: guest RAM
