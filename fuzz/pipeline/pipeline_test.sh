@@ -63,8 +63,12 @@ start=$SECONDS
 fuzz_run 8 "$scratch/run1.log"
 crash_file=$(finding stored crash read_past_end) || fail "no crash finding in read_past_end"
 timeout_file=$(finding stored timeout spin_forever) || fail "no timeout finding in spin_forever"
-[[ $(cat "$crash_file") == "BUG!" ]] ||
+if [[ $(cat "$crash_file") != "BUG!" ]]; then
+  for log in "$scratch"/out/runs/*/planted/minimize/minimize-*.log; do
+    [[ -f $log ]] && { printf '==> %s\n' "$log"; grep -v '^ \|^==\|^Shadow\|^  0x' "$log"; } >&2
+  done
   fail "the stored crash is not minimized to \"BUG!\": $(xxd "$crash_file" | head -3)"
+fi
 [[ $(find "$regressions" -type f | wc -l) -eq 2 ]] ||
   fail "expected 2 regression inputs (crash, timeout), found: $(ls "$regressions")"
 [[ -s $scratch/out/report/index.html && -s $scratch/out/report/report.txt ]] ||

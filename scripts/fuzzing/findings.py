@@ -6,23 +6,29 @@ Every input a worker reports goes through triage():
   2. a signature seen before only counts one more hit: nothing is minimized or stored again;
   3. a new one is first compared with the committed regression inputs that still fail (the
      bug may be known and not fixed yet); otherwise the input is minimized with libFuzzer's
-     -minimize_crash, the result is kept only if it still fails with the same signature, and
-     it is stored once as <corpus>/<target>/regressions/<sha1[:12]>.
+     -minimize_crash, the result is kept only if it still fails with the same signature; a
+     small result is then made 1-minimal (no single byte can be deleted and still fail the
+     same way: libFuzzer's random deletions do not promise that, and under load its few
+     seconds may run out before the last byte goes); it is stored once as
+     <corpus>/<target>/regressions/<sha1[:12]>.
 The store (findings.json in the fuzz output folder) keeps, per signature: kind, frames, count,
 first and last time seen, the stored input and the command that reproduces it.
 """
 import datetime
 import hashlib
 import json
-import shutil
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 from . import crash_report
 
 # A finding's reproduction run may take the target's timeout plus this much (startup, report).
 REPRODUCE_SLACK_S = 30
+# Inputs up to this size get the byte-by-byte deletion pass after libFuzzer's minimization
+# (a run per byte and per pass).
+ONE_MINIMAL_MAX_BYTES = 64
 
 
 def now_text():
@@ -167,10 +173,41 @@ class Triage:
             again = crash_report.parse(out, self.root)
             if again is not None and again.ident() == ident:
                 chosen = minimized
-        data = chosen.read_bytes()
+        data = self._delete_bytes_while_failing(chosen.read_bytes(), ident)
         dest_dir = self.target.regressions_dir
         dest_dir.mkdir(parents=True, exist_ok=True)
         dest = dest_dir / hashlib.sha1(data).hexdigest()[:12]
         if not dest.exists():
-            shutil.copyfile(chosen, dest)
+            dest.write_bytes(data)
         return dest, original, len(data)
+
+    def _delete_bytes_while_failing(self, data, ident):
+        """Deletes single bytes from a small failing input for as long as what is left fails
+        with signature `ident`, within the minimization time; returns the shortest input
+        found."""
+        if len(data) > ONE_MINIMAL_MAX_BYTES:
+            return data
+        deadline = time.monotonic() + self.minimize_s
+        candidate_path = self.scratch / f"candidate-{ident}"
+        before = len(data)
+        changed = True
+        # Passes until one deletes nothing: a deletion can make an earlier byte unneeded.
+        while changed and len(data) > 1:
+            changed = False
+            i = 0
+            while i < len(data) and len(data) > 1:
+                if time.monotonic() >= deadline:
+                    changed = False
+                    break
+                candidate = data[:i] + data[i + 1:]
+                candidate_path.write_bytes(candidate)
+                _, out = run_input(self.target, candidate_path)
+                report = crash_report.parse(out, self.root)
+                if report is not None and report.ident() == ident:
+                    data, changed = candidate, True  # byte i was not needed; try the next one there
+                else:
+                    i += 1
+        candidate_path.unlink(missing_ok=True)
+        if len(data) < before:
+            self.log(f"{self.target.name}:   deleting single bytes: {before} -> {len(data)}")
+        return data

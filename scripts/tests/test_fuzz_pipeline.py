@@ -1,4 +1,5 @@
 import tempfile
+import types
 import unittest
 from pathlib import Path
 
@@ -32,6 +33,49 @@ class OutputTest(unittest.TestCase):
                          (524288, 1226, 6512, 512, 38 * 1024, 1234))
         merge = "#9\tpulse  cov: 9 ft: 9 exec/s: 0 rss: 1Mb\n#9\tDONE   cov: 1058 ft: 2500 exec/s: 0\n"
         self.assertEqual(libfuzzer_output.parse_merge(merge), {"cov": 1058, "ft": 2500})
+
+
+class DeletionPassTest(unittest.TestCase):
+    """The byte-deletion pass after libFuzzer's minimization, on a fake target whose inputs
+    fail exactly when they contain both "BU" and "G!" in that order."""
+
+    def test_small_inputs_end_one_minimal_and_keep_their_signature(self):
+        class Report:
+            def __init__(self, ident):
+                self._ident = ident
+
+            def ident(self):
+                return self._ident
+
+        runs = []
+
+        def fake_run(target, path, extra=(), limit_s=None):
+            data = Path(path).read_bytes()
+            runs.append(data)
+            return 1, data.decode("latin-1")
+
+        def fake_parse(out, root):
+            if "BU" in out and "G!" in out[out.index("BU") + 2:]:
+                return Report("bug")
+            return Report("other") if "X" in out else None
+
+        saved = findings.run_input, findings.crash_report.parse
+        findings.run_input, findings.crash_report.parse = fake_run, fake_parse
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                triage = findings.Triage(types.SimpleNamespace(name="fake"), None, tmp, "run", tmp, 60,
+                                        lambda m: None)
+                self.assertEqual(triage._delete_bytes_while_failing(b"aBUxG!b", "bug"), b"BUG!")
+                # "X" keeps it failing, but with another signature: that byte cannot go.
+                self.assertEqual(triage._delete_bytes_while_failing(b"BUX", "other"), b"X")
+                big = b"BUG!" + b"." * findings.ONE_MINIMAL_MAX_BYTES
+                runs.clear()
+                self.assertEqual(triage._delete_bytes_while_failing(big, "bug"), big)
+                self.assertEqual(runs, [])
+                triage.minimize_s = 0
+                self.assertEqual(triage._delete_bytes_while_failing(b"aBUG!", "bug"), b"aBUG!")
+        finally:
+            findings.run_input, findings.crash_report.parse = saved
 
 
 class StoreAndReportTest(unittest.TestCase):
