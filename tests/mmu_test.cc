@@ -283,6 +283,21 @@ TEST_F(MmuTest, HitsAreCountedAndLoadsReachTheBytes) {
   EXPECT_EQ(mmu.counters().hits, 0u) << "hits are counted only when asked for";
 }
 
+// Only naturally aligned accesses complete on the fast path; misaligned ones inside a page
+// take the slow path and must still read and write the same bytes, with one walk for the page.
+TEST_F(MmuTest, MisalignedAccessesInsideAPageReachTheSameBytes) {
+  ASSERT_TRUE(spaces[0].map(0x5000, 0x8040'0000, 4096, kRwad).ok());
+  EXPECT_EQ(mmu.store<uint64_t>(0x5003, 0x1122334455667788), Fault::kNone);
+  EXPECT_EQ(mmu.store<uint16_t>(0x5011, 0xa1b2), Fault::kNone);
+  EXPECT_EQ(memory.read<uint64_t>(0x8040'0003).value(), 0x1122334455667788u);
+  EXPECT_EQ(memory.read<uint16_t>(0x8040'0011).value(), 0xa1b2u);
+  EXPECT_EQ(mmu.load<uint64_t>(0x5003).value, 0x1122334455667788u);
+  EXPECT_EQ(mmu.load<uint32_t>(0x5005).value, 0x33445566u);
+  EXPECT_EQ(mmu.load<uint16_t>(0x5011).value, 0xa1b2u);
+  EXPECT_EQ(mmu.load<uint64_t>(0x5000).value, 0x4455667788000000u);
+  EXPECT_EQ(mmu.counters().misses, 1u);
+}
+
 TEST_F(MmuTest, MmioPagesTakeTheSlowPathToTheDevice) {
   ASSERT_TRUE(spaces[0].map(0x6000, 0x1000'0000, 4096, kRwad).ok());
   EXPECT_EQ(mmu.load<uint8_t>(0x6000).value, 0x77);

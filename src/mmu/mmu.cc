@@ -22,7 +22,7 @@ Mmu::~Mmu() {
 }
 
 void Mmu::catch_up() {
-  shootdown_.arm(/*fast=*/!config_.count_hits);
+  shootdown_.arm(config_.count_hits ? nullptr : tlb_.main_table());
   if (const uint64_t now = memory_.generation(); now != generation_) {
     tlb_.flush_all();
     generation_ = now;

@@ -21,9 +21,9 @@
 //      owner flushes and catches up first. Host addresses and the dirty-tracking state of
 //      each page (TlbEntry::tracked) are therefore those of the current regions.
 //   2. Every translation sees all shootdown requests posted before it began: the fast paths
-//      run only while the mailbox is armed (nothing posted and no generation change since the
-//      owner last caught up; never, when counting hits); otherwise the slow path catches up
-//      first.
+//      hit only while the mailbox names the main table (nothing posted and no generation
+//      change since the owner last caught up; never, when counting hits); otherwise they miss
+//      and the slow path catches up first.
 //   3. Stores reach guest memory's dirty tracking: a store through a host address happens
 //      only on pages whose region had tracking off at the fill (tracking on or off changes the
 //      generation, so invariant 1 keeps that true); tracked pages, page-crossing stores and
@@ -55,9 +55,9 @@ struct MmuConfig {
   unsigned prefetch_depth = 0;  // pages walked ahead on a confirmed stride; 0: off
   // Count TLB hits. The fast paths count nothing (an increment per hit is a read-modify-write
   // chain through memory, and even testing this flag is a load per access), so with counting
-  // on, the mailbox is never armed and every access takes the out-of-line path, which counts
-  // its hits there: for statistics and the prefetch benches, not for speed. Every other
-  // counter is kept on the slow paths and always counts.
+  // on, the mailbox never names the main table and every access takes the out-of-line path,
+  // which counts its hits there: for statistics and the prefetch benches, not for speed. Every
+  // other counter is kept on the slow paths and always counts.
   bool count_hits = false;
 };
 
@@ -85,9 +85,8 @@ class Mmu final : private mem::GenerationListener {
   const TranslationContext& context() const { return tlb_.context(); }
 
   Translation translate(uint64_t va, Access access) {
-    const TlbEntry& entry = tlb_.slot(va);
-    if (current() && (entry.compare[index(access)] & ~TlbEntry::kViaMemory) == page_of(va))
-        [[likely]] {
+    const TlbEntry& entry = fast_slot(va);
+    if ((entry.compare[index(access)] & ~TlbEntry::kViaMemory) == page_of(va)) [[likely]] {
       return {Fault::kNone, va + entry.pa_offset};
     }
     return translate_slow(va, access);
@@ -146,22 +145,30 @@ class Mmu final : private mem::GenerationListener {
     return value;
   }
 
-  // Whether the TLB may be used as it is: no shootdown posted and guest memory's regions
-  // unchanged since the owner last caught up (invariants 1 and 2). One load and a compare with
-  // a constant: guest memory tells the Mmu of every generation change (generation_changed),
-  // which leaves the mailbox stale, so the hot path never reads the generation itself.
-  bool current() const { return shootdown_.armed(); }
+  // va's slot in the table the fast paths use: the main table while the TLB may be used as it
+  // is (no shootdown posted, guest memory's regions unchanged since the owner last caught up:
+  // invariants 1 and 2), else a table that denies everything (shootdown.h), so a stale TLB
+  // costs the fast path nothing but the load of the table's address. Guest memory tells the Mmu
+  // of every generation change (generation_changed), which swaps in the stale table, so the
+  // hot path never reads the generation itself.
+  const TlbEntry& fast_slot(uint64_t va) const {
+    return *reinterpret_cast<const TlbEntry*>(
+        reinterpret_cast<const std::byte*>(shootdown_.fast_table()) + tlb_.slot_offset(va));
+  }
   void generation_changed() override { shootdown_.mark_stale(); }
   // Whether the slow path must catch up first.
   bool behind() const { return shootdown_.stale() || memory_.generation() != generation_; }
 
-  // Whether a TLB entry allows the access and the T stays in the page; if so, *host is the
+  // Whether a TLB entry allows the access and the T is naturally aligned; if so, *host is the
   // host address of the T. (A bool, not a null host address: a host address is never tested.)
   template <mem::GuestScalar T>
   bool fast_host(uint64_t va, Access access, std::byte** host) {
-    const TlbEntry& entry = tlb_.slot(va);
-    // The page of the last byte: an access that leaves the page never matches.
-    if (!current() || entry.compare[index(access)] != page_of(va + (sizeof(T) - 1))) return false;
+    static_assert(sizeof(T) - 1 <= TlbEntry::kAlignmentBits);
+    const TlbEntry& entry = fast_slot(va);
+    // The page with va's misalignment in the low bits, which a compare word never has: only
+    // naturally aligned accesses hit, and those never leave their page (misaligned ones take
+    // the slow path, which splits them at a page boundary). One mask, one compare.
+    if (entry.compare[index(access)] != (va & (~(kPageSize - 1) | (sizeof(T) - 1)))) return false;
     *host = reinterpret_cast<std::byte*>(va + entry.host_offset);
     return true;
   }

@@ -2,6 +2,8 @@
 
 namespace vmmem::mmu {
 
+constinit const TlbEntry ShootdownMailbox::kDeniedTables[2 * kMaxMainEntries] = {};
+
 uint64_t ShootdownMailbox::post(const FlushRequest& request) {
   std::lock_guard lock(mutex_);
   queue_.push_back(request);

@@ -8,7 +8,8 @@
 // and nothing else. Each entry keeps three compare words, one per access type. A compare word
 // is the entry's page address when that access may complete from the entry under the current
 // context, so a hit is one compare of the word with the page of the access; flags in the low
-// bits, which an aligned page address never has, send the access to the slow path:
+// bits, which a page address never has, send the access to the slow path. The flags start at
+// bit 3 so that bits 0-2 stay free for the access path's alignment check (Mmu::fast_host):
 //   kDenied:     this access would not pass (privilege, R/W/X, A, or D for a store), or the
 //                entry belongs to another ASID, or is empty — the slow path walks and faults
 //                precisely;
@@ -75,10 +76,13 @@ struct TlbCounters {
 };
 
 struct TlbEntry {
-  static constexpr uint64_t kDenied = 1;
-  static constexpr uint64_t kViaMemory = 2;
-  static constexpr uint64_t kPrefetched = 4;
+  static constexpr uint64_t kDenied = 8;
+  static constexpr uint64_t kViaMemory = 16;
+  static constexpr uint64_t kPrefetched = 32;
   static constexpr uint64_t kFlagMask = kDenied | kViaMemory | kPrefetched;
+  // Bits of a compare word that no flag uses: the misalignment of an access of up to 8 bytes.
+  static constexpr uint64_t kAlignmentBits = 7;
+  static_assert((kFlagMask & kAlignmentBits) == 0 && kFlagMask < 4096);
   static constexpr uint64_t kNoPage = ~uint64_t{0};
 
   std::array<uint64_t, kAccessKinds> compare{kDenied, kDenied, kDenied};
@@ -108,10 +112,14 @@ class Tlb {
   const TlbConfig& config() const { return config_; }
   // The main-table slot of va: the page number times the entry size, as one shift and one
   // mask (entries are one cache line each).
-  TlbEntry& slot(uint64_t va) { return *at_offset((va >> kSlotShift) & slot_mask_); }
+  TlbEntry& slot(uint64_t va) { return *at_offset(slot_offset(va)); }
   const TlbEntry& slot(uint64_t va) const {
-    return *const_cast<Tlb*>(this)->at_offset((va >> kSlotShift) & slot_mask_);
+    return *const_cast<Tlb*>(this)->at_offset(slot_offset(va));
   }
+  // The byte offset of va's slot from the first entry of the main table (or of any table laid
+  // out like it: the Mmu's fast path applies it to the table the shootdown mailbox names).
+  uint64_t slot_offset(uint64_t va) const { return (va >> kSlotShift) & slot_mask_; }
+  const TlbEntry* main_table() const { return main_.data(); }
   TlbCounters& counters() { return counters_; }
   const TlbCounters& counters() const { return counters_; }
 
