@@ -84,13 +84,14 @@ int decode_mmu(const std::vector<uint8_t>& bytes) {
   using namespace vmmem::scenario::mmu;
   const Input input = decode_input(bytes);
   const Config& c = input.config;
-  std::printf("config: %s, %s, %s, %s TLB, prefetch %u%s\n",
+  std::printf("config: %s, %s, %s, %s TLB, prefetch %u%s%s\n",
               c.mode == Mode::kSv48   ? "Sv48"
               : c.mode == Mode::kBare ? "Bare"
                                       : "Sv39",
               c.ad_policy == AdPolicy::kUpdate ? "Svadu" : "Svade",
               c.coherent ? "coherent" : "relaxed", c.small_tlb ? "small" : "default",
-              c.prefetch_depth, c.dirty_tracking ? ", dirty tracking" : "");
+              c.prefetch_depth, c.dirty_tracking ? ", dirty tracking" : "",
+              c.remote_flushes ? ", flushes as shootdowns" : "");
   Executor executor(c);
   Model model(c);
   return print_judged_run(input.ops, executor, model);

@@ -144,6 +144,7 @@ Config decode_config(uint8_t byte) {
   config.small_tlb = (byte & 16) != 0;
   config.prefetch_depth = (byte & 32) != 0 ? 2 : 0;
   config.dirty_tracking = (byte & 64) != 0;
+  config.remote_flushes = (byte & 128) != 0;
   return config;
 }
 
@@ -155,6 +156,7 @@ uint8_t encode_config(const Config& config) {
   if (config.small_tlb) byte |= 16;
   if (config.prefetch_depth != 0) byte |= 32;
   if (config.dirty_tracking) byte |= 64;
+  if (config.remote_flushes) byte |= 128;
   return byte;
 }
 

@@ -1,7 +1,7 @@
 // The mmu fuzz input format: one Config byte (bits 0-1 mode: Sv39, Sv48, Bare, Sv39; bit 2
 // Svadu; bit 3 relaxed, which forces Svade; bit 4 the small TLB; bit 5 prefetch two pages
-// ahead), then ops until the input ends. decode() reads one op, encode() writes one so that
-// decode() reads it back unchanged.
+// ahead; bit 6 dirty tracking; bit 7 flushes posted as shootdowns), then ops until the input
+// ends. decode() reads one op, encode() writes one so that decode() reads it back unchanged.
 //
 // Decodable domain: every field whole, except Batch counts 0..kMaxBatch, Translate/Batch
 // accesses and Flush kinds in range, Load/Store sizes 1/2/4/8, CorruptPte levels 0..3, and a

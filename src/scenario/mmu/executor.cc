@@ -215,7 +215,12 @@ Outcome Executor::perform(const Op& op) {
         } else if constexpr (std::is_same_v<T, Store>) {
           return access(o.va, o.size, Access::kStore, o.value);
         } else if constexpr (std::is_same_v<T, Flush>) {
-          mmu_.flush({o.kind, o.va, o.asid, o.length});
+          const FlushRequest request{o.kind, o.va, o.asid, o.length};
+          if (config_.remote_flushes) {
+            (void)mmu_.shootdown().post(request);  // applied before the next translation
+          } else {
+            mmu_.flush(request);
+          }
           return {};
         } else if constexpr (std::is_same_v<T, Batch>) {
           batch_addresses_.resize(o.count);

@@ -46,6 +46,10 @@ struct Config {
   // (ToggleScratch turns RAM's tracking off with the removal and on again with the return), and
   // after every op the executor takes both bitmaps: the model predicts them exactly.
   bool dirty_tracking = false;
+  // Flush ops are posted to the MMU's shootdown mailbox, as another hart's remote sfence.vma
+  // would be, instead of applied by a call: the owner must take them before its next
+  // translation, so the model judges both ways alike.
+  bool remote_flushes = false;
   friend bool operator==(const Config&, const Config&) = default;
 };
 

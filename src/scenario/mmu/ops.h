@@ -19,8 +19,9 @@ using vmmem::mmu::FlushKind;
 using vmmem::mmu::Privilege;
 
 inline constexpr unsigned kSpaces = 3;
-// The ASID of each address-space slot.
-inline constexpr uint16_t kSpaceAsids[kSpaces] = {1, 2, 0xffff};
+// The ASID of each address-space slot: 0 (what a kernel without ASIDs runs every process
+// under, and the value a TLB entry has before anyone sets it), 1 and the largest.
+inline constexpr uint16_t kSpaceAsids[kSpaces] = {1, 0, 0xffff};
 
 // Maps [va, va + size) to [pa, pa + size) in the current address space (in every one when
 // flags has G, as the spec requires of global mappings).

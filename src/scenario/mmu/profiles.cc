@@ -40,8 +40,17 @@ std::vector<Op> sequential(Rng& rng, size_t count) {
 std::vector<Op> strided(Rng& rng, size_t count) {
   const uint64_t pages = working_set(count, 1024);
   std::vector<Op> ops = map_pages(pages);
-  for (size_t i = 0; i < count; ++i)
+  for (size_t i = 0; i < count; ++i) {
     ops.push_back(access(rng, page_va((i * 3) % pages) + 64, 10));
+    // Now and then the next page of the stride (walked ahead by the prefetcher) from the
+    // address space of ASID 0, which has nothing mapped there: prefetched entries must carry
+    // their own ASID, not the zero of an entry nobody set.
+    if (i % 16 == 15) {
+      ops.push_back(SetAsid{1});
+      ops.push_back(access(rng, page_va(((i + 1) * 3) % pages) + 64, 10));
+      ops.push_back(SetAsid{0});
+    }
+  }
   return ops;
 }
 
@@ -153,6 +162,9 @@ void flush_run(std::vector<Op>& ops, uint64_t first, uint64_t pages, FlushKind k
   ops.push_back(Translate{page_va(first + pages - 1), Access::kLoad});
 }
 
+constexpr FlushKind kKinds[] = {FlushKind::kAll,         FlushKind::kAsid,  FlushKind::kAddress,
+                                FlushKind::kAddressAsid, FlushKind::kRange, FlushKind::kRangeAsid};
+
 std::vector<Op> relaxed_stale(Rng& rng, size_t count) {
   std::vector<Op> ops = map_pages(32);
   // Two pages sharing a slot of the small TLB: the first goes to the victim table, is unmapped
@@ -172,12 +184,20 @@ std::vector<Op> relaxed_stale(Rng& rng, size_t count) {
       ops.push_back(Map{page_va(page), kDataBase + rng.below(64) * 4096, 4096, kRw});
     } else if (pick < 25) {
       ops.push_back(Protect{page_va(page), static_cast<uint8_t>(kRw & ~pte::kWrite)});
-    } else if (pick < 32) {
-      static constexpr FlushKind kKinds[] = {FlushKind::kAll,     FlushKind::kAsid,
-                                             FlushKind::kAddress, FlushKind::kAddressAsid,
-                                             FlushKind::kRange,   FlushKind::kRangeAsid};
+    } else if (pick < 28) {
       ops.push_back(Flush{kKinds[rng.below(6)], page_va(page), kSpaceAsids[rng.below(kSpaces)],
                           rng.below(8) * 4096});
+    } else if (pick < 32) {
+      // A cached page changed, a flush of any kind that covers it (the current space's ASID,
+      // a range that holds the page), and the page again: a stale hit now is a bug.
+      ops.push_back(SetAsid{0});
+      ops.push_back(Translate{page_va(page), Access::kLoad});
+      ops.push_back(rng.percent(50)
+                        ? Op{Unmap{page_va(page)}}
+                        : Op{Map{page_va(page), kDataBase + rng.below(64) * 4096, 4096, kRw}});
+      ops.push_back(
+          Flush{kKinds[rng.below(6)], page_va(page), kSpaceAsids[0], rng.between(1, 3) * 4096});
+      ops.push_back(Translate{page_va(page), Access::kLoad});
     } else if (pick < 36) {
       ops.push_back(SetAsid{static_cast<uint8_t>(rng.below(kSpaces))});
     } else if (pick < 40) {
@@ -317,6 +337,7 @@ Config profile_config(std::string_view name) {
     config.coherent = false;
     config.ad_policy = AdPolicy::kFault;
     config.small_tlb = true;  // entries reach the victim table, where flushes must find them
+    config.remote_flushes = true;
   }
   if (name == "faults") config.ad_policy = AdPolicy::kFault;
   if (name == "edge_cases") config.mode = Mode::kSv48;
