@@ -554,24 +554,31 @@ TEST_F(MmuTest, ShootdownFromAnotherThreadIsAppliedBeforeTheNextTranslation) {
   std::atomic<bool> flushed{false};
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> stale_after_flush{0};
+  std::atomic<bool> warm{false};
   std::thread owner([&] {
     uint64_t i = 0;
     while (!stop.load(std::memory_order_acquire)) {
       const bool after = flushed.load(std::memory_order_acquire);
       const Translation t = mmu.translate(0x30'0000 + (i++ % kPages) * 4096, Access::kLoad);
       if (after && t.fault == Fault::kNone) stale_after_flush.fetch_add(1);
+      if (i == kPages) warm.store(true, std::memory_order_release);
     }
   });
-  // The requester changes the tables (atomic PTE stores) while the owner walks them, then
-  // shoots down the owner's TLB and waits for it to be applied.
+  // Once the owner has every page in its TLB (and has caught up, so only the mailbox can tell
+  // it of the request), the requester changes the tables (atomic PTE stores) while the owner
+  // hits on them, then shoots down the owner's TLB and waits for it to be applied.
+  while (!warm.load(std::memory_order_acquire))
+    std::this_thread::yield();
   for (uint64_t page = 0; page < kPages; ++page)
     ASSERT_TRUE(spaces[0].unmap(0x30'0000 + page * 4096).ok());
   const uint64_t ticket = mmu.shootdown().post({FlushKind::kRange, 0x30'0000, 0, kPages * 4096});
-  mmu.shootdown().wait(ticket);
+  // Bounded only so that an owner that never applies it fails the test instead of hanging it.
+  const bool applied = mmu.shootdown().wait_for(ticket, std::chrono::seconds(10));
   flushed.store(true, std::memory_order_release);
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   stop.store(true, std::memory_order_release);
   owner.join();
+  ASSERT_TRUE(applied) << "the owner kept translating without applying the shootdown";
   EXPECT_EQ(stale_after_flush.load(), 0u);
   EXPECT_EQ(mmu.counters().flushes[static_cast<unsigned>(FlushKind::kRange)], 1u);
 }

@@ -16,6 +16,11 @@ void ShootdownMailbox::wait(uint64_t ticket) {
   done_.wait(lock, [&] { return completed_ >= ticket; });
 }
 
+bool ShootdownMailbox::wait_for(uint64_t ticket, std::chrono::nanoseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return done_.wait_for(lock, timeout, [&] { return completed_ >= ticket; });
+}
+
 std::vector<FlushRequest> ShootdownMailbox::take(uint64_t* last_ticket) {
   std::lock_guard lock(mutex_);
   std::vector<FlushRequest> taken;

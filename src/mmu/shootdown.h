@@ -1,7 +1,8 @@
 // ShootdownMailbox: how other threads ask a vCPU to flush its TLB. A requester posts a
 // FlushRequest and gets a ticket; the owner applies queued requests before its next
 // translation (or when it calls Mmu::service_shootdowns) and then marks their tickets done;
-// wait(ticket) blocks the requester until then.
+// wait(ticket) blocks the requester until then (wait_for gives up after a timeout: a requester
+// need not hang on an owner that stopped translating).
 //
 // The owner's fast path asks no question at all: it looks its TLB entry up in the table the
 // mailbox names. While the owner is caught up that is the owner's own main table; post() and
@@ -10,8 +11,8 @@
 // catches up, and the owner names its own table again when it arms. The lookup, which needs a
 // table base anyway, costs one load and no compare or branch of its own.
 //
-// Thread safety: post, mark_stale and wait from any thread; arm, take and complete from the owner
-// only.
+// Thread safety: post, mark_stale, wait and wait_for from any thread; arm, take and complete from
+// the owner only.
 //
 // Invariants:
 //   1. completed_ <= issued_; tickets are issued in order 1, 2, ... and completed in order.
@@ -24,6 +25,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -46,6 +48,8 @@ class ShootdownMailbox {
   uint64_t post(const FlushRequest& request);
   // Blocks until the owner has applied every request up to `ticket`.
   void wait(uint64_t ticket);
+  // Whether the owner applied every request up to `ticket` within `timeout`.
+  bool wait_for(uint64_t ticket, std::chrono::nanoseconds timeout);
 
   // Owner side: the table the fast path looks entries up in (see above).
   const TlbEntry* fast_table() const { return table_.load(std::memory_order_acquire); }
