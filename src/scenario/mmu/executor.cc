@@ -115,12 +115,19 @@ ErrorCode Executor::map(const Map& op) {
   // Address spaces share no tables unless CorruptPte made them; then a map into one can
   // change what the next finds, and the first refusal ends the op (earlier spaces keep the
   // page).
+  note_global_leaf(op.flags);
   for (PageTableBuilder& space : spaces_) {
     if (const Status status = space.map(op.va, op.pa, op.size, op.flags); !status.ok()) {
       return status.code();
     }
   }
   return ErrorCode::kOk;
+}
+
+void Executor::note_global_leaf(uint64_t flags) {
+  const bool settable = (flags & pte::kAccessed) == 0 ||
+                        ((flags & pte::kWrite) != 0 && (flags & pte::kDirty) == 0);
+  if (config_.ad_policy == AdPolicy::kUpdate && settable) global_copies_may_differ_ = true;
 }
 
 ErrorCode Executor::change_leaf(uint64_t va, std::optional<uint8_t> protect_flags) {
@@ -130,6 +137,7 @@ ErrorCode Executor::change_leaf(uint64_t va, std::optional<uint8_t> protect_flag
   const Result<vmmem::mmu::LeafLocation> leaf = spaces_[space_].find_leaf(va);
   if (!leaf.ok()) return leaf.status().code();
   const bool global = (leaf.value().entry & pte::kGlobal) != 0;
+  if (global && protect_flags) note_global_leaf(*protect_flags);
   for (unsigned slot = 0; slot < kSpaces; ++slot) {
     if (slot != space_ && !global) continue;
     PageTableBuilder& space = spaces_[slot];
@@ -199,7 +207,7 @@ Outcome Executor::perform(const Op& op) {
         } else if constexpr (std::is_same_v<T, SetAsid>) {
           space_ = o.space % kSpaces;
           mmu_.set_context(context());
-          if (config_.coherent && tables_corrupted_) flush_all();
+          if (config_.coherent && (tables_corrupted_ || global_copies_may_differ_)) flush_all();
           return {};
         } else if constexpr (std::is_same_v<T, SetPrivilege>) {
           privilege_ = o.privilege;

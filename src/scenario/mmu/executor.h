@@ -6,7 +6,11 @@
 // changing page tables: sfence.vma by address (and ASID, unless the leaf was global) after
 // Unmap and Protect; a full flush after CorruptPte, after a store into page-table frames, and,
 // once tables were corrupted (which can break the spec's rule that a global mapping is the
-// same in every address space), after every store and every address-space switch.
+// same in every address space), after every store and every address-space switch. Under
+// Svadu a global leaf written without A (or writable without D) breaks that rule too: the
+// walk that sets the bit sets it in one address space's copy only, and a global TLB entry
+// filled there would let the next space skip the update of its own copy; so once such a leaf
+// was written, every address-space switch flushes.
 #pragma once
 
 #include <array>
@@ -49,6 +53,8 @@ class Executor {
   ErrorCode map(const Map& op);
   ErrorCode change_leaf(uint64_t va, std::optional<uint8_t> protect_flags);
   ErrorCode corrupt(const CorruptPte& op);
+  // Notes a global leaf written with `flags`: under Svadu, walks may update its copies apart.
+  void note_global_leaf(uint64_t flags);
   Outcome access(uint64_t va, unsigned size, Access access, std::optional<uint64_t> value);
   void flush_all() { mmu_.flush({vmmem::mmu::FlushKind::kAll}); }
   Outcome perform(const Op& op);
@@ -69,6 +75,7 @@ class Executor {
   bool mxr_ = false;
   bool scratch_present_ = true;
   bool tables_corrupted_ = false;
+  bool global_copies_may_differ_ = false;
   std::vector<uint64_t> batch_addresses_;
 };
 
