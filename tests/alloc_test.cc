@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "alloc/allocator.h"
+#include "alloc/heap.h"
 #include "alloc/object_pool.h"
 #include "alloc/sanitizer.h"
 #include "alloc/size_classes.h"
@@ -452,6 +453,68 @@ TEST(PurgeTest, AnExpiredNeighbourIsPurgedBeforeItMerges) {
   EXPECT_EQ(allocator.stats().os.purges, purges + 1);
   allocator.deallocate(guard);
   EXPECT_TRUE(allocator.check().ok());
+}
+
+// A program that takes purged memory back soon after the purge makes the delay grow (up to
+// its limit), so the next round of the same pattern keeps the memory resident; a quiet
+// stretch brings it back to the configured delay.
+TEST(PurgeTest, PurgedSpansTakenBackSoonLengthenTheDelayAndQuietShortensIt) {
+  manual_clock_now = 9000;
+  Options options;
+  options.purge = PurgePolicy::kDelayed;
+  options.purge_delay = 10;
+  options.purge_clock = manual_clock;
+  Allocator allocator(options);
+  Heap* heap = allocator.create_heap();
+  auto allocate = [&](size_t size, size_t alignment = 1) {
+    return allocator.heap_allocate(heap, size, alignment).value();
+  };
+  void* anchor = allocate(4096, 4096);
+  auto slow_calls = [&](uint64_t n) {
+    for (uint64_t i = 0; i < n; ++i)
+      allocator.deallocate(allocate(4096, 4096));
+  };
+  // One round: big blocks taken (from the spans the last round freed), written and freed, then
+  // left to age by `wait`. Returns the purges the round caused.
+  auto round = [&](uint64_t wait) {
+    const uint64_t before = allocator.stats().os.purges;
+    std::vector<void*> blocks;
+    for (int i = 0; i < 12; ++i)
+      blocks.push_back(allocate(100000));
+    for (void* b : blocks)
+      std::memset(b, 1, 100000);
+    for (void* b : blocks)
+      allocator.deallocate(b);
+    manual_clock_now += wait;
+    slow_calls(kPurgeClockInterval * 2);
+    return allocator.stats().os.purges - before;
+  };
+  const uint64_t base = heap->purge_delay();
+  EXPECT_EQ(base, 10u);
+  EXPECT_GT(round(16), 0u);  // aged 1.6 delays: purged
+  EXPECT_EQ(heap->purge_delay(), base);
+  // The next round takes the purged spans back at once: the delay doubles, and the same wait
+  // no longer purges them.
+  EXPECT_EQ(round(16), 0u);
+  EXPECT_EQ(heap->purge_delay(), 2 * base);
+  uint64_t delay = heap->purge_delay();
+  for (int i = 0; i < 10 && delay < base * kMaxPurgeDelayFactor; ++i) {
+    round(delay + delay / 2 + 1);
+    EXPECT_GE(heap->purge_delay(), delay);
+    delay = heap->purge_delay();
+  }
+  round(0);  // takes the last round's purged spans back
+  EXPECT_EQ(heap->purge_delay(), base * kMaxPurgeDelayFactor);
+  EXPECT_EQ(round(16), 0u);
+  // Quiet: no purged span taken early for many delays halves the delay back to the base.
+  for (int i = 0; i < 20; ++i) {
+    manual_clock_now += heap->purge_delay() * kPurgeDelayDecayDelays;
+    slow_calls(kPurgeClockInterval);
+  }
+  EXPECT_EQ(heap->purge_delay(), base);
+  allocator.deallocate(anchor);
+  EXPECT_TRUE(allocator.check().ok());
+  allocator.destroy_heap(heap);
 }
 
 TEST_F(AllocatorTest, ReallocateGrowsInPlaceWhenTheNextSlicesAreFree) {

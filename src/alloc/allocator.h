@@ -62,8 +62,12 @@ namespace vmmem::alloc {
 enum class PurgePolicy : uint8_t {
   // As soon as a span is free or a segment enters the cache.
   kEager,
-  // A free span once it has stayed free for Options::purge_delay units of the purge clock (heap
-  // ticks, i.e. slow-path calls, unless Options::purge_clock says otherwise);
+  // A free span once it has stayed free for the heap's purge delay, in units of the purge clock
+  // (heap ticks, i.e. slow-path calls, unless Options::purge_clock says otherwise). The delay
+  // starts at Options::purge_delay and adapts: a purged span taken again within one delay of
+  // the purge doubles it (up to kMaxPurgeDelayFactor times), a quiet stretch of
+  // kPurgeDelayDecayDelays delays without one halves it back, so memory a busy program recycles
+  // stays resident instead of being returned and faulted in again;
   // an empty segment in the cache once kCachePurgeEvents other segments have entered or left
   // the cache since it came in, so a loop that frees and allocates one big object reuses its
   // pages without faulting them in again. Dirty cached memory is bounded by the cache limits.
@@ -74,6 +78,11 @@ enum class PurgePolicy : uint8_t {
 // Cache events (a segment entering or leaving the segment caches) after which a cached empty
 // segment is purged under PurgePolicy::kDelayed.
 inline constexpr uint64_t kCachePurgeEvents = 16;
+
+// The adaptive purge delay's bounds: Options::purge_delay times 1 .. kMaxPurgeDelayFactor; it
+// halves once no purged span was taken early for kPurgeDelayDecayDelays current delays.
+inline constexpr uint64_t kMaxPurgeDelayFactor = 64;
+inline constexpr uint64_t kPurgeDelayDecayDelays = 4;
 
 // Slow-path calls between two looks at Options::purge_clock for expired spans.
 inline constexpr uint64_t kPurgeClockInterval = 32;

@@ -48,7 +48,8 @@ Heap::Heap(Allocator* allocator, uintptr_t owner_tid, bool first_class)
     : allocator_(allocator),
       owner_tid_(owner_tid),
       first_class_(first_class),
-      hardened_(allocator->options().hardened) {
+      hardened_(allocator->options().hardened),
+      purge_delay_(allocator->options().purge_delay) {
   for (Page*& slot : direct_)
     slot = &empty_page;
   for (Page*& page : current_)
@@ -512,6 +513,10 @@ void Heap::make_used_span(Segment* segment, size_t first, size_t count, SpanKind
   }
   const uint64_t mask = segment->huge ? uint64_t{1} << 1 : Segment::slice_mask(first, count);
   span->fresh = (segment->dirty_mask & mask) == 0;
+  if ((segment->purged_mask & mask) != 0) {
+    segment->purged_mask &= ~mask;
+    purged_slices_reused();
+  }
   if (!segment->huge) {
     allocator_->add_committed(static_cast<int64_t>(std::popcount(mask & ~segment->dirty_mask)) *
                               static_cast<int64_t>(kSliceSize));
@@ -564,7 +569,7 @@ Page* Heap::release_span(Segment* segment, Page* span, bool keep_segment) {
   const uint64_t now = purge_now();
   const Options& options = allocator_->options();
   auto purge_if_expired = [&](Page* neighbour) {
-    if (options.purge == PurgePolicy::kDelayed && now - neighbour->freed_at >= options.purge_delay)
+    if (options.purge == PurgePolicy::kDelayed && now - neighbour->freed_at >= purge_delay_)
       purge_span(segment, neighbour);
   };
   const size_t end = first + count;
@@ -643,8 +648,20 @@ void Heap::purge_span(Segment* segment, Page* span) {
   if (!allocator_->os().purge(segment->slice_address(first), span->slice_count * kSliceSize))
     return;  // the slices stay dirty and count as committed
   segment->dirty_mask &= ~mask;
+  segment->purged_mask |= dirty;
+  last_purged_at_ = purge_now();
+  early_reuse_counted_ = false;
   allocator_->add_committed(-static_cast<int64_t>(std::popcount(dirty)) *
                             static_cast<int64_t>(kSliceSize));
+}
+
+void Heap::purged_slices_reused() {
+  const uint64_t now = purge_now();
+  if (early_reuse_counted_ || now - last_purged_at_ >= purge_delay_) return;
+  early_reuse_counted_ = true;  // one doubling per purge, however many spans come back
+  last_early_reuse_ = now;
+  const uint64_t limit = allocator_->options().purge_delay * kMaxPurgeDelayFactor;
+  purge_delay_ = purge_delay_ * 2 < limit ? purge_delay_ * 2 : limit;
 }
 
 uint64_t Heap::purge_now() const {
@@ -657,7 +674,7 @@ void Heap::maybe_purge_expired() {
   if (options.purge != PurgePolicy::kDelayed) return;
   // Without a clock, time is tick_ and the check itself is the rate limit; with one, the clock
   // is read every kPurgeClockInterval calls and spans are looked for every half delay.
-  const uint64_t half_delay = options.purge_delay / 2;
+  const uint64_t half_delay = purge_delay_ / 2;
   const uint64_t interval =
       options.purge_clock != nullptr ? kPurgeClockInterval : (half_delay > 16 ? half_delay : 16);
   if (tick_ - last_purge_check_ < interval) return;
@@ -669,7 +686,12 @@ void Heap::purge_expired(bool force) {
   const uint64_t now = purge_now();
   last_purge_check_ = tick_;
   last_purge_time_ = now;
-  const uint32_t delay = allocator_->options().purge_delay;
+  const uint64_t base_delay = allocator_->options().purge_delay;
+  if (!force && purge_delay_ > base_delay &&
+      now - last_early_reuse_ >= kPurgeDelayDecayDelays * purge_delay_) {
+    purge_delay_ = purge_delay_ / 2 > base_delay ? purge_delay_ / 2 : base_delay;
+  }
+  const uint64_t delay = purge_delay_;
   flush_span_cache(force ? UINT64_MAX : (now > delay ? now - delay : 0));
   for (Segment* segment = segments_; segment != nullptr; segment = segment->next) {
     if (segment->huge) continue;

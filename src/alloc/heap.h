@@ -128,6 +128,8 @@ class Heap {
   void add_fresh_segment(Segment* segment);
 
   uintptr_t owner_tid() const { return owner_tid_; }
+  // How long a free span waits now before it is purged (PurgePolicy::kDelayed).
+  uint64_t purge_delay() const { return purge_delay_; }
   bool first_class() const { return first_class_; }
   Allocator* allocator() const { return allocator_; }
   Segment* segments() const { return segments_; }
@@ -205,6 +207,9 @@ class Heap {
   // Purges the free spans older than the purge delay, or all of them when `force`.
   void purge_expired(bool force);
   void purge_span(Segment* segment, Page* span);
+  // A span is being made of slices this heap purged: if it last purged a span less than one
+  // delay ago, the delay was too short for this program (see PurgePolicy::kDelayed).
+  void purged_slices_reused();
   // A large page with a live block waits in the kNotify state (see DelayState).
   void park_large(Page* page);
   template <class F>
@@ -234,6 +239,10 @@ class Heap {
   uint64_t tick_ = 0;
   uint64_t last_purge_check_ = 0;  // tick_ when expired spans were last looked for
   uint64_t last_purge_time_ = 0;   // purge_now() then
+  uint64_t purge_delay_;           // the adaptive delay, in purge_now() units
+  uint64_t last_purged_at_ = 0;    // purge_now() when this heap last purged a span
+  bool early_reuse_counted_ = false;  // that purge has already doubled the delay
+  uint64_t last_early_reuse_ = 0;  // purge_now() when purged slices were last taken early
   PageQueue queues_[kNumClasses];
   PageQueue full_;
   PageQueue bins_[kSlicesPerSegment];  // free spans by slice count (index 0 unused)

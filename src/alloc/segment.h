@@ -49,6 +49,9 @@ struct Segment {
   bool huge;
   uint32_t used_spans;
   uint64_t dirty_mask;
+  // Slices a heap purged as part of a free span and has not used since: taking one again is
+  // the evidence the heap's adaptive purge delay grows on (heap.h). Cleared with the segment.
+  uint64_t purged_mask;
   // Hardened mode: one bit per 8-byte granule of the first kSegmentSize bytes, set at the
   // start of every allocated block. A separate mapping of kHardenedBitsBytes.
   std::atomic<uint64_t>* allocated_bits;
