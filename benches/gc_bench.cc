@@ -11,9 +11,10 @@
 //   gc/barrier/<holder>/<impl>       a store in a tight loop: vmmem's write barrier against a
 //                                    plain pointer store ("plain"), into an old holder taking a
 //                                    young value and into a young holder
-//   gc/pacer/<ms>ms/vmmem            a steady workload under a pause target; counters: the p50
-//                                    minor pause over the target and the collections the pacer
-//                                    took to settle within 20%
+//   gc/pacer/<window>/<ms>ms/vmmem   a steady workload under a pause target, its survivors a
+//                                    fixed window of recent objects or a window proportional to
+//                                    the nursery; counters: the p50 minor pause over the target
+//                                    and the collections the pacer took to settle within 20%
 //   gc/gcbench/<impl>                GCBench (peers/gcbench.h): vmmem, boehm, malloc
 //   gc/scenario/<profile>/vmmem      a whole profile through scenario::run and the Executor
 //
@@ -219,19 +220,27 @@ void barrier(benchmark::State& state, bool old_holder, bool plain) {
 
 // ---- pacer -----------------------------------------------------------------------------------
 
-// Allocation with a steady survival rate: a window of recent pairs stays live (a ring of 4096
-// slots in an old array), the rest dies young.
-void pacer(benchmark::State& state, double target_ms) {
+// Allocation with a steady survival rate: every 2^keep_shift-th pair is stored in a ring of
+// `ring_slots` slots in an old array and stays live until the ring comes round again; the
+// rest dies young. The fixed window (64K slots, every 8th pair) caps what a minor collection
+// can find alive, so past some nursery size pauses stop growing and a large target is out of
+// reach (the pacer then holds the nursery at its maximum). The proportional window spans more
+// allocation than the largest nursery, so about a quarter of any nursery survives and every
+// target is within reach.
+void pacer(benchmark::State& state, double target_ms, bool proportional) {
   vmmem::gc::Options options;
   options.pause_target_ms = target_ms;
   options.min_nursery_bytes = uint64_t{256} << 10;
   options.max_nursery_bytes = small_scale() ? uint64_t{4} << 20 : uint64_t{256} << 20;
-  const uint64_t minors_per_iteration = small_scale() ? 4 : 40;
+  const uint64_t minors_per_iteration = small_scale() ? 4 : proportional ? 24 : 40;
   BenchHeap b = make_heap(options);
   Heap& heap = *b.heap;
   const ShapeId array = heap.register_shape({"ring", 0, 8, ArrayKind::kRefs}).value();
-  constexpr uint64_t kRing = 1 << 16;
-  const Handle ring = heap.make_persistent(heap.new_object(array, kRing).value()).value();
+  const unsigned keep_shift = proportional ? 2 : 3;
+  // 40-byte pairs: 2^21 kept slots span 320 MiB of allocation, past the 256 MiB nursery.
+  const uint64_t ring_slots = !proportional ? 1 << 16 : small_scale() ? 1 << 15 : 1 << 21;
+  const uint64_t keep_mask = (uint64_t{1} << keep_shift) - 1;
+  const Handle ring = heap.make_persistent(heap.new_object(array, ring_slots).value()).value();
   uint64_t k = 0;
   for (auto _ : state) {
     // Enough allocation for a few dozen minor GCs at the largest nursery the target allows.
@@ -239,7 +248,7 @@ void pacer(benchmark::State& state, double target_ms) {
     while (heap.stats().minor.count < minors_before + minors_per_iteration) {
       for (int i = 0; i < 4096; ++i) {
         Object* node = must(heap.allocate_raw(b.pair));
-        if ((i & 7) == 0) heap.store_slot(heap.raw(ring), k++ & (kRing - 1), node);
+        if ((i & keep_mask) == 0) heap.store_slot(heap.raw(ring), k++ & (ring_slots - 1), node);
       }
     }
   }
@@ -407,12 +416,18 @@ void register_all() {
   }
   set_ratio_target("gc/barrier/old_holder", "vmmem", "plain", 3.0);
   set_ratio_target("gc/barrier/young_holder", "vmmem", "plain", 1.5);
-  for (const double ms : {1.0, 5.0, 10.0, 50.0}) {
-    benchmark::RegisterBenchmark(
-        ("gc/pacer/" + std::to_string(static_cast<int>(ms)) + "ms/vmmem").c_str(),
-        [ms](benchmark::State& s) { pacer(s, ms); })
-        ->Iterations(1)
-        ->Unit(benchmark::kMillisecond);
+  for (const bool proportional : {false, true}) {
+    for (const double ms : {1.0, 5.0, 10.0, 50.0}) {
+      const std::string window = proportional ? "proportional" : "fixed";
+      benchmark::RegisterBenchmark(("gc/pacer/" + window + "/" +
+                                    std::to_string(static_cast<int>(ms)) + "ms/vmmem")
+                                       .c_str(),
+                                   [ms, proportional](benchmark::State& s) {
+                                     pacer(s, ms, proportional);
+                                   })
+          ->Iterations(1)
+          ->Unit(benchmark::kMillisecond);
+    }
   }
   benchmark::RegisterBenchmark("gc/gcbench/vmmem", gcbench_vmmem)->Unit(benchmark::kMillisecond);
   if (kWithBoehm)

@@ -656,6 +656,28 @@ TEST(GcPacerTest, ConvergesWithinTwentyPercentOfEachTarget) {
   }
 }
 
+// The minor collection after a major one finds nothing to promote and pauses a fraction of the
+// steady state; the pacer settles as before, and that pause neither moves the nursery nor
+// breaks the settled run.
+TEST(GcPacerTest, TheMinorAfterAMajorIsNotSampled) {
+  Pacer pacer(pacer_config(10.0));
+  for (int i = 0; i < 40; ++i) {
+    const uint64_t nursery = pacer.nursery_bytes();
+    pacer.on_minor(nursery, nursery / 10, synthetic_pause(nursery));
+  }
+  const uint64_t settled = pacer.settled_after();
+  ASSERT_GT(settled, 0u);
+  const uint64_t nursery = pacer.nursery_bytes();
+  pacer.on_major(64 << 20);
+  pacer.on_minor(nursery, nursery / 100, synthetic_pause(nursery) / 10);
+  EXPECT_EQ(pacer.nursery_bytes(), nursery);
+  EXPECT_EQ(pacer.settled_after(), settled);
+  // The next one is sampled again: a pause far off the target moves the nursery.
+  pacer.on_minor(nursery, nursery / 100, synthetic_pause(nursery) / 10);
+  EXPECT_GT(pacer.nursery_bytes(), nursery);
+  EXPECT_EQ(pacer.settled_after(), 0u);
+}
+
 TEST(GcPacerTest, LongPausesShrinkTheNurseryAndShortOnesGrowIt) {
   Pacer pacer(pacer_config(5.0));
   const uint64_t start = pacer.nursery_bytes();

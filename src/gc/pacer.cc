@@ -19,6 +19,10 @@ Pacer::Pacer(const PacerConfig& config)
 void Pacer::on_minor(uint64_t nursery_bytes, uint64_t survived_bytes, uint64_t pause_ns) {
   ++minors_;
   if (config_.pause_target_ms <= 0 || nursery_bytes == 0) return;
+  if (after_major_) {
+    after_major_ = false;
+    return;
+  }
   const double target_ns = config_.pause_target_ms * 1e6;
   const double pause = static_cast<double>(pause_ns);
 
@@ -54,6 +58,7 @@ void Pacer::on_minor(uint64_t nursery_bytes, uint64_t survived_bytes, uint64_t p
 void Pacer::on_major(uint64_t old_live_bytes) {
   const double next = static_cast<double>(old_live_bytes) * config_.growth_factor;
   major_trigger_ = std::max(config_.min_major_trigger, static_cast<uint64_t>(next));
+  after_major_ = true;
 }
 
 }  // namespace vmmem::gc

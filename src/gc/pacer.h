@@ -9,8 +9,14 @@
 // [min, max]. It has no clock: the heap measures pauses and passes them in, so tests feed it
 // synthetic pauses.
 //
+// A major collection promotes every young object, so the first minor collection after it finds
+// no aged survivors to promote and pauses far less than the steady state (a tenth of it in the
+// proportional pacer bench): that minor is not a sample of the workload's cost. The pacer
+// neither learns from it nor counts it for or against settling; acting on it would double the
+// nursery and overshoot the target on the next collections.
+//
 // settled_after(): the 1-based index of the minor collection from which the last
-// kSettleWindow pauses all stayed within 20% of the target (0 while they have not).
+// kSettleWindow sampled pauses all stayed within 20% of the target (0 while they have not).
 #pragma once
 
 #include <cstdint>
@@ -35,7 +41,8 @@ class Pacer {
   // After a minor collection of a nursery of `nursery_bytes` that copied `survived_bytes`
   // (survivor + promoted) in `pause_ns`.
   void on_minor(uint64_t nursery_bytes, uint64_t survived_bytes, uint64_t pause_ns);
-  // After a major collection that left `old_live_bytes` in the old generation.
+  // After a major collection that left `old_live_bytes` in the old generation; the next minor
+  // collection is not sampled.
   void on_major(uint64_t old_live_bytes);
 
   uint64_t nursery_bytes() const { return nursery_; }
@@ -54,6 +61,7 @@ class Pacer {
   double ns_per_byte_ = -1;  // < 0: no estimate yet
   uint64_t minors_ = 0;
   uint32_t in_band_run_ = 0;
+  bool after_major_ = false;  // the next minor follows a major collection: not sampled
   uint64_t settled_after_ = 0;
 };
 
