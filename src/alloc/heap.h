@@ -237,12 +237,12 @@ class Heap {
   bool first_class_;
   bool hardened_;
   uint64_t tick_ = 0;
-  uint64_t last_purge_check_ = 0;  // tick_ when expired spans were last looked for
-  uint64_t last_purge_time_ = 0;   // purge_now() then
-  uint64_t purge_delay_;           // the adaptive delay, in purge_now() units
-  uint64_t last_purged_at_ = 0;    // purge_now() when this heap last purged a span
+  uint64_t last_purge_check_ = 0;     // tick_ when expired spans were last looked for
+  uint64_t last_purge_time_ = 0;      // purge_now() then
+  uint64_t purge_delay_;              // the adaptive delay, in purge_now() units
+  uint64_t last_purged_at_ = 0;       // purge_now() when this heap last purged a span
   bool early_reuse_counted_ = false;  // that purge has already doubled the delay
-  uint64_t last_early_reuse_ = 0;  // purge_now() when purged slices were last taken early
+  uint64_t last_early_reuse_ = 0;     // purge_now() when purged slices were last taken early
   PageQueue queues_[kNumClasses];
   PageQueue full_;
   PageQueue bins_[kSlicesPerSegment];  // free spans by slice count (index 0 unused)

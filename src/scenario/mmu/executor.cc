@@ -125,8 +125,8 @@ ErrorCode Executor::map(const Map& op) {
 }
 
 void Executor::note_global_leaf(uint64_t flags) {
-  const bool settable = (flags & pte::kAccessed) == 0 ||
-                        ((flags & pte::kWrite) != 0 && (flags & pte::kDirty) == 0);
+  const bool settable =
+      (flags & pte::kAccessed) == 0 || ((flags & pte::kWrite) != 0 && (flags & pte::kDirty) == 0);
   if (config_.ad_policy == AdPolicy::kUpdate && settable) global_copies_may_differ_ = true;
 }
 
