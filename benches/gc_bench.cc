@@ -15,6 +15,8 @@
 //                                    fixed window of recent objects or a window proportional to
 //                                    the nursery; counters: the p50 minor pause over the target
 //                                    and the collections the pacer took to settle within 20%
+//                                    (still settled at the end / first settled), and the share of
+//                                    later pauses within 20%
 //   gc/gcbench/<impl>                GCBench (peers/gcbench.h): vmmem, boehm, malloc
 //   gc/scenario/<profile>/vmmem      a whole profile through scenario::run and the Executor
 //
@@ -257,6 +259,12 @@ void pacer(benchmark::State& state, double target_ms, bool proportional) {
   state.counters["p50_ms"] = static_cast<double>(stats.minor.p50_ns) / 1e6;
   state.counters["p50_over_target"] = static_cast<double>(stats.minor.p50_ns) / 1e6 / target_ms;
   state.counters["settled_after"] = static_cast<double>(stats.pacer_settled_after);
+  state.counters["first_settled"] = static_cast<double>(stats.pacer_first_settled_after);
+  state.counters["in_band_after"] =
+      stats.pacer_sampled_after_settling == 0
+          ? 0.0
+          : static_cast<double>(stats.pacer_in_band_after_settling) /
+                static_cast<double>(stats.pacer_sampled_after_settling);
   state.counters["minors"] = static_cast<double>(stats.minor.count);
   state.counters["nursery_kib"] = static_cast<double>(stats.nursery_bytes) / 1024;
 }
@@ -419,12 +427,9 @@ void register_all() {
   for (const bool proportional : {false, true}) {
     for (const double ms : {1.0, 5.0, 10.0, 50.0}) {
       const std::string window = proportional ? "proportional" : "fixed";
-      benchmark::RegisterBenchmark(("gc/pacer/" + window + "/" +
-                                    std::to_string(static_cast<int>(ms)) + "ms/vmmem")
-                                       .c_str(),
-                                   [ms, proportional](benchmark::State& s) {
-                                     pacer(s, ms, proportional);
-                                   })
+      benchmark::RegisterBenchmark(
+          ("gc/pacer/" + window + "/" + std::to_string(static_cast<int>(ms)) + "ms/vmmem").c_str(),
+          [ms, proportional](benchmark::State& s) { pacer(s, ms, proportional); })
           ->Iterations(1)
           ->Unit(benchmark::kMillisecond);
     }

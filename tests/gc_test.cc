@@ -672,10 +672,16 @@ TEST(GcPacerTest, TheMinorAfterAMajorIsNotSampled) {
   pacer.on_minor(nursery, nursery / 100, synthetic_pause(nursery) / 10);
   EXPECT_EQ(pacer.nursery_bytes(), nursery);
   EXPECT_EQ(pacer.settled_after(), settled);
-  // The next one is sampled again: a pause far off the target moves the nursery.
+  const uint64_t sampled = pacer.sampled_after_settling();
+  EXPECT_EQ(pacer.in_band_after_settling(), sampled);
+  // The next one is sampled again: a pause far off the target moves the nursery and ends the
+  // settled run, but not the record of the first one.
   pacer.on_minor(nursery, nursery / 100, synthetic_pause(nursery) / 10);
   EXPECT_GT(pacer.nursery_bytes(), nursery);
   EXPECT_EQ(pacer.settled_after(), 0u);
+  EXPECT_EQ(pacer.first_settled_after(), settled);
+  EXPECT_EQ(pacer.sampled_after_settling(), sampled + 1);
+  EXPECT_EQ(pacer.in_band_after_settling(), sampled);
 }
 
 TEST(GcPacerTest, LongPausesShrinkTheNurseryAndShortOnesGrowIt) {

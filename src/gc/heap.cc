@@ -566,6 +566,9 @@ HeapStats Heap::stats() const {
   out.large_bytes = large_->object_bytes();
   out.nursery_bytes = young_->nursery_size();
   out.pacer_settled_after = pacer_->settled_after();
+  out.pacer_first_settled_after = pacer_->first_settled_after();
+  out.pacer_sampled_after_settling = pacer_->sampled_after_settling();
+  out.pacer_in_band_after_settling = pacer_->in_band_after_settling();
   stats_->fill(&out);
   return out;
 }

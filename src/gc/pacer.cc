@@ -27,9 +27,14 @@ void Pacer::on_minor(uint64_t nursery_bytes, uint64_t survived_bytes, uint64_t p
   const double pause = static_cast<double>(pause_ns);
 
   const bool in_band = std::fabs(pause - target_ns) <= kBand * target_ns;
+  if (first_settled_after_ != 0) {
+    ++sampled_after_settling_;
+    if (in_band) ++in_band_after_settling_;
+  }
   in_band_run_ = in_band ? in_band_run_ + 1 : 0;
   if (in_band_run_ >= kSettleWindow) {
     if (settled_after_ == 0) settled_after_ = minors_ - kSettleWindow + 1;
+    if (first_settled_after_ == 0) first_settled_after_ = settled_after_;
   } else if (!in_band) {
     settled_after_ = 0;
   }

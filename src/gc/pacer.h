@@ -17,6 +17,9 @@
 //
 // settled_after(): the 1-based index of the minor collection from which the last
 // kSettleWindow sampled pauses all stayed within 20% of the target (0 while they have not).
+// first_settled_after(): the same for the first such run, kept when a later pause leaves the
+// band; in_band_after_settling() / sampled_after_settling(): how the sampled pauses after that
+// run fared (one pause off by a page-fault storm resets settled_after, not these).
 #pragma once
 
 #include <cstdint>
@@ -49,6 +52,9 @@ class Pacer {
   bool major_due(uint64_t old_bytes) const { return old_bytes >= major_trigger_; }
   uint64_t major_trigger() const { return major_trigger_; }
   uint64_t settled_after() const { return settled_after_; }
+  uint64_t first_settled_after() const { return first_settled_after_; }
+  uint64_t sampled_after_settling() const { return sampled_after_settling_; }
+  uint64_t in_band_after_settling() const { return in_band_after_settling_; }
   uint64_t minors_seen() const { return minors_; }
   double survival_rate() const { return survival_; }
   double ns_per_nursery_byte() const { return ns_per_byte_; }
@@ -63,6 +69,9 @@ class Pacer {
   uint32_t in_band_run_ = 0;
   bool after_major_ = false;  // the next minor follows a major collection: not sampled
   uint64_t settled_after_ = 0;
+  uint64_t first_settled_after_ = 0;
+  uint64_t sampled_after_settling_ = 0;
+  uint64_t in_band_after_settling_ = 0;
 };
 
 }  // namespace vmmem::gc

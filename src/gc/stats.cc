@@ -60,10 +60,15 @@ std::string HeapStats::to_json() const {
   std::string out = "{";
   append(&out,
          "\"allocated_bytes\":%llu,\"young_bytes\":%llu,\"old_bytes\":%llu,"
-         "\"large_bytes\":%llu,\"nursery_bytes\":%llu,\"pacer_settled_after\":%llu,",
+         "\"large_bytes\":%llu,\"nursery_bytes\":%llu,\"pacer_settled_after\":%llu,"
+         "\"pacer_first_settled_after\":%llu,\"pacer_sampled_after_settling\":%llu,"
+         "\"pacer_in_band_after_settling\":%llu,",
          static_cast<ull>(allocated_bytes), static_cast<ull>(young_bytes),
          static_cast<ull>(old_bytes), static_cast<ull>(large_bytes),
-         static_cast<ull>(nursery_bytes), static_cast<ull>(pacer_settled_after));
+         static_cast<ull>(nursery_bytes), static_cast<ull>(pacer_settled_after),
+         static_cast<ull>(pacer_first_settled_after),
+         static_cast<ull>(pacer_sampled_after_settling),
+         static_cast<ull>(pacer_in_band_after_settling));
   append_summary(&out, "minor", minor);
   out += ",";
   append_summary(&out, "major", major);

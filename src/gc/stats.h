@@ -42,6 +42,11 @@ struct HeapStats {
   // Pacer: minor collections until the pause settled within 20% of the target (0: not yet or
   // pacer off).
   uint64_t pacer_settled_after = 0;
+  // The first time it settled (kept when a later pause leaves the band), and the sampled minor
+  // collections since then: all of them, and those within 20% of the target.
+  uint64_t pacer_first_settled_after = 0;
+  uint64_t pacer_sampled_after_settling = 0;
+  uint64_t pacer_in_band_after_settling = 0;
   std::vector<CollectionStats> recent;  // oldest first, at most Options::stats_history
 
   std::string to_json() const;
