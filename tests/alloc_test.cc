@@ -503,9 +503,30 @@ TEST(PurgeTest, PurgedSpansTakenBackSoonLengthenTheDelayAndQuietShortensIt) {
     EXPECT_GE(heap->purge_delay(), delay);
     delay = heap->purge_delay();
   }
-  round(0);  // takes the last round's purged spans back
+  EXPECT_EQ(delay, base * kMaxPurgeDelayFactor);
+  // At the limit, purged once more and taken back at once: the delay stays.
+  EXPECT_GT(round(delay + delay / 2 + 1), 0u);
+  round(0);
   EXPECT_EQ(heap->purge_delay(), base * kMaxPurgeDelayFactor);
+  // 1.6 base delays are well inside the delay now: nothing is purged...
   EXPECT_EQ(round(16), 0u);
+  // ...not even a span that aged that long when a span freed next to it merges with it.
+  void* first = allocate(200000);
+  void* second = allocate(200000);
+  void* guard = allocate(200000);
+  std::memset(first, 1, 200000);
+  std::memset(second, 1, 200000);
+  std::vector<void*> fillers;  // fill the span cache, so the next frees reach the free spans
+  for (int i = 0; i < 16; ++i)
+    fillers.push_back(allocate(100000));
+  for (void* filler : fillers)
+    allocator.deallocate(filler);
+  allocator.deallocate(first);
+  manual_clock_now += 16;
+  const uint64_t purges = allocator.stats().os.purges;
+  allocator.deallocate(second);
+  EXPECT_EQ(allocator.stats().os.purges, purges);
+  allocator.deallocate(guard);
   // Quiet: no purged span taken early for many delays halves the delay back to the base.
   for (int i = 0; i < 20; ++i) {
     manual_clock_now += heap->purge_delay() * kPurgeDelayDecayDelays;
