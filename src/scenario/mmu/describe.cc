@@ -74,8 +74,9 @@ std::string describe(const Op& op) {
 
 std::string describe(const Outcome& outcome) {
   std::ostringstream out;
-  out << to_string(outcome.code) << ", " << vmmem::mmu::to_string(outcome.fault) << std::hex
-      << std::showbase << ", pa=" << outcome.pa << ", pa_last=" << outcome.pa_last
+  out << to_string(outcome.code) << ", " << vmmem::mmu::to_string(outcome.fault);
+  if (outcome.cause != 0) out << " (cause " << outcome.cause << ")";
+  out << std::hex << std::showbase << ", pa=" << outcome.pa << ", pa_last=" << outcome.pa_last
       << ", value=" << outcome.value;
   if (outcome.batch_size != 0) {
     out << ", batch=[";

@@ -98,7 +98,14 @@ std::vector<uint64_t> Executor::take_dirty_pages() {
 }
 
 vmmem::mmu::TranslationContext Executor::context() const {
-  return {{config_.mode, kSpaceAsids[space_], spaces_[space_].root_ppn()}, privilege_, sum_, mxr_};
+  // The way a hart's csrw satp sets it: the register value, laid out as the spec says (MODE in
+  // bits 63..60, ASID in 59..44, root PPN in 43..0), decoded by Satp.
+  const uint64_t mode_field = config_.mode == Mode::kSv39 ? 8 : config_.mode == Mode::kSv48 ? 9 : 0;
+  const uint64_t satp =
+      (mode_field << 60) | (uint64_t{kSpaceAsids[space_]} << 44) | spaces_[space_].root_ppn();
+  const auto decoded = vmmem::mmu::Satp::from_raw(satp);
+  VMM_CHECK(decoded.raw() == satp, "satp does not survive decoding and encoding");
+  return {decoded, privilege_, sum_, mxr_};
 }
 
 ErrorCode Executor::map(const Map& op) {
@@ -175,6 +182,7 @@ Outcome Executor::access(uint64_t va, unsigned size, Access kind, std::optional<
   Outcome outcome;
   outcome.fault =
       value ? mmu_.store_scalar(va, size, *value) : mmu_.load_scalar(va, size, &outcome.value);
+  outcome.cause = vmmem::mmu::exception_cause(outcome.fault, kind);
   if (!record_addresses_) return outcome;
   if (outcome.fault == Fault::kNone || outcome.fault == Fault::kPhysicalAccessFault) {
     outcome.pa = mmu_.translate(va, kind).pa;
@@ -217,7 +225,7 @@ Outcome Executor::perform(const Op& op) {
           return {};
         } else if constexpr (std::is_same_v<T, Translate>) {
           const Translation t = mmu_.translate(o.va, o.access);
-          return {ErrorCode::kOk, t.fault, t.pa};
+          return {ErrorCode::kOk, t.fault, vmmem::mmu::exception_cause(t.fault, o.access), t.pa};
         } else if constexpr (std::is_same_v<T, Load>) {
           return access(o.va, o.size, Access::kLoad, std::nullopt);
         } else if constexpr (std::is_same_v<T, Store>) {

@@ -1,6 +1,7 @@
 #include "scenario/mmu/model.h"
 
 #include <algorithm>
+#include <array>
 #include <type_traits>
 
 #include "scenario/mmu/reference_walker.h"
@@ -361,6 +362,21 @@ bool Model::stale_allowed(uint64_t va, Access access, uint64_t pa) {
   return false;
 }
 
+std::optional<std::string> Model::judge_cause(const Outcome& actual, Access access) {
+  // The privileged spec's exception codes: instruction / load / store page fault 12 / 13 / 15,
+  // access fault 1 / 5 / 7.
+  const bool access_fault =
+      actual.fault == Fault::kPteAccessFault || actual.fault == Fault::kPhysicalAccessFault;
+  const unsigned by_access = access == Access::kFetch ? 0 : access == Access::kLoad ? 1 : 2;
+  const unsigned expected = actual.fault == Fault::kNone ? 0
+                            : access_fault               ? std::array{1u, 5u, 7u}[by_access]
+                                                         : std::array{12u, 13u, 15u}[by_access];
+  if (actual.cause == expected) return std::nullopt;
+  return "exception code " + std::to_string(actual.cause) + " for " +
+         std::string(vmmem::mmu::to_string(actual.fault)) + ", expected " +
+         std::to_string(expected);
+}
+
 std::optional<std::string> Model::judge_translation(uint64_t va, Access access,
                                                     const Translation& actual) {
   const ReferenceResult r = walk(space_, va, access, kNow);
@@ -452,10 +468,13 @@ std::optional<std::string> Model::judge(const Op& op, const Outcome& actual) {
           return expect_code(ErrorCode::kOk);
         } else if constexpr (std::is_same_v<T, Translate>) {
           if (actual.code != ErrorCode::kOk || actual.batch_size != 0) return "not a translation";
+          if (auto c = judge_cause(actual, o.access)) return c;
           return judge_translation(o.va, o.access, {actual.fault, actual.pa});
         } else if constexpr (std::is_same_v<T, Load>) {
+          if (auto c = judge_cause(actual, Access::kLoad)) return c;
           return judge_access(o.va, o.size, Access::kLoad, std::nullopt, actual);
         } else if constexpr (std::is_same_v<T, Store>) {
+          if (auto c = judge_cause(actual, Access::kStore)) return c;
           return judge_access(o.va, o.size, Access::kStore, o.value, actual);
         } else if constexpr (std::is_same_v<T, Flush>) {
           flushes_.push_back({epoch_, o.kind, o.va, o.asid, o.length});

@@ -82,6 +82,8 @@ class Model {
   ReferenceResult walk(unsigned slot, uint64_t va, Access access, int64_t version);
   // Whether a successful translation of va to pa is one the TLB may still hold.
   bool stale_allowed(uint64_t va, Access access, uint64_t pa);
+  // The exception code the outcome carries, against the spec's table (written again here).
+  static std::optional<std::string> judge_cause(const Outcome& actual, Access access);
   std::optional<std::string> judge_translation(uint64_t va, Access access,
                                                const Translation& actual);
   std::optional<std::string> judge_access(uint64_t va, unsigned size, Access access,

@@ -1,7 +1,8 @@
 // Outcome: everything observable about one mmu op, as the MMU produced it.
 //   builder ops (Map, Unmap, Protect, CorruptPte) and ToggleScratch: code;
-//   Translate: fault and pa;
-//   Load / Store: fault, the value loaded, and the physical addresses of the first and last
+//   Translate: fault, pa and the exception code a hart raises for the fault;
+//   Load / Store: fault, exception code, the value loaded, and the physical addresses of the first
+//   and last
 //     byte (when no page fault stopped it), so the relaxed model can judge which translation
 //     the access used;
 //   Batch: one translation per address;
@@ -28,6 +29,7 @@ using vmmem::mmu::Translation;
 struct Outcome {
   ErrorCode code = ErrorCode::kOk;
   Fault fault = Fault::kNone;
+  unsigned cause = 0;  // mmu::exception_cause of the fault and the access (0: no fault)
   uint64_t pa = 0;
   uint64_t pa_last = 0;
   uint64_t value = 0;
@@ -36,8 +38,8 @@ struct Outcome {
   std::vector<uint64_t> dirty_pages;
 
   friend bool operator==(const Outcome& a, const Outcome& b) {
-    return a.code == b.code && a.fault == b.fault && a.pa == b.pa && a.pa_last == b.pa_last &&
-           a.value == b.value && a.batch_size == b.batch_size &&
+    return a.code == b.code && a.fault == b.fault && a.cause == b.cause && a.pa == b.pa &&
+           a.pa_last == b.pa_last && a.value == b.value && a.batch_size == b.batch_size &&
            std::equal(a.batch.begin(), a.batch.begin() + a.batch_size, b.batch.begin());
   }
 };
