@@ -6,7 +6,8 @@
 //   stats               allocator statistics on stderr when the process exits
 //   purge=eager|delayed|never
 //                       when free memory goes back to the OS (default delayed)
-//   purge_delay=N       milliseconds a free span waits under purge=delayed (default 10)
+//   purge_delay=N       milliseconds a free span waits under purge=delayed at first (default
+//                       10; heaps lengthen it while purged memory is taken back soon)
 // An empty or unset variable is all defaults. Parsing allocates nothing: it runs inside the
 // first malloc of the process.
 #pragma once
