@@ -538,6 +538,46 @@ TEST(PurgeTest, PurgedSpansTakenBackSoonLengthenTheDelayAndQuietShortensIt) {
   allocator.destroy_heap(heap);
 }
 
+// Growing a large block in place over free slices that were purged takes them back like a new
+// span would: their purged marks go (check() finds none on a dirty slice) and, soon after the
+// purge, the delay doubles.
+TEST(PurgeTest, GrowingABlockInPlaceOverPurgedSlicesTakesThemBack) {
+  manual_clock_now = 20000;
+  Options options;
+  options.purge = PurgePolicy::kDelayed;
+  options.purge_delay = 10;
+  options.purge_clock = manual_clock;
+  Allocator allocator(options);
+  Heap* heap = allocator.create_heap();
+  auto allocate = [&](size_t size, size_t alignment = 1) {
+    return allocator.heap_allocate(heap, size, alignment).value();
+  };
+  void* anchor = allocate(4096, 4096);
+  void* grown = allocate(100000);
+  void* next = allocate(100000);
+  void* guard = allocate(100000);
+  std::memset(next, 1, 100000);
+  allocator.deallocate(next);
+  // Aged past the delay and purged (freed large spans wait in the span cache first; the purge
+  // check flushes the aged ones to the free spans and purges them).
+  const uint64_t purges = allocator.stats().os.purges;
+  for (int i = 0; i < 4 && allocator.stats().os.purges == purges; ++i) {
+    manual_clock_now += 20;
+    for (uint64_t k = 0; k < kPurgeClockInterval * 2; ++k)
+      allocator.deallocate(allocate(4096, 4096));
+  }
+  ASSERT_GT(allocator.stats().os.purges, purges);
+  ASSERT_EQ(heap->purge_delay(), 10u);
+  void* same = allocator.reallocate(grown, 180000);
+  ASSERT_EQ(same, grown);  // grew in place over the purged slices
+  EXPECT_TRUE(allocator.check().ok()) << allocator.check().message();
+  EXPECT_EQ(heap->purge_delay(), 20u);
+  allocator.deallocate(same);
+  allocator.deallocate(guard);
+  allocator.deallocate(anchor);
+  allocator.destroy_heap(heap);
+}
+
 TEST_F(AllocatorTest, ReallocateGrowsInPlaceWhenTheNextSlicesAreFree) {
   void* p = allocator.allocate(100000);
   std::memset(p, 0x5a, 100000);

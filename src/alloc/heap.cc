@@ -380,6 +380,7 @@ bool Heap::try_resize_in_place(Segment* segment, Page* page, size_t size) {
     segment->slices[i].slice_count = 0;
   }
   const uint64_t mask = Segment::slice_mask(span_end, extra);
+  take_purged_slices(segment, mask);
   allocator_->add_committed(static_cast<int64_t>(std::popcount(mask & ~segment->dirty_mask)) *
                             static_cast<int64_t>(kSliceSize));
   segment->dirty_mask |= mask;
@@ -513,10 +514,7 @@ void Heap::make_used_span(Segment* segment, size_t first, size_t count, SpanKind
   }
   const uint64_t mask = segment->huge ? uint64_t{1} << 1 : Segment::slice_mask(first, count);
   span->fresh = (segment->dirty_mask & mask) == 0;
-  if ((segment->purged_mask & mask) != 0) {
-    segment->purged_mask &= ~mask;
-    purged_slices_reused();
-  }
+  take_purged_slices(segment, mask);
   if (!segment->huge) {
     allocator_->add_committed(static_cast<int64_t>(std::popcount(mask & ~segment->dirty_mask)) *
                               static_cast<int64_t>(kSliceSize));
@@ -653,6 +651,12 @@ void Heap::purge_span(Segment* segment, Page* span) {
   early_reuse_counted_ = false;
   allocator_->add_committed(-static_cast<int64_t>(std::popcount(dirty)) *
                             static_cast<int64_t>(kSliceSize));
+}
+
+void Heap::take_purged_slices(Segment* segment, uint64_t mask) {
+  if ((segment->purged_mask & mask) == 0) return;
+  segment->purged_mask &= ~mask;
+  purged_slices_reused();
 }
 
 void Heap::purged_slices_reused() {

@@ -207,6 +207,9 @@ class Heap {
   // Purges the free spans older than the purge delay, or all of them when `force`.
   void purge_expired(bool force);
   void purge_span(Segment* segment, Page* span);
+  // The slices of `mask` are about to hold a block: clears their purged bits and, when some
+  // were set, calls purged_slices_reused.
+  void take_purged_slices(Segment* segment, uint64_t mask);
   // A span is being made of slices this heap purged: if it last purged a span less than one
   // delay ago, the delay was too short for this program (see PurgePolicy::kDelayed).
   void purged_slices_reused();

@@ -127,6 +127,8 @@ Status Allocator::check_segment(Segment* segment, const Heap* owner) const {
   if (segment->huge && segment->mapping_size <= kSegmentSize)
     return broken("huge segment no larger than an ordinary one", segment);
   if (segment->dirty_mask & 1) return broken("the header slice is marked dirty", segment);
+  if ((segment->dirty_mask & segment->purged_mask) != 0)
+    return broken("a slice is both dirty and marked purged", segment);
 
   // Span layout (invariants 1-3 of segment.h).
   size_t used_spans = 0;

@@ -19,7 +19,8 @@
 //   3. used_spans counts the in-use spans; a segment on a heap's list with used_spans == 0 is
 //      that heap's one retained empty segment.
 //   4. dirty_mask has a bit for every slice that may hold non-zero bytes; a clear bit's slice
-//      reads as zeros (fresh from the OS or purged).
+//      reads as zeros (fresh from the OS or purged). No slice is both dirty and in
+//      purged_mask (taking a slice for a block clears its purged bit).
 //   5. In hardened mode, bit b of allocated_bits is set exactly when a live block (or a block
 //      freed remotely and not yet collected... see heap.h) starts at start + 8 * b.
 #pragma once
