@@ -309,6 +309,36 @@ std::vector<Op> realloc_growth(Rng& rng, size_t count) {
   return s.take();
 }
 
+// A large block grown in place over the slices of a neighbour that was freed and aged past the
+// purge delay, so the slices come back purged. The executor's delay is 32 slow-path calls;
+// aligned requests take the slow path, and an anchor block keeps their page, so they leave the
+// neighbour's span alone. Check runs the allocator's invariant check right after the growth.
+std::vector<Op> regrowth_over_purged(Rng& rng, size_t count) {
+  Stream s(rng, count);
+  while (!s.full()) {
+    const uint64_t first = 64 * 1024 + rng.below(256 * 1024);
+    const uint64_t second = 64 * 1024 + rng.below(256 * 1024);
+    s.alloc(4096, 4096);  // slot 0: the anchor
+    s.alloc(first);       // slot 1: the block that grows
+    s.push(Write{1, rng.next()});
+    s.alloc(second);  // slot 2: its neighbour
+    s.push(Write{2, rng.next()});
+    s.free_newest();
+    // A freed large span waits in the span cache for one delay, then one more as a free span
+    // (purged by the look 80 calls on); 90 calls keep the growth inside the fuzz target's
+    // first 256 ops.
+    for (int i = 0; i < 90; ++i) {
+      s.alloc(4096, 4096);
+      s.free_newest();
+    }
+    s.push(Realloc{1, first + second - rng.below(4096)});
+    s.push(Check{});
+    s.free_newest();
+    s.free_newest();
+  }
+  return s.take();
+}
+
 // Every refusal and failure path: bad sizes and alignments, every kind of bad free, OS calls
 // failing under allocation, heap creation, pool growth and reallocation, and huge blocks.
 std::vector<Op> edge_cases(Rng& rng, size_t count) {
@@ -399,6 +429,8 @@ const std::vector<Profile<Op>>& all_profiles() {
       {"heaps", "first-class heaps created, allocated from and destroyed", heaps},
       {"aligned", "alignments 16 B .. 1 MiB, sized frees", aligned},
       {"realloc_growth", "a block grown by half again and again up to 4 MiB", realloc_growth},
+      {"regrowth_over_purged", "a block grown in place over a purged neighbour",
+       regrowth_over_purged, 380},
       {"edge_cases", "every refusal and out-of-memory path, hardened", edge_cases, 400},
       {"full_pages", "pages filled to the last block, freed locally and remotely", full_pages, 160},
       {"hardened_frees", "every kind of bad free among ordinary traffic, hardened", hardened_frees,
