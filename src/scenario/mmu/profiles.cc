@@ -109,6 +109,25 @@ std::vector<Op> faults(Rng& rng, size_t count) {
   ops.push_back(Map{page_va(17), kDataBase, 4096, kRw | pte::kUser});
   ops.push_back(Map{page_va(18), kDataBase, 4096, pte::kRead});  // A clear
   ops.push_back(Map{page_va(19), kDataBase, 4096, pte::kRead | pte::kWrite | pte::kAccessed});
+  // Each edge the walker decides once, before the random part (a seed's 96 random ops may
+  // miss them): a user page under S-mode with SUM clear and set, and a fetch from it; the
+  // addresses around the lower half's end in Sv39 and Sv48 (one past it is non-canonical); a
+  // 2 MiB leaf whose PPN's low bit is set (a misaligned superpage).
+  ops.push_back(Load{page_va(17), 8});
+  ops.push_back(SetPrivilege{Privilege::kSupervisor, true, false});
+  ops.push_back(Load{page_va(17), 8});
+  ops.push_back(Translate{page_va(17), Access::kFetch});
+  ops.push_back(SetPrivilege{Privilege::kSupervisor, false, false});
+  for (const unsigned top : {38u, 47u}) {
+    ops.push_back(Translate{(uint64_t{1} << top) - 8, Access::kLoad});
+    ops.push_back(Translate{uint64_t{1} << top, Access::kLoad});
+    ops.push_back(Translate{~uint64_t{0} << top, Access::kLoad});
+  }
+  const uint64_t superpage = kProfileVaBase + 8 * 0x20'0000;
+  ops.push_back(Map{superpage, 0x8020'0000, 0x20'0000, kRw});
+  ops.push_back(Load{superpage + 8, 8});
+  ops.push_back(CorruptPte{superpage, 1, uint64_t{1} << 10});
+  ops.push_back(Load{superpage + 8, 8});
   static constexpr std::array<uint64_t, 10> kBits = {
       1, 2, 0xe, 0x10, 0x40, uint64_t{1} << 54, uint64_t{1} << 10, uint64_t{1} << 30, 0x80, 8};
   for (size_t i = 0; i < count; ++i) {
