@@ -184,14 +184,15 @@ void flush_run(std::vector<Op>& ops, uint64_t first, uint64_t pages, FlushKind k
 constexpr FlushKind kKinds[] = {FlushKind::kAll,         FlushKind::kAsid,  FlushKind::kAddress,
                                 FlushKind::kAddressAsid, FlushKind::kRange, FlushKind::kRangeAsid};
 
-// A cached page changed, a flush of `kind` that covers it (the current space's ASID, a range
-// that holds the page), and the page again: a stale hit now is a bug.
-void change_flush_translate(std::vector<Op>& ops, Rng& rng, uint64_t page, FlushKind kind) {
+// A cached page changed (unmapped, or mapped when it was not: a Map over a mapped page is
+// refused and changes nothing), a flush of `kind` that covers it (the current space's ASID, a
+// range that holds the page), and the page again: a stale hit now is a bug.
+void change_flush_translate(std::vector<Op>& ops, Rng& rng, uint64_t page, FlushKind kind,
+                            bool unmap) {
   ops.push_back(SetAsid{0});
   ops.push_back(Translate{page_va(page), Access::kLoad});
-  ops.push_back(rng.percent(50)
-                    ? Op{Unmap{page_va(page)}}
-                    : Op{Map{page_va(page), kDataBase + rng.below(64) * 4096, 4096, kRw}});
+  ops.push_back(unmap ? Op{Unmap{page_va(page)}}
+                      : Op{Map{page_va(page), kDataBase + rng.below(64) * 4096, 4096, kRw}});
   ops.push_back(Flush{kind, page_va(page), kSpaceAsids[0], rng.between(1, 3) * 4096});
   ops.push_back(Translate{page_va(page), Access::kLoad});
 }
@@ -208,7 +209,7 @@ std::vector<Op> relaxed_stale(Rng& rng, size_t count) {
   flush_run(ops, 4, 3, FlushKind::kRange);
   // Every flush kind once on a changed page, so that each seed holds all six.
   for (unsigned k = 0; k < 6; ++k)
-    change_flush_translate(ops, rng, 20 + k, kKinds[k]);
+    change_flush_translate(ops, rng, 20 + k, kKinds[k], /*unmap=*/true);
   for (size_t i = 0; i < count; ++i) {
     const uint64_t page = rng.below(40);
     const unsigned pick = static_cast<unsigned>(rng.below(100));
@@ -222,7 +223,7 @@ std::vector<Op> relaxed_stale(Rng& rng, size_t count) {
       ops.push_back(Flush{kKinds[rng.below(6)], page_va(page), kSpaceAsids[rng.below(kSpaces)],
                           rng.below(8) * 4096});
     } else if (pick < 32) {
-      change_flush_translate(ops, rng, page, kKinds[rng.below(6)]);
+      change_flush_translate(ops, rng, page, kKinds[rng.below(6)], rng.percent(50));
     } else if (pick < 36) {
       ops.push_back(SetAsid{static_cast<uint8_t>(rng.below(kSpaces))});
     } else if (pick < 40) {
