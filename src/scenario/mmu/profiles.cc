@@ -223,7 +223,11 @@ std::vector<Op> relaxed_stale(Rng& rng, size_t count) {
       ops.push_back(Flush{kKinds[rng.below(6)], page_va(page), kSpaceAsids[rng.below(kSpaces)],
                           rng.below(8) * 4096});
     } else if (pick < 32) {
-      change_flush_translate(ops, rng, page, kKinds[rng.below(6)], rng.percent(50));
+      // Drawn one statement at a time: the order a call evaluates its arguments in is
+      // unspecified, and the seeds must not depend on the compiler's choice.
+      const FlushKind kind = kKinds[rng.below(6)];
+      const bool unmap = rng.percent(50);
+      change_flush_translate(ops, rng, page, kind, unmap);
     } else if (pick < 36) {
       ops.push_back(SetAsid{static_cast<uint8_t>(rng.below(kSpaces))});
     } else if (pick < 40) {
