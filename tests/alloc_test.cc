@@ -389,6 +389,38 @@ uint64_t manual_clock() {
   return manual_clock_now;
 }
 
+// An allocator whose free spans age by manual_clock (purge delay 10) and a first-class heap of
+// it. An anchor block keeps a page of 4 KiB-aligned blocks in use, so slow_calls() advance the
+// heap's calls without touching the free spans.
+struct ManualClockHeap {
+  static Options options() {
+    Options options;
+    options.purge = PurgePolicy::kDelayed;
+    options.purge_delay = 10;
+    options.purge_clock = manual_clock;
+    return options;
+  }
+  explicit ManualClockHeap(uint64_t start)
+      : allocator((manual_clock_now = start, options())),
+        heap(allocator.create_heap()),
+        anchor(allocate(4096, 4096)) {}
+  ~ManualClockHeap() {
+    allocator.deallocate(anchor);
+    allocator.destroy_heap(heap);
+  }
+  void* allocate(size_t size, size_t alignment = 1) {
+    return allocator.heap_allocate(heap, size, alignment).value();
+  }
+  void slow_calls(uint64_t n) {
+    for (uint64_t i = 0; i < n; ++i)
+      allocator.deallocate(allocate(4096, 4096));
+  }
+
+  Allocator allocator;
+  Heap* heap;
+  void* anchor;
+};
+
 TEST(PurgeTest, APurgeClockAgesSpansByItsTimeNotByCalls) {
   manual_clock_now = 1000;
   Options options;
@@ -459,21 +491,11 @@ TEST(PurgeTest, AnExpiredNeighbourIsPurgedBeforeItMerges) {
 // its limit), so the next round of the same pattern keeps the memory resident; a quiet
 // stretch brings it back to the configured delay.
 TEST(PurgeTest, PurgedSpansTakenBackSoonLengthenTheDelayAndQuietShortensIt) {
-  manual_clock_now = 9000;
-  Options options;
-  options.purge = PurgePolicy::kDelayed;
-  options.purge_delay = 10;
-  options.purge_clock = manual_clock;
-  Allocator allocator(options);
-  Heap* heap = allocator.create_heap();
-  auto allocate = [&](size_t size, size_t alignment = 1) {
-    return allocator.heap_allocate(heap, size, alignment).value();
-  };
-  void* anchor = allocate(4096, 4096);
-  auto slow_calls = [&](uint64_t n) {
-    for (uint64_t i = 0; i < n; ++i)
-      allocator.deallocate(allocate(4096, 4096));
-  };
+  ManualClockHeap h(9000);
+  Allocator& allocator = h.allocator;
+  Heap* heap = h.heap;
+  auto allocate = [&](size_t size) { return h.allocate(size); };
+  auto slow_calls = [&](uint64_t n) { h.slow_calls(n); };
   // One round: big blocks taken (from the spans the last round freed), written and freed, then
   // left to age by `wait`. Returns the purges the round caused.
   auto round = [&](uint64_t wait) {
@@ -533,29 +555,18 @@ TEST(PurgeTest, PurgedSpansTakenBackSoonLengthenTheDelayAndQuietShortensIt) {
     slow_calls(kPurgeClockInterval);
   }
   EXPECT_EQ(heap->purge_delay(), base);
-  allocator.deallocate(anchor);
   EXPECT_TRUE(allocator.check().ok());
-  allocator.destroy_heap(heap);
 }
 
 // Growing a large block in place over free slices that were purged takes them back like a new
 // span would: their purged marks go (check() finds none on a dirty slice) and, soon after the
 // purge, the delay doubles.
 TEST(PurgeTest, GrowingABlockInPlaceOverPurgedSlicesTakesThemBack) {
-  manual_clock_now = 20000;
-  Options options;
-  options.purge = PurgePolicy::kDelayed;
-  options.purge_delay = 10;
-  options.purge_clock = manual_clock;
-  Allocator allocator(options);
-  Heap* heap = allocator.create_heap();
-  auto allocate = [&](size_t size, size_t alignment = 1) {
-    return allocator.heap_allocate(heap, size, alignment).value();
-  };
-  void* anchor = allocate(4096, 4096);
-  void* grown = allocate(100000);
-  void* next = allocate(100000);
-  void* guard = allocate(100000);
+  ManualClockHeap h(20000);
+  Allocator& allocator = h.allocator;
+  void* grown = h.allocate(100000);
+  void* next = h.allocate(100000);
+  void* guard = h.allocate(100000);
   std::memset(next, 1, 100000);
   allocator.deallocate(next);
   // Aged past the delay and purged (freed large spans wait in the span cache first; the purge
@@ -563,19 +574,16 @@ TEST(PurgeTest, GrowingABlockInPlaceOverPurgedSlicesTakesThemBack) {
   const uint64_t purges = allocator.stats().os.purges;
   for (int i = 0; i < 4 && allocator.stats().os.purges == purges; ++i) {
     manual_clock_now += 20;
-    for (uint64_t k = 0; k < kPurgeClockInterval * 2; ++k)
-      allocator.deallocate(allocate(4096, 4096));
+    h.slow_calls(kPurgeClockInterval * 2);
   }
   ASSERT_GT(allocator.stats().os.purges, purges);
-  ASSERT_EQ(heap->purge_delay(), 10u);
+  ASSERT_EQ(h.heap->purge_delay(), 10u);
   void* same = allocator.reallocate(grown, 180000);
   ASSERT_EQ(same, grown);  // grew in place over the purged slices
   EXPECT_TRUE(allocator.check().ok()) << allocator.check().message();
-  EXPECT_EQ(heap->purge_delay(), 20u);
+  EXPECT_EQ(h.heap->purge_delay(), 20u);
   allocator.deallocate(same);
   allocator.deallocate(guard);
-  allocator.deallocate(anchor);
-  allocator.destroy_heap(heap);
 }
 
 TEST_F(AllocatorTest, ReallocateGrowsInPlaceWhenTheNextSlicesAreFree) {

@@ -656,10 +656,6 @@ void Heap::purge_span(Segment* segment, Page* span) {
 void Heap::take_purged_slices(Segment* segment, uint64_t mask) {
   if ((segment->purged_mask & mask) == 0) return;
   segment->purged_mask &= ~mask;
-  purged_slices_reused();
-}
-
-void Heap::purged_slices_reused() {
   const uint64_t now = purge_now();
   if (early_reuse_counted_ || now - last_purged_at_ >= purge_delay_) return;
   early_reuse_counted_ = true;  // one doubling per purge, however many spans come back

@@ -207,12 +207,10 @@ class Heap {
   // Purges the free spans older than the purge delay, or all of them when `force`.
   void purge_expired(bool force);
   void purge_span(Segment* segment, Page* span);
-  // The slices of `mask` are about to hold a block: clears their purged bits and, when some
-  // were set, calls purged_slices_reused.
+  // The slices of `mask` are about to hold a block: clears their purged bits. When some were
+  // set and this heap last purged a span less than one delay ago, the delay was too short for
+  // this program and doubles (see PurgePolicy::kDelayed).
   void take_purged_slices(Segment* segment, uint64_t mask);
-  // A span is being made of slices this heap purged: if it last purged a span less than one
-  // delay ago, the delay was too short for this program (see PurgePolicy::kDelayed).
-  void purged_slices_reused();
   // A large page with a live block waits in the kNotify state (see DelayState).
   void park_large(Page* page);
   template <class F>

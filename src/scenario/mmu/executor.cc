@@ -98,13 +98,10 @@ std::vector<uint64_t> Executor::take_dirty_pages() {
 }
 
 vmmem::mmu::TranslationContext Executor::context() const {
-  // The way a hart's csrw satp sets it: the register value, laid out as the spec says (MODE in
-  // bits 63..60, ASID in 59..44, root PPN in 43..0), decoded by Satp.
-  const uint64_t mode_field = config_.mode == Mode::kSv39 ? 8 : config_.mode == Mode::kSv48 ? 9 : 0;
-  const uint64_t satp =
-      (mode_field << 60) | (uint64_t{kSpaceAsids[space_]} << 44) | spaces_[space_].root_ppn();
-  const auto decoded = vmmem::mmu::Satp::from_raw(satp);
-  VMM_CHECK(decoded.raw() == satp, "satp does not survive decoding and encoding");
+  // The way a hart's csrw satp sets it: through the register's value.
+  const vmmem::mmu::Satp satp{config_.mode, kSpaceAsids[space_], spaces_[space_].root_ppn()};
+  const auto decoded = vmmem::mmu::Satp::from_raw(satp.raw());
+  VMM_CHECK(decoded == satp, "satp does not survive encoding and decoding");
   return {decoded, privilege_, sum_, mxr_};
 }
 

@@ -1,10 +1,9 @@
 // Outcome: everything observable about one mmu op, as the MMU produced it.
 //   builder ops (Map, Unmap, Protect, CorruptPte) and ToggleScratch: code;
 //   Translate: fault, pa and the exception code a hart raises for the fault;
-//   Load / Store: fault, exception code, the value loaded, and the physical addresses of the first
-//   and last
-//     byte (when no page fault stopped it), so the relaxed model can judge which translation
-//     the access used;
+//   Load / Store: fault, exception code, the value loaded, and the physical addresses of the
+//     first and last byte (when no page fault stopped it), so the relaxed model can judge which
+//     translation the access used;
 //   Batch: one translation per address;
 //   under Config::dirty_tracking, every op: the pages (guest physical, ascending) the dirty
 //   bitmaps of RAM and the scratch region reported after the op. operator== leaves them out:
