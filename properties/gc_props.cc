@@ -86,6 +86,20 @@ rc::Gen<Op> gen_op() {
               gen_root(), gen_root(), gen_root(),
               rc::gen::map(rc::gen::inRange<uint8_t>(0, static_cast<uint8_t>(ForeignKind::kCount)),
                            [](uint8_t k) { return static_cast<ForeignKind>(k); })))},
+      {2, as_op(rc::gen::construct<ReadBytes>(
+              gen_root(),
+              rc::gen::weightedOneOf<uint16_t>(
+                  {{3, rc::gen::inRange<uint16_t>(0, 24)}, {1, rc::gen::arbitrary<uint16_t>()}}),
+              rc::gen::inRange<uint16_t>(0, 40)))},
+      {1, as_op(rc::gen::construct<BadBytes>(gen_root(), rc::gen::inRange<uint16_t>(0, 3),
+                                             rc::gen::arbitrary<bool>()))},
+      {2,
+       as_op(rc::gen::construct<BadHandle>(
+           gen_root(),
+           rc::gen::map(rc::gen::inRange<uint8_t>(0, static_cast<uint8_t>(BadHandleKind::kCount)),
+                        [](uint8_t k) { return static_cast<BadHandleKind>(k); }),
+           rc::gen::map(rc::gen::inRange<uint8_t>(0, static_cast<uint8_t>(HandleUse::kCount)),
+                        [](uint8_t u) { return static_cast<HandleUse>(u); })))},
   });
 }
 
@@ -164,7 +178,13 @@ void check_against_the_model(const Config& config) {
                                              "Major: ok",
                                              "Verify: ok",
                                              "BadSlot: invalid argument",
-                                             "StoreForeign: invalid argument"};
+                                             "StoreForeign: invalid argument",
+                                             "ReadBytes: ok",
+                                             "ReadBytes: invalid argument",
+                                             "BadBytes: invalid argument",
+                                             "BadHandle: ok",
+                                             "BadHandle: invalid argument",
+                                             "BadHandle: not found"};
   const bool passed = vmmem::properties::check_until_reached(
       "the collector behaves like the model", seen, required, [&] {
         System system(config, seen);

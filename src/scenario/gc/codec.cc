@@ -23,6 +23,10 @@ enum Tag : uint8_t {
   kVerify = 13,
   kBadSlot = 14,
   kStoreForeign = 15,
+  kReadBytes = 16,
+  kBadBytes = 17,
+  kBadHandle = 18,
+  kTagCount = 19,
 };
 
 uint32_t decode_length(ByteSource& source) {
@@ -49,7 +53,7 @@ void encode_length(uint32_t len, ByteSink& sink) {
 }  // namespace
 
 Op decode(ByteSource& source) {
-  const uint8_t tag = source.u8() % 16;
+  const uint8_t tag = source.u8() % kTagCount;
   if (tag < kStore) {
     const uint8_t shape = source.u8();
     return New{shape, decode_length(source)};
@@ -86,12 +90,34 @@ Op decode(ByteSource& source) {
       op.store = source.boolean();
       return op;
     }
-    default: {
+    case kStoreForeign: {
       StoreForeign op;
       op.obj = source.u16();
       op.slot = source.u16();
       op.target = source.u16();
       op.kind = static_cast<ForeignKind>(source.u8() % static_cast<uint8_t>(ForeignKind::kCount));
+      return op;
+    }
+    case kReadBytes: {
+      ReadBytes op;
+      op.obj = source.u16();
+      op.offset = source.u16();
+      op.size = source.u16();
+      return op;
+    }
+    case kBadBytes: {
+      BadBytes op;
+      op.obj = source.u16();
+      op.past = source.u16();
+      op.write = source.boolean();
+      return op;
+    }
+    default: {
+      BadHandle op;
+      op.obj = source.u16();
+      op.kind =
+          static_cast<BadHandleKind>(source.u8() % static_cast<uint8_t>(BadHandleKind::kCount));
+      op.use = static_cast<HandleUse>(source.u8() % static_cast<uint8_t>(HandleUse::kCount));
       return op;
     }
   }
@@ -133,12 +159,28 @@ void encode(const Op& op, ByteSink& sink) {
           sink.u16(o.obj);
           sink.u16(o.past);
           sink.boolean(o.store);
-        } else {
+        } else if constexpr (std::is_same_v<T, StoreForeign>) {
           sink.u8(kStoreForeign);
           sink.u16(o.obj);
           sink.u16(o.slot);
           sink.u16(o.target);
           sink.u8(static_cast<uint8_t>(o.kind));
+        } else if constexpr (std::is_same_v<T, ReadBytes>) {
+          sink.u8(kReadBytes);
+          sink.u16(o.obj);
+          sink.u16(o.offset);
+          sink.u16(o.size);
+        } else if constexpr (std::is_same_v<T, BadBytes>) {
+          sink.u8(kBadBytes);
+          sink.u16(o.obj);
+          sink.u16(o.past);
+          sink.boolean(o.write);
+        } else {
+          static_assert(std::is_same_v<T, BadHandle>);
+          sink.u8(kBadHandle);
+          sink.u16(o.obj);
+          sink.u8(static_cast<uint8_t>(o.kind));
+          sink.u8(static_cast<uint8_t>(o.use));
         }
       },
       op);
@@ -153,6 +195,8 @@ bool in_decodable_domain(const Op& op) {
   }
   if (const auto* foreign = std::get_if<StoreForeign>(&op))
     return foreign->kind < ForeignKind::kCount;
+  if (const auto* bad = std::get_if<BadHandle>(&op))
+    return bad->kind < BadHandleKind::kCount && bad->use < HandleUse::kCount;
   return true;
 }
 

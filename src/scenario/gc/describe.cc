@@ -1,5 +1,6 @@
 // Human-readable renderings of ops and outcomes, for failure reports and RapidCheck
 // counterexamples.
+#include <iterator>
 #include <sstream>
 #include <type_traits>
 
@@ -26,6 +27,31 @@ const char* shape_name(uint8_t shape) {
     default:
       return "unknown";
   }
+}
+
+const char* bad_handle_name(BadHandleKind kind) {
+  switch (kind) {
+    case BadHandleKind::kNull:
+      return "null";
+    case BadHandleKind::kOtherHeap:
+      return "other-heap";
+    case BadHandleKind::kClosedScope:
+      return "closed-scope";
+    case BadHandleKind::kReleased:
+      return "released";
+    case BadHandleKind::kNullCell:
+      return "null-cell";
+    default:
+      return "unknown";
+  }
+}
+
+const char* handle_use_name(HandleUse use) {
+  constexpr const char* kNames[] = {"load",  "store",           "read_bytes", "write_bytes",
+                                    "info",  "deref",           "same",       "assign",
+                                    "local", "make_persistent", "release"};
+  static_assert(std::size(kNames) == static_cast<size_t>(HandleUse::kCount));
+  return use < HandleUse::kCount ? kNames[static_cast<size_t>(use)] : "unknown";
 }
 
 // Reports stay readable: the first objects of a large graph only.
@@ -62,9 +88,16 @@ std::string describe(const Op& op) {
           out << "Verify{}";
         } else if constexpr (std::is_same_v<T, BadSlot>) {
           out << "BadSlot{obj=" << o.obj << ", past=" << o.past << ", store=" << o.store << "}";
-        } else {
+        } else if constexpr (std::is_same_v<T, StoreForeign>) {
           out << "StoreForeign{obj=" << o.obj << ", slot=" << o.slot << ", target=" << o.target
               << ", kind=" << (o.kind == ForeignKind::kStatic ? "static" : "interior") << "}";
+        } else if constexpr (std::is_same_v<T, ReadBytes>) {
+          out << "ReadBytes{obj=" << o.obj << ", offset=" << o.offset << ", size=" << o.size << "}";
+        } else if constexpr (std::is_same_v<T, BadBytes>) {
+          out << "BadBytes{obj=" << o.obj << ", past=" << o.past << ", write=" << o.write << "}";
+        } else {
+          out << "BadHandle{obj=" << o.obj << ", kind=" << bad_handle_name(o.kind)
+              << ", use=" << handle_use_name(o.use) << "}";
         }
       },
       op);
@@ -75,6 +108,7 @@ std::string describe(const Outcome& outcome) {
   std::ostringstream out;
   out << to_string(outcome.code);
   if (outcome.id != 0) out << ", id " << outcome.id;
+  if (outcome.digest != 0) out << ", digest " << std::hex << outcome.digest << std::dec;
   if (!outcome.detail.empty()) out << " (" << outcome.detail << ")";
   if (!outcome.observed) return out.str();
   out << ", roots [";

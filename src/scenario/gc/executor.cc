@@ -69,8 +69,8 @@ vmmem::gc::Options options_for(const Config& config) {
 }
 
 Executor::Executor(const Config& config, bool observe)
-    : observe_(observe), verified_by_heap_(config.verify_each_gc) {
-  Result<std::unique_ptr<Heap>> made = Heap::create(options_for(config));
+    : observe_(observe), verified_by_heap_(config.verify_each_gc), options_(options_for(config)) {
+  Result<std::unique_ptr<Heap>> made = Heap::create(options_);
   VMM_CHECK(made.ok(), made.status().message().c_str());
   heap_ = std::move(made.value());
   for (uint8_t shape = 0; shape < kShapeCount; ++shape) {
@@ -125,8 +125,15 @@ Outcome Executor::operator()(const Op& op) {
           return collect(false, false);
         } else if constexpr (std::is_same_v<T, BadSlot>) {
           return bad_slot(o);
-        } else {
+        } else if constexpr (std::is_same_v<T, StoreForeign>) {
           return store_foreign(o);
+        } else if constexpr (std::is_same_v<T, ReadBytes>) {
+          return read_bytes(o);
+        } else if constexpr (std::is_same_v<T, BadBytes>) {
+          return bad_bytes(o);
+        } else {
+          static_assert(std::is_same_v<T, BadHandle>);
+          return bad_handle(o);
         }
       },
       op);
@@ -198,6 +205,134 @@ Outcome Executor::store_foreign(const StoreForeign& op) {
     pointer =
         reinterpret_cast<const std::byte*>(heap_->raw(roots_[pick(op.target, roots_.size())])) + 8;
   return {.code = heap_->store_pointer(holder, slot, static_cast<const Object*>(pointer)).code()};
+}
+
+Outcome Executor::read_bytes(const ReadBytes& op) {
+  if (roots_.empty()) return {};
+  const Handle holder = roots_[pick(op.obj, roots_.size())];
+  std::span<std::byte> bytes = payload_.resize(op.size);
+  if (Status read = heap_->read_bytes(holder, op.offset, bytes); !read.ok())
+    return {.code = read.code()};
+  PayloadDigest digest;
+  digest.add(bytes);
+  return {.digest = digest.value()};
+}
+
+Outcome Executor::bad_bytes(const BadBytes& op) {
+  if (roots_.empty()) return {};
+  const Handle holder = roots_[pick(op.obj, roots_.size())];
+  const uint64_t offset = heap_->info(heap_->raw(holder)).raw_size + op.past;
+  std::byte byte[1] = {std::byte{0x5a}};
+  const Status status =
+      op.write ? heap_->write_bytes(holder, offset, byte) : heap_->read_bytes(holder, offset, byte);
+  return {.code = status.code()};
+}
+
+Handle Executor::other_heap_handle() {
+  if (other_heap_ == nullptr) {
+    Result<std::unique_ptr<Heap>> made = Heap::create(options_);
+    VMM_CHECK(made.ok(), made.status().message().c_str());
+    other_heap_ = std::move(made.value());
+    const Result<vmmem::gc::ShapeId> leaf = other_heap_->register_shape(spec_for(kLeaf));
+    VMM_CHECK(leaf.ok(), leaf.status().message().c_str());
+    HandleScope scope(*other_heap_);
+    const Result<Handle> object = other_heap_->new_object(leaf.value());
+    VMM_CHECK(object.ok(), object.status().message().c_str());
+    const Result<Handle> persistent = other_heap_->make_persistent(object.value());
+    VMM_CHECK(persistent.ok(), persistent.status().message().c_str());
+    other_handle_ = persistent.value();
+  }
+  return other_handle_;
+}
+
+Outcome Executor::bad_handle(const BadHandle& op) {
+  if (roots_.empty()) return {};
+  const Handle root = roots_[pick(op.obj, roots_.size())];
+  Handle bad;
+  switch (op.kind) {
+    case BadHandleKind::kNull:
+      break;
+    case BadHandleKind::kOtherHeap:
+      bad = other_heap_handle();
+      break;
+    case BadHandleKind::kClosedScope: {
+      HandleScope inner(*heap_);
+      bad = heap_->local_for(heap_->raw(root));
+      break;
+    }
+    case BadHandleKind::kReleased: {
+      const Result<Handle> copy = heap_->make_persistent(root);
+      if (!copy.ok()) return {.code = copy.status().code(), .detail = "making the copy"};
+      bad = copy.value();
+      if (Status released = heap_->release(bad); !released.ok())
+        return {.code = released.code(), .detail = "releasing the copy"};
+      break;
+    }
+    default: {
+      const Result<Handle> cell = heap_->make_persistent(Handle{});
+      if (!cell.ok()) return {.code = cell.status().code(), .detail = "making the null cell"};
+      bad = cell.value();
+    }
+  }
+  Outcome outcome = use_handle(bad, root, op.use);
+  // The null cell is a live handle: released here unless the op just did it.
+  if (op.kind == BadHandleKind::kNullCell &&
+      !(op.use == HandleUse::kRelease && outcome.code == ErrorCode::kOk)) {
+    if (Status released = heap_->release(bad); !released.ok())
+      return {.code = released.code(), .detail = "releasing the null cell"};
+  }
+  return outcome;
+}
+
+Outcome Executor::use_handle(Handle bad, Handle root, HandleUse use) {
+  // A call that takes a null reference and succeeds must hand back null.
+  auto null_or_broken = [](const Status& status, bool got_null, const char* what) -> Outcome {
+    if (status.ok() && !got_null) return {.code = ErrorCode::kBrokenInvariant, .detail = what};
+    return {.code = status.code()};
+  };
+  switch (use) {
+    case HandleUse::kLoad:
+      return {.code = heap_->load(bad, 0).status().code()};
+    case HandleUse::kStore:
+      return {.code = heap_->store(bad, 0, root).code()};
+    case HandleUse::kReadBytes: {
+      std::byte out[8];
+      return {.code = heap_->read_bytes(bad, 0, out).code()};
+    }
+    case HandleUse::kWriteBytes: {
+      const std::byte zeros[8] = {};
+      return {.code = heap_->write_bytes(bad, 0, zeros).code()};
+    }
+    case HandleUse::kInfo:
+      return {.code = heap_->info(bad).status().code()};
+    case HandleUse::kDeref: {
+      const Result<Object*> object = heap_->deref(bad);
+      return null_or_broken(object.status(), object.ok() && object.value() == nullptr,
+                            "deref of a null reference gave an object");
+    }
+    case HandleUse::kSame: {
+      const Result<bool> same = heap_->same(bad, root);
+      return null_or_broken(same.status(), same.ok() && !same.value(),
+                            "a null reference is the same as an object");
+    }
+    case HandleUse::kAssign:
+      return {.code = heap_->assign(bad, root).code()};
+    case HandleUse::kLocal: {
+      const Result<Handle> local = heap_->local(bad);
+      return null_or_broken(local.status(), local.ok() && heap_->raw(local.value()) == nullptr,
+                            "a local of a null reference holds an object");
+    }
+    case HandleUse::kMakePersistent: {
+      const Result<Handle> persistent = heap_->make_persistent(bad);
+      if (!persistent.ok()) return {.code = persistent.status().code()};
+      const bool got_null = heap_->raw(persistent.value()) == nullptr;
+      if (Status released = heap_->release(persistent.value()); !released.ok())
+        return {.code = released.code(), .detail = "releasing the new persistent handle"};
+      return null_or_broken(kOkStatus, got_null, "a persistent copy of null holds an object");
+    }
+    default:
+      return {.code = heap_->release(bad).code()};
+  }
 }
 
 Outcome Executor::collect(bool minor, bool major) {

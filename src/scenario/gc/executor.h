@@ -50,6 +50,13 @@ class Executor {
   Outcome write_bytes(const WriteBytes& op);
   Outcome bad_slot(const BadSlot& op);
   Outcome store_foreign(const StoreForeign& op);
+  Outcome read_bytes(const ReadBytes& op);
+  Outcome bad_bytes(const BadBytes& op);
+  Outcome bad_handle(const BadHandle& op);
+  // Passes `bad` to the call `use` names (`root`: the other handle some calls take).
+  Outcome use_handle(vmmem::gc::Handle bad, vmmem::gc::Handle root, HandleUse use);
+  // A live persistent handle of a second heap, made on first use.
+  vmmem::gc::Handle other_heap_handle();
   Outcome collect(bool minor, bool major);
   // The roots' ids and the graph reachable from them, read from the heap.
   void observe(Outcome& outcome) const;
@@ -58,7 +65,10 @@ class Executor {
 
   bool observe_;
   bool verified_by_heap_;  // the heap verifies before and after every GC itself
+  vmmem::gc::Options options_;
   std::unique_ptr<vmmem::gc::Heap> heap_;
+  std::unique_ptr<vmmem::gc::Heap> other_heap_;  // for handles of another heap
+  vmmem::gc::Handle other_handle_;
   std::vector<vmmem::gc::ShapeId> shapes_;  // scenario shape -> registered id
   std::vector<vmmem::gc::Handle> roots_;    // persistent handles
   uint64_t next_id_ = 1;

@@ -45,12 +45,21 @@ Outcome Model::apply(const Op& op) {
         } else if constexpr (std::is_same_v<T, BadSlot>) {
           if (root_object(o.obj) == nullptr) return {};
           return {.code = kSlotOutOfRange};
-        } else {
+        } else if constexpr (std::is_same_v<T, StoreForeign>) {
           Object* object = root_object(o.obj);
           if (object == nullptr) return {};
           if (pick_ref(o.slot, object->size.refs) >= object->size.refs)
             return {.code = kSlotOutOfRange};
           return {.code = kForeignPointer};
+        } else if constexpr (std::is_same_v<T, ReadBytes>) {
+          return read_bytes(o);
+        } else if constexpr (std::is_same_v<T, BadBytes>) {
+          if (root_object(o.obj) == nullptr) return {};
+          return {.code = kBytesOutOfRange};
+        } else {
+          static_assert(std::is_same_v<T, BadHandle>);
+          if (roots_.empty()) return {};
+          return {.code = bad_handle_code(o.kind, o.use)};
         }
       },
       op);
@@ -66,6 +75,37 @@ Outcome Model::new_object(const New& op) {
   objects_.emplace(id, Object{op.shape, len, size, std::vector<uint64_t>(size.refs, 0), {}});
   roots_.push_back(id);
   return {.id = id};
+}
+
+Outcome Model::read_bytes(const ReadBytes& op) {
+  if (roots_.empty()) return {};
+  const uint64_t id = roots_[pick(op.obj, roots_.size())];
+  const Object& object = objects_.at(id);
+  const uint64_t raw = object.size.payload;
+  if (op.offset > raw || op.size > raw - op.offset) return {.code = kBytesOutOfRange};
+  return {.digest = expected_range_digest(id, object.pattern, op.offset, op.size)};
+}
+
+ErrorCode bad_handle_code(BadHandleKind kind, HandleUse use) {
+  switch (kind) {
+    case BadHandleKind::kNull:
+      // A null handle is a fine value (a null reference) for the calls that copy one.
+      return use == HandleUse::kLocal || use == HandleUse::kMakePersistent ? ErrorCode::kOk
+                                                                           : kForeignHandle;
+    case BadHandleKind::kOtherHeap:
+      return kForeignHandle;
+    case BadHandleKind::kClosedScope:
+    case BadHandleKind::kReleased:
+      return kStaleHandle;
+    default: {
+      // A cell holding null passes every handle check; only the calls that need its object
+      // (a holder) refuse it.
+      const bool holder = use == HandleUse::kLoad || use == HandleUse::kStore ||
+                          use == HandleUse::kReadBytes || use == HandleUse::kWriteBytes ||
+                          use == HandleUse::kInfo;
+      return holder ? kNullHolder : ErrorCode::kOk;
+    }
+  }
 }
 
 Model::Object* Model::root_object(uint16_t obj) {

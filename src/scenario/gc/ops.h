@@ -107,8 +107,58 @@ struct StoreForeign {
   friend bool operator==(const StoreForeign&, const StoreForeign&) = default;
 };
 
+// Reads `size` raw bytes of the object in root `obj` from `offset` (offset 0 is the start of
+// the raw bytes, where the id sits): the bytes' digest, or a refusal that reads nothing when the
+// range runs past the end.
+struct ReadBytes {
+  uint16_t obj;
+  uint16_t offset;
+  uint16_t size;
+  friend bool operator==(const ReadBytes&, const ReadBytes&) = default;
+};
+
+// A read or write of one raw byte `past` bytes beyond the end of the object in root `obj`
+// (past = 0 starts at the end): always refused, and a refused write changes nothing.
+struct BadBytes {
+  uint16_t obj;
+  uint16_t past;
+  bool write;
+  friend bool operator==(const BadBytes&, const BadBytes&) = default;
+};
+
+// A handle that names no object of this heap a call may use, passed to one handle-taking call.
+enum class BadHandleKind : uint8_t {
+  kNull,         // Handle{}: a null value, never a handle to check
+  kOtherHeap,    // a live persistent handle of a second heap
+  kClosedScope,  // a local handle of a scope that has closed
+  kReleased,     // a persistent handle to the object in root `obj`, released
+  kNullCell,     // a live persistent handle holding null: a handle, but not a holder
+  kCount,
+};
+// The call the bad handle goes to (a holder, a target or a value; see gc/heap.h).
+enum class HandleUse : uint8_t {
+  kLoad,            // load(h, 0)
+  kStore,           // store(h, 0, root obj)
+  kReadBytes,       // read_bytes(h, 0, 8 bytes)
+  kWriteBytes,      // write_bytes(h, 0, 8 zero bytes)
+  kInfo,            // info(h)
+  kDeref,           // deref(h)
+  kSame,            // same(h, root obj)
+  kAssign,          // assign(h, root obj)
+  kLocal,           // local(h)
+  kMakePersistent,  // make_persistent(h)
+  kRelease,         // release(h)
+  kCount,
+};
+struct BadHandle {
+  uint16_t obj;
+  BadHandleKind kind;
+  HandleUse use;
+  friend bool operator==(const BadHandle&, const BadHandle&) = default;
+};
+
 using Op = std::variant<New, Store, Load, DropRoot, WriteBytes, Minor, Major, Verify, BadSlot,
-                        StoreForeign>;
+                        StoreForeign, ReadBytes, BadBytes, BadHandle>;
 
 // What a root operand names: `slot` modulo the live count. REQUIRES: live > 0.
 inline size_t pick(uint64_t slot, size_t live) {

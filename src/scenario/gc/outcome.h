@@ -22,7 +22,8 @@ struct ObjectView {
 
 struct Outcome {
   ErrorCode code = ErrorCode::kOk;
-  uint64_t id = 0;  // New: the new object's id; Load: the id loaded (0: null)
+  uint64_t id = 0;      // New: the new object's id; Load: the id loaded (0: null)
+  uint64_t digest = 0;  // ReadBytes: PayloadDigest of the bytes read
   // Minor, Major and Verify: the ids the roots hold, in root order, and every object reachable
   // from them, by id. After Major, also the bytes the whole heap holds in objects: exactly the
   // reachable objects' sizes, since nothing unreachable may survive it.
@@ -33,8 +34,8 @@ struct Outcome {
   std::string detail;  // the verifier's complaint, when it had one
 
   friend bool operator==(const Outcome& a, const Outcome& b) {
-    return a.code == b.code && a.id == b.id && a.observed == b.observed && a.roots == b.roots &&
-           a.graph == b.graph && a.heap_bytes == b.heap_bytes;
+    return a.code == b.code && a.id == b.id && a.digest == b.digest && a.observed == b.observed &&
+           a.roots == b.roots && a.graph == b.graph && a.heap_bytes == b.heap_bytes;
   }
 };
 

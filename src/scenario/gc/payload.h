@@ -39,6 +39,19 @@ inline uint64_t expected_digest(uint64_t length, std::optional<uint64_t> pattern
   return digest.value();
 }
 
+// The digest of raw bytes [offset, offset + size) of an object whose raw bytes are its id (8
+// bytes, little-endian) and then a payload as expected_digest describes it.
+inline uint64_t expected_range_digest(uint64_t id, std::optional<uint64_t> pattern, uint64_t offset,
+                                      uint64_t size) {
+  PayloadDigest digest;
+  for (uint64_t i = offset; i < offset + size; ++i) {
+    const uint64_t word = i < 8 ? id : pattern ? pattern_word(*pattern, (i - 8) / 8) : 0;
+    const uint64_t byte = i < 8 ? i : (i - 8) % 8;
+    digest.add(static_cast<uint8_t>(word >> (8 * byte)));
+  }
+  return digest.value();
+}
+
 // Writes pattern_word(pattern, ...) over `bytes`.
 inline void fill_pattern(std::span<std::byte> bytes, uint64_t pattern) {
   size_t i = 0;

@@ -1,5 +1,6 @@
 #include "scenario/gc/profiles.h"
 
+#include <algorithm>
 #include <array>
 #include <vector>
 
@@ -53,6 +54,7 @@ class Stream {
       drop_newest();
   }
   size_t any_root() { return rng_.below(roots()); }
+  uint64_t raw_of(size_t root) const { return model_.root_raw(root); }
   // A root whose object has references, if any in a few tries.
   std::optional<size_t> any_holder() {
     for (int tries = 0; tries < 8 && roots() > 0; ++tries) {
@@ -332,8 +334,14 @@ std::vector<Op> binary_trees(Rng& rng, size_t count) {
 std::vector<Op> edge_cases(Rng& rng, size_t count) {
   Stream s(rng, count);
   constexpr std::array<uint32_t, 4> kEdges = {0, kMaxLength, kHugeLength, ~uint32_t{0}};
+  // Every kind of bad handle passed to every call that takes a handle, once.
+  s.make(kPair);
+  for (uint8_t kind = 0; kind < static_cast<uint8_t>(BadHandleKind::kCount); ++kind) {
+    for (uint8_t use = 0; use < static_cast<uint8_t>(HandleUse::kCount); ++use)
+      s.push(BadHandle{0, static_cast<BadHandleKind>(kind), static_cast<HandleUse>(use)});
+  }
   while (!s.full()) {
-    switch (rng.below(9)) {
+    switch (rng.below(12)) {
       case 0:
         s.push(New{static_cast<uint8_t>(kShapeCount + rng.below(250)), 0});
         break;
@@ -369,6 +377,36 @@ std::vector<Op> edge_cases(Rng& rng, size_t count) {
       case 7:
         s.push(rng.percent(50) ? Op{Minor{}} : Op{Verify{}});
         break;
+      case 8:
+        if (s.roots() > 0) {
+          // A range inside the raw bytes, or one that runs up to 8 bytes past their end.
+          const size_t obj = s.any_root();
+          const uint64_t raw = std::min<uint64_t>(s.raw_of(obj), 0xfff0);
+          const uint64_t offset = rng.below(raw + 1);
+          uint64_t size = rng.below(raw - offset + 1);
+          if (rng.percent(25)) size = raw - offset + 1 + rng.below(8);
+          s.push(ReadBytes{static_cast<uint16_t>(obj), static_cast<uint16_t>(offset),
+                           static_cast<uint16_t>(size)});
+        }
+        break;
+      case 9:
+        if (s.roots() > 0) {
+          const size_t obj = s.any_root();
+          const uint64_t past = rng.below(3);
+          const bool write = rng.percent(50);
+          s.push(BadBytes{static_cast<uint16_t>(obj), static_cast<uint16_t>(past), write});
+        }
+        break;
+      case 10:
+        if (s.roots() > 0) {
+          const size_t obj = s.any_root();
+          const auto kind =
+              static_cast<BadHandleKind>(rng.below(static_cast<uint64_t>(BadHandleKind::kCount)));
+          const auto use =
+              static_cast<HandleUse>(rng.below(static_cast<uint64_t>(HandleUse::kCount)));
+          s.push(BadHandle{static_cast<uint16_t>(obj), kind, use});
+        }
+        break;
       default:
         if (s.roots() > 8) s.drop(s.any_root());
         s.make(kLeaf);
@@ -389,7 +427,7 @@ const std::array<Profile<Op>, 11> kProfiles = {{
     {"high_pressure", "allocation after allocation, almost nothing kept", high_pressure, 96},
     {"low_pressure", "a stable graph read and written between rare GCs", low_pressure},
     {"binary_trees", "GCBench in miniature: trees built bottom-up and top-down", binary_trees, 96},
-    {"edge_cases", "every refusal among valid ops", edge_cases, 64},
+    {"edge_cases", "every refusal among valid ops", edge_cases, 128},
 }};
 
 }  // namespace
