@@ -35,6 +35,8 @@ const char* bad_handle_name(BadHandleKind kind) {
       return "null";
     case BadHandleKind::kOtherHeap:
       return "other-heap";
+    case BadHandleKind::kOtherHeapLocal:
+      return "other-heap-local";
     case BadHandleKind::kClosedScope:
       return "closed-scope";
     case BadHandleKind::kReleased:

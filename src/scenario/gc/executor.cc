@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <type_traits>
 #include <unordered_map>
 
@@ -249,12 +250,19 @@ Outcome Executor::bad_handle(const BadHandle& op) {
   if (roots_.empty()) return {};
   const Handle root = roots_[pick(op.obj, roots_.size())];
   Handle bad;
+  std::optional<HandleScope> other_scope;  // keeps an other-heap local open for the call
   switch (op.kind) {
     case BadHandleKind::kNull:
       break;
     case BadHandleKind::kOtherHeap:
       bad = other_heap_handle();
       break;
+    case BadHandleKind::kOtherHeapLocal: {
+      const Handle persistent = other_heap_handle();
+      other_scope.emplace(*other_heap_);
+      bad = other_heap_->local_for(other_heap_->raw(persistent));
+      break;
+    }
     case BadHandleKind::kClosedScope: {
       HandleScope inner(*heap_);
       bad = heap_->local_for(heap_->raw(root));

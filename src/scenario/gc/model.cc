@@ -93,6 +93,7 @@ ErrorCode bad_handle_code(BadHandleKind kind, HandleUse use) {
       return use == HandleUse::kLocal || use == HandleUse::kMakePersistent ? ErrorCode::kOk
                                                                            : kForeignHandle;
     case BadHandleKind::kOtherHeap:
+    case BadHandleKind::kOtherHeapLocal:
       return kForeignHandle;
     case BadHandleKind::kClosedScope:
     case BadHandleKind::kReleased:

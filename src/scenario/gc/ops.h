@@ -128,11 +128,12 @@ struct BadBytes {
 
 // A handle that names no object of this heap a call may use, passed to one handle-taking call.
 enum class BadHandleKind : uint8_t {
-  kNull,         // Handle{}: a null value, never a handle to check
-  kOtherHeap,    // a live persistent handle of a second heap
-  kClosedScope,  // a local handle of a scope that has closed
-  kReleased,     // a persistent handle to the object in root `obj`, released
-  kNullCell,     // a live persistent handle holding null: a handle, but not a holder
+  kNull,            // Handle{}: a null value, never a handle to check
+  kOtherHeap,       // a live persistent handle of a second heap
+  kOtherHeapLocal,  // a live local handle of a second heap (its scope open)
+  kClosedScope,     // a local handle of a scope that has closed
+  kReleased,        // a persistent handle to the object in root `obj`, released
+  kNullCell,        // a live persistent handle holding null: a handle, but not a holder
   kCount,
 };
 // The call the bad handle goes to (a holder, a target or a value; see gc/heap.h).
