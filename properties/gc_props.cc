@@ -100,6 +100,10 @@ rc::Gen<Op> gen_op() {
                         [](uint8_t k) { return static_cast<BadHandleKind>(k); }),
            rc::gen::map(rc::gen::inRange<uint8_t>(0, static_cast<uint8_t>(HandleUse::kCount)),
                         [](uint8_t u) { return static_cast<HandleUse>(u); })))},
+      {1, as_op(rc::gen::construct<CreateHeap>(
+              rc::gen::map(rc::gen::inRange<uint8_t>(0, static_cast<uint8_t>(OptionField::kCount)),
+                           [](uint8_t f) { return static_cast<OptionField>(f); }),
+              rc::gen::arbitrary<uint16_t>()))},
   });
 }
 
@@ -184,7 +188,9 @@ void check_against_the_model(const Config& config) {
                                              "BadBytes: invalid argument",
                                              "BadHandle: ok",
                                              "BadHandle: invalid argument",
-                                             "BadHandle: not found"};
+                                             "BadHandle: not found",
+                                             "CreateHeap: ok",
+                                             "CreateHeap: invalid argument"};
   const bool passed = vmmem::properties::check_until_reached(
       "the collector behaves like the model", seen, required, [&] {
         System system(config, seen);

@@ -26,7 +26,8 @@ enum Tag : uint8_t {
   kReadBytes = 16,
   kBadBytes = 17,
   kBadHandle = 18,
-  kTagCount = 19,
+  kCreateHeap = 19,
+  kTagCount = 20,
 };
 
 uint32_t decode_length(ByteSource& source) {
@@ -112,6 +113,12 @@ Op decode(ByteSource& source) {
       op.write = source.boolean();
       return op;
     }
+    case kCreateHeap: {
+      CreateHeap op;
+      op.field = static_cast<OptionField>(source.u8() % static_cast<uint8_t>(OptionField::kCount));
+      op.value = source.u16();
+      return op;
+    }
     default: {
       BadHandle op;
       op.obj = source.u16();
@@ -175,12 +182,16 @@ void encode(const Op& op, ByteSink& sink) {
           sink.u16(o.obj);
           sink.u16(o.past);
           sink.boolean(o.write);
-        } else {
-          static_assert(std::is_same_v<T, BadHandle>);
+        } else if constexpr (std::is_same_v<T, BadHandle>) {
           sink.u8(kBadHandle);
           sink.u16(o.obj);
           sink.u8(static_cast<uint8_t>(o.kind));
           sink.u8(static_cast<uint8_t>(o.use));
+        } else {
+          static_assert(std::is_same_v<T, CreateHeap>);
+          sink.u8(kCreateHeap);
+          sink.u8(static_cast<uint8_t>(o.field));
+          sink.u16(o.value);
         }
       },
       op);
@@ -197,6 +208,7 @@ bool in_decodable_domain(const Op& op) {
     return foreign->kind < ForeignKind::kCount;
   if (const auto* bad = std::get_if<BadHandle>(&op))
     return bad->kind < BadHandleKind::kCount && bad->use < HandleUse::kCount;
+  if (const auto* create = std::get_if<CreateHeap>(&op)) return create->field < OptionField::kCount;
   return true;
 }
 

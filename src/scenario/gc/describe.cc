@@ -56,6 +56,14 @@ const char* handle_use_name(HandleUse use) {
   return use < HandleUse::kCount ? kNames[static_cast<size_t>(use)] : "unknown";
 }
 
+const char* option_field_name(OptionField field) {
+  constexpr const char* kNames[] = {"promotion_age",     "min_nursery_bytes",  "nursery_bytes",
+                                    "max_nursery_bytes", "large_object_bytes", "heap_limit_bytes",
+                                    "growth_factor",     "pause_target_ms"};
+  static_assert(std::size(kNames) == static_cast<size_t>(OptionField::kCount));
+  return field < OptionField::kCount ? kNames[static_cast<size_t>(field)] : "unknown";
+}
+
 // Reports stay readable: the first objects of a large graph only.
 constexpr size_t kShownObjects = 24;
 
@@ -97,9 +105,11 @@ std::string describe(const Op& op) {
           out << "ReadBytes{obj=" << o.obj << ", offset=" << o.offset << ", size=" << o.size << "}";
         } else if constexpr (std::is_same_v<T, BadBytes>) {
           out << "BadBytes{obj=" << o.obj << ", past=" << o.past << ", write=" << o.write << "}";
-        } else {
+        } else if constexpr (std::is_same_v<T, BadHandle>) {
           out << "BadHandle{obj=" << o.obj << ", kind=" << bad_handle_name(o.kind)
               << ", use=" << handle_use_name(o.use) << "}";
+        } else {
+          out << "CreateHeap{field=" << option_field_name(o.field) << ", value=" << o.value << "}";
         }
       },
       op);

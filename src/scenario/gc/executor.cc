@@ -69,6 +69,37 @@ vmmem::gc::Options options_for(const Config& config) {
   return options;
 }
 
+vmmem::gc::Options options_for(const CreateHeap& op) {
+  vmmem::gc::Options options;
+  const uint64_t kib = uint64_t{op.value} << 10;
+  switch (op.field) {
+    case OptionField::kPromotionAge:
+      options.promotion_age = op.value % 20;
+      break;
+    case OptionField::kMinNursery:
+      options.min_nursery_bytes = kib;
+      break;
+    case OptionField::kNursery:
+      options.nursery_bytes = kib;
+      break;
+    case OptionField::kMaxNursery:
+      options.max_nursery_bytes = kib;
+      break;
+    case OptionField::kLargeObject:
+      options.large_object_bytes = op.value;
+      break;
+    case OptionField::kHeapLimit:
+      options.heap_limit_bytes = kib;
+      break;
+    case OptionField::kGrowthFactor:
+      options.growth_factor = op.value / 256.0;
+      break;
+    default:
+      options.pause_target_ms = static_cast<int16_t>(op.value) / 4.0;
+  }
+  return options;
+}
+
 Executor::Executor(const Config& config, bool observe)
     : observe_(observe), verified_by_heap_(config.verify_each_gc), options_(options_for(config)) {
   Result<std::unique_ptr<Heap>> made = Heap::create(options_);
@@ -132,9 +163,11 @@ Outcome Executor::operator()(const Op& op) {
           return read_bytes(o);
         } else if constexpr (std::is_same_v<T, BadBytes>) {
           return bad_bytes(o);
-        } else {
-          static_assert(std::is_same_v<T, BadHandle>);
+        } else if constexpr (std::is_same_v<T, BadHandle>) {
           return bad_handle(o);
+        } else {
+          static_assert(std::is_same_v<T, CreateHeap>);
+          return create_heap(o);
         }
       },
       op);
@@ -290,6 +323,11 @@ Outcome Executor::bad_handle(const BadHandle& op) {
       return {.code = released.code(), .detail = "releasing the null cell"};
   }
   return outcome;
+}
+
+Outcome Executor::create_heap(const CreateHeap& op) {
+  // A heap made here is destroyed at once; it shares nothing with the scenario's heap.
+  return {.code = Heap::create(options_for(op)).status().code()};
 }
 
 Outcome Executor::use_handle(Handle bad, Handle root, HandleUse use) {

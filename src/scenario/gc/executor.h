@@ -24,6 +24,8 @@ namespace vmmem::scenario::gc {
 
 // The collector options a Config stands for (poisoning always on).
 vmmem::gc::Options options_for(const Config& config);
+// The options CreateHeap passes to Heap::create.
+vmmem::gc::Options options_for(const CreateHeap& op);
 
 // Heap bytes a scenario's collector may hold: well above what 256 ops of at most kMaxLength
 // elements keep live, far below the huge lengths.
@@ -53,6 +55,7 @@ class Executor {
   Outcome read_bytes(const ReadBytes& op);
   Outcome bad_bytes(const BadBytes& op);
   Outcome bad_handle(const BadHandle& op);
+  Outcome create_heap(const CreateHeap& op);
   // Passes `bad` to the call `use` names (`root`: the other handle some calls take).
   Outcome use_handle(vmmem::gc::Handle bad, vmmem::gc::Handle root, HandleUse use);
   // A live persistent handle of a second heap, made on first use.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <type_traits>
 
+#include "gc/options.h"
 #include "scenario/gc/payload.h"
 
 namespace vmmem::scenario::gc {
@@ -56,10 +57,12 @@ Outcome Model::apply(const Op& op) {
         } else if constexpr (std::is_same_v<T, BadBytes>) {
           if (root_object(o.obj) == nullptr) return {};
           return {.code = kBytesOutOfRange};
-        } else {
-          static_assert(std::is_same_v<T, BadHandle>);
+        } else if constexpr (std::is_same_v<T, BadHandle>) {
           if (roots_.empty()) return {};
           return {.code = bad_handle_code(o.kind, o.use)};
+        } else {
+          static_assert(std::is_same_v<T, CreateHeap>);
+          return {.code = create_heap_code(o)};
         }
       },
       op);
@@ -107,6 +110,43 @@ ErrorCode bad_handle_code(BadHandleKind kind, HandleUse use) {
       return holder ? kNullHolder : ErrorCode::kOk;
     }
   }
+}
+
+ErrorCode create_heap_code(const CreateHeap& op) {
+  // The field is set on top of the defaults, which are themselves good.
+  const vmmem::gc::Options defaults;
+  constexpr uint64_t kSmallestNursery = uint64_t{64} << 10;
+  constexpr uint64_t kLargestCell = uint64_t{32} << 10;
+  const uint64_t kib = uint64_t{op.value} << 10;
+  const bool whole_pages = kib % 4096 == 0;
+  bool good;
+  switch (op.field) {
+    case OptionField::kPromotionAge:
+      good = op.value % 20 >= 1 && op.value % 20 <= 15;
+      break;
+    case OptionField::kMinNursery:
+      good = whole_pages && kib >= kSmallestNursery && kib <= defaults.nursery_bytes;
+      break;
+    case OptionField::kNursery:
+      good = whole_pages && kib >= defaults.min_nursery_bytes &&
+             kib <= defaults.max_nursery_bytes && kib <= defaults.heap_limit_bytes;
+      break;
+    case OptionField::kMaxNursery:
+      good = whole_pages && kib >= defaults.nursery_bytes;
+      break;
+    case OptionField::kLargeObject:
+      good = op.value >= 256 && op.value <= kLargestCell;
+      break;
+    case OptionField::kHeapLimit:
+      good = kib >= defaults.nursery_bytes;
+      break;
+    case OptionField::kGrowthFactor:
+      good = op.value > 256;  // a factor above 1
+      break;
+    default:
+      good = static_cast<int16_t>(op.value) >= 0;
+  }
+  return good ? ErrorCode::kOk : kBadOptions;
 }
 
 Model::Object* Model::root_object(uint16_t obj) {

@@ -36,8 +36,13 @@ inline constexpr ErrorCode kStaleHandle = ErrorCode::kNotFound;
 // A valid handle that holds null where an object is needed (a holder).
 inline constexpr ErrorCode kNullHolder = ErrorCode::kInvalidArgument;
 
+// Options Heap::create refuses (gc/heap.h).
+inline constexpr ErrorCode kBadOptions = ErrorCode::kInvalidArgument;
+
 // What the collector answers when `use` gets a handle of `kind` (BadHandle).
 ErrorCode bad_handle_code(BadHandleKind kind, HandleUse use);
+// Whether Heap::create takes the options CreateHeap passes, by gc/heap.h's rules.
+ErrorCode create_heap_code(const CreateHeap& op);
 
 class Model {
  public:

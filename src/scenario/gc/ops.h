@@ -158,8 +158,27 @@ struct BadHandle {
   friend bool operator==(const BadHandle&, const BadHandle&) = default;
 };
 
+// Heap::create with the default options (gc/options.h) but one field set from `value`: bad
+// options are refused, good ones make a heap that is destroyed at once.
+enum class OptionField : uint8_t {
+  kPromotionAge,  // value % 20
+  kMinNursery,    // value KiB
+  kNursery,       // value KiB
+  kMaxNursery,    // value KiB
+  kLargeObject,   // value bytes
+  kHeapLimit,     // value KiB
+  kGrowthFactor,  // value / 256
+  kPauseTarget,   // int16_t(value) / 4 ms
+  kCount,
+};
+struct CreateHeap {
+  OptionField field;
+  uint16_t value;
+  friend bool operator==(const CreateHeap&, const CreateHeap&) = default;
+};
+
 using Op = std::variant<New, Store, Load, DropRoot, WriteBytes, Minor, Major, Verify, BadSlot,
-                        StoreForeign, ReadBytes, BadBytes, BadHandle>;
+                        StoreForeign, ReadBytes, BadBytes, BadHandle, CreateHeap>;
 
 // What a root operand names: `slot` modulo the live count. REQUIRES: live > 0.
 inline size_t pick(uint64_t slot, size_t live) {

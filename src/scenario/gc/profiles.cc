@@ -346,6 +346,20 @@ std::vector<Op> edge_cases(Rng& rng, size_t count) {
     for (uint8_t use = 0; use < static_cast<uint8_t>(HandleUse::kCount); ++use)
       s.push(BadHandle{0, static_cast<BadHandleKind>(kind), static_cast<HandleUse>(use)});
   }
+  // Each option good, then bad (below its range, or not whole pages, or not above 1, ...).
+  constexpr std::array<std::array<uint16_t, 2>, static_cast<size_t>(OptionField::kCount)>
+      kOptionValues = {{{3, 16},
+                        {128, 63},
+                        {1024, 129},
+                        {8192, 1024},
+                        {4096, 255},
+                        {8192, 1024},
+                        {512, 256},
+                        {4, 65532}}};
+  for (uint8_t field = 0; field < kOptionValues.size(); ++field) {
+    for (uint16_t value : kOptionValues[field])
+      s.push(CreateHeap{static_cast<OptionField>(field), value});
+  }
   while (!s.full()) {
     switch (rng.below(12)) {
       case 0:
@@ -433,7 +447,7 @@ const std::array<Profile<Op>, 11> kProfiles = {{
     {"high_pressure", "allocation after allocation, almost nothing kept", high_pressure, 96},
     {"low_pressure", "a stable graph read and written between rare GCs", low_pressure},
     {"binary_trees", "GCBench in miniature: trees built bottom-up and top-down", binary_trees, 96},
-    {"edge_cases", "every refusal among valid ops", edge_cases, 128},
+    {"edge_cases", "every refusal among valid ops", edge_cases, 160},
 }};
 
 }  // namespace
