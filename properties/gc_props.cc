@@ -125,6 +125,10 @@ rc::Gen<Op> gen_op() {
            rc::gen::map(rc::gen::inRange<uint8_t>(0, static_cast<uint8_t>(HandleUse::kCount)),
                         [](uint8_t u) { return static_cast<HandleUse>(u); })))},
       {2, as_op(gen_create_heap())},
+      {1, as_op(rc::gen::construct<Corrupt>(
+              gen_root(),
+              rc::gen::map(rc::gen::inRange<uint8_t>(0, static_cast<uint8_t>(CorruptKind::kCount)),
+                           [](uint8_t k) { return static_cast<CorruptKind>(k); })))},
   });
 }
 
@@ -223,7 +227,8 @@ void check_against_the_model(const Config& config) {
                                              "BadHandle: invalid argument",
                                              "BadHandle: not found",
                                              "CreateHeap: ok",
-                                             "CreateHeap: invalid argument"};
+                                             "CreateHeap: invalid argument",
+                                             "Corrupt: broken invariant"};
   const bool passed = vmmem::properties::check_until_reached(
       "the collector behaves like the model", seen, required, [&] {
         System system(config, seen);

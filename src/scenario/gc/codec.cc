@@ -27,7 +27,8 @@ enum Tag : uint8_t {
   kBadBytes = 17,
   kBadHandle = 18,
   kCreateHeap = 19,
-  kTagCount = 20,
+  kCorrupt = 20,
+  kTagCount = 21,
 };
 
 uint32_t decode_length(ByteSource& source) {
@@ -113,6 +114,12 @@ Op decode(ByteSource& source) {
       op.write = source.boolean();
       return op;
     }
+    case kCorrupt: {
+      Corrupt op;
+      op.obj = source.u16();
+      op.kind = static_cast<CorruptKind>(source.u8() % static_cast<uint8_t>(CorruptKind::kCount));
+      return op;
+    }
     case kCreateHeap: {
       CreateHeap op;
       op.field = static_cast<OptionField>(source.u8() % static_cast<uint8_t>(OptionField::kCount));
@@ -187,11 +194,15 @@ void encode(const Op& op, ByteSink& sink) {
           sink.u16(o.obj);
           sink.u8(static_cast<uint8_t>(o.kind));
           sink.u8(static_cast<uint8_t>(o.use));
-        } else {
-          static_assert(std::is_same_v<T, CreateHeap>);
+        } else if constexpr (std::is_same_v<T, CreateHeap>) {
           sink.u8(kCreateHeap);
           sink.u8(static_cast<uint8_t>(o.field));
           sink.u16(o.value);
+        } else {
+          static_assert(std::is_same_v<T, Corrupt>);
+          sink.u8(kCorrupt);
+          sink.u16(o.obj);
+          sink.u8(static_cast<uint8_t>(o.kind));
         }
       },
       op);
@@ -209,6 +220,7 @@ bool in_decodable_domain(const Op& op) {
   if (const auto* bad = std::get_if<BadHandle>(&op))
     return bad->kind < BadHandleKind::kCount && bad->use < HandleUse::kCount;
   if (const auto* create = std::get_if<CreateHeap>(&op)) return create->field < OptionField::kCount;
+  if (const auto* corrupt = std::get_if<Corrupt>(&op)) return corrupt->kind < CorruptKind::kCount;
   return true;
 }
 

@@ -64,6 +64,13 @@ const char* option_field_name(OptionField field) {
   return field < OptionField::kCount ? kNames[static_cast<size_t>(field)] : "unknown";
 }
 
+const char* corrupt_kind_name(CorruptKind kind) {
+  constexpr const char* kNames[] = {"interior-slot", "clean-card",    "mark-bit",
+                                    "unused-bits",   "unknown-shape", "fixed-length"};
+  static_assert(std::size(kNames) == static_cast<size_t>(CorruptKind::kCount));
+  return kind < CorruptKind::kCount ? kNames[static_cast<size_t>(kind)] : "unknown";
+}
+
 // Reports stay readable: the first objects of a large graph only.
 constexpr size_t kShownObjects = 24;
 
@@ -108,8 +115,10 @@ std::string describe(const Op& op) {
         } else if constexpr (std::is_same_v<T, BadHandle>) {
           out << "BadHandle{obj=" << o.obj << ", kind=" << bad_handle_name(o.kind)
               << ", use=" << handle_use_name(o.use) << "}";
-        } else {
+        } else if constexpr (std::is_same_v<T, CreateHeap>) {
           out << "CreateHeap{field=" << option_field_name(o.field) << ", value=" << o.value << "}";
+        } else {
+          out << "Corrupt{obj=" << o.obj << ", kind=" << corrupt_kind_name(o.kind) << "}";
         }
       },
       op);

@@ -6,6 +6,7 @@
 #include <type_traits>
 #include <unordered_map>
 
+#include "gc/card_table.h"
 #include "scenario/common/model_checker.h"
 #include "scenario/common/runner.h"
 #include "scenario/gc/model.h"
@@ -122,6 +123,12 @@ uint64_t Executor::ref_count(Handle handle) const {
   return heap_->info(heap_->raw(handle)).ref_count;
 }
 
+uint8_t Executor::scenario_shape(const Object* object) const {
+  for (uint8_t s = 0; s < kShapeCount; ++s)
+    if (shapes_[s] == object->shape()) return s;
+  return kShapeCount;
+}
+
 uint64_t Executor::id_of(const Object* object) const {
   if (object == nullptr) return 0;
   uint64_t id;
@@ -165,9 +172,11 @@ Outcome Executor::operator()(const Op& op) {
           return bad_bytes(o);
         } else if constexpr (std::is_same_v<T, BadHandle>) {
           return bad_handle(o);
-        } else {
-          static_assert(std::is_same_v<T, CreateHeap>);
+        } else if constexpr (std::is_same_v<T, CreateHeap>) {
           return create_heap(o);
+        } else {
+          static_assert(std::is_same_v<T, Corrupt>);
+          return corrupt(o);
         }
       },
       op);
@@ -330,6 +339,60 @@ Outcome Executor::create_heap(const CreateHeap& op) {
   return {.code = Heap::create(options_for(op)).status().code()};
 }
 
+template <class Mend>
+Outcome Executor::verify_broken(Mend mend) {
+  const Status broken = heap_->verify();
+  mend();
+  if (broken.ok()) return {.detail = "the verifier passed the broken heap"};
+  if (Status mended = heap_->verify(); !mended.ok())
+    return {.code = mended.code(), .detail = "after mending: " + mended.message()};
+  return {.code = broken.code()};
+}
+
+Outcome Executor::corrupt(const Corrupt& op) {
+  if (op.kind == CorruptKind::kCleanCard) {
+    // A large array is old from birth; a leaf stored into it is young, so the barrier dirties
+    // the slot's card, which is then cleaned.
+    const Result<Handle> array = heap_->new_object(shapes_[kRefArray], 2048);
+    if (!array.ok()) return {.code = array.status().code(), .detail = "making the array"};
+    const Result<Handle> leaf = heap_->new_object(shapes_[kLeaf]);
+    if (!leaf.ok()) return {.code = leaf.status().code(), .detail = "making the leaf"};
+    if (Status stored = heap_->store(array.value(), 0, leaf.value()); !stored.ok())
+      return {.code = stored.code(), .detail = "storing the leaf"};
+    Object* holder = heap_->raw(array.value());
+    uint8_t* card = vmmem::gc::card_of(holder, holder->slots());
+    *card = vmmem::gc::kCardClean;
+    return verify_broken([card] { *card = vmmem::gc::kCardDirty; });
+  }
+  if (roots_.empty()) return {};
+  Object* object = heap_->raw(roots_[pick(op.obj, roots_.size())]);
+  const uint64_t word = object->header_word();
+  uint64_t broken_word = word;
+  switch (op.kind) {
+    case CorruptKind::kInteriorSlot: {
+      if (heap_->info(object).ref_count == 0) return {};
+      Object* saved = Heap::load_slot(object, 0);
+      heap_->store_slot(object, 0,
+                        reinterpret_cast<Object*>(reinterpret_cast<std::byte*>(object) + 8));
+      return verify_broken([this, object, saved] { heap_->store_slot(object, 0, saved); });
+    }
+    case CorruptKind::kMarkBit:
+      broken_word |= vmmem::gc::header::kMark;
+      break;
+    case CorruptKind::kUnusedBits:
+      broken_word |= 0x4;
+      break;
+    case CorruptKind::kUnknownShape:
+      broken_word |= vmmem::gc::header::kShapeMask;
+      break;
+    default:
+      if (is_array(scenario_shape(object))) return {};
+      broken_word |= uint64_t{1} << vmmem::gc::header::kLengthShift;
+  }
+  object->set_header_word(broken_word);
+  return verify_broken([object, word] { object->set_header_word(word); });
+}
+
 Outcome Executor::use_handle(Handle bad, Handle root, HandleUse use) {
   // A call that takes a null reference and succeeds must hand back null.
   auto null_or_broken = [](const Status& status, bool got_null, const char* what) -> Outcome {
@@ -421,9 +484,7 @@ void Executor::observe(Outcome& outcome) const {
     seen.emplace(object, 0);
     const vmmem::gc::ObjectInfo info = heap_->info(object);
     const auto* raw = heap_->raw_bytes(const_cast<Object*>(object));
-    ObjectView view{.id = id_of(object), .shape = kShapeCount, .len = info.length};
-    for (uint8_t s = 0; s < kShapeCount; ++s)
-      if (shapes_[s] == info.shape) view.shape = s;
+    ObjectView view{.id = id_of(object), .shape = scenario_shape(object), .len = info.length};
     PayloadDigest digest;
     if (info.raw_size > 8) digest.add({raw + 8, info.raw_size - 8});
     view.digest = digest.value();

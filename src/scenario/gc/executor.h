@@ -56,6 +56,10 @@ class Executor {
   Outcome bad_bytes(const BadBytes& op);
   Outcome bad_handle(const BadHandle& op);
   Outcome create_heap(const CreateHeap& op);
+  Outcome corrupt(const Corrupt& op);
+  // The verifier on the broken heap, then `mend`, then the verifier again (which must pass).
+  template <class Mend>
+  Outcome verify_broken(Mend mend);
   // Passes `bad` to the call `use` names (`root`: the other handle some calls take).
   Outcome use_handle(vmmem::gc::Handle bad, vmmem::gc::Handle root, HandleUse use);
   // A live persistent handle of a second heap, made on first use.
@@ -65,6 +69,8 @@ class Executor {
   void observe(Outcome& outcome) const;
   uint64_t ref_count(vmmem::gc::Handle handle) const;
   uint64_t id_of(const vmmem::gc::Object* object) const;
+  // The scenario shape (ops.h) of an object, kShapeCount for none.
+  uint8_t scenario_shape(const vmmem::gc::Object* object) const;
 
   bool observe_;
   bool verified_by_heap_;  // the heap verifies before and after every GC itself

@@ -60,9 +60,11 @@ Outcome Model::apply(const Op& op) {
         } else if constexpr (std::is_same_v<T, BadHandle>) {
           if (roots_.empty()) return {};
           return {.code = bad_handle_code(o.kind, o.use)};
-        } else {
-          static_assert(std::is_same_v<T, CreateHeap>);
+        } else if constexpr (std::is_same_v<T, CreateHeap>) {
           return {.code = create_heap_code(o)};
+        } else {
+          static_assert(std::is_same_v<T, Corrupt>);
+          return corrupt(o);
         }
       },
       op);
@@ -110,6 +112,16 @@ ErrorCode bad_handle_code(BadHandleKind kind, HandleUse use) {
       return holder ? kNullHolder : ErrorCode::kOk;
     }
   }
+}
+
+Outcome Model::corrupt(const Corrupt& op) {
+  // The clean card needs no root: the executor makes its own old holder and young object.
+  if (op.kind == CorruptKind::kCleanCard) return {.code = kVerifierReport};
+  Object* object = root_object(op.obj);
+  if (object == nullptr) return {};
+  if (op.kind == CorruptKind::kInteriorSlot && object->size.refs == 0) return {};
+  if (op.kind == CorruptKind::kFixedLength && is_array(object->shape)) return {};
+  return {.code = kVerifierReport};
 }
 
 ErrorCode create_heap_code(const CreateHeap& op) {

@@ -3,6 +3,7 @@
 //   - New gets the next id; bad shapes and lengths get the collector's documented refusals;
 //   - Store and Load change or read one edge; out-of-range slots and foreign pointers are
 //     refused and change nothing;
+//   - Corrupt is reported by the verifier whenever it breaks something;
 //   - ReadBytes reads the id and the last pattern written; ranges past the end, and handles
 //     that are null, stale or of another heap, are refused by every call that takes them;
 //   - after Minor, Major and Verify, the roots and the whole graph reachable from them (each
@@ -36,6 +37,8 @@ inline constexpr ErrorCode kStaleHandle = ErrorCode::kNotFound;
 // A valid handle that holds null where an object is needed (a holder).
 inline constexpr ErrorCode kNullHolder = ErrorCode::kInvalidArgument;
 
+// The verifier's answer to a heap that breaks an invariant (Corrupt).
+inline constexpr ErrorCode kVerifierReport = ErrorCode::kBrokenInvariant;
 // Options Heap::create refuses (gc/heap.h).
 inline constexpr ErrorCode kBadOptions = ErrorCode::kInvalidArgument;
 
@@ -70,6 +73,7 @@ class Model {
 
   Outcome new_object(const New& op);
   Outcome read_bytes(const ReadBytes& op);
+  Outcome corrupt(const Corrupt& op);
   // The object in root `obj` and the reference slot `slot` names in it, or the refusal.
   Object* root_object(uint16_t obj);
   Outcome observe(bool major);

@@ -177,8 +177,26 @@ struct CreateHeap {
   friend bool operator==(const CreateHeap&, const CreateHeap&) = default;
 };
 
+// Breaks one heap invariant behind the collector's back, runs its verifier, and mends the heap:
+// the verifier must report the break (and pass once it is mended). The collector never runs on
+// the broken heap.
+enum class CorruptKind : uint8_t {
+  kInteriorSlot,  // reference slot 0 of the object in root `obj` points 8 bytes into it
+  kCleanCard,     // a young object stored into a new large array, and the slot's card cleaned
+  kMarkBit,       // the mark bit set in the header of the object in root `obj`
+  kUnusedBits,    // the header's unused bits set
+  kUnknownShape,  // a shape id no shape has
+  kFixedLength,   // an array length on an object of a fixed shape
+  kCount,
+};
+struct Corrupt {
+  uint16_t obj;
+  CorruptKind kind;
+  friend bool operator==(const Corrupt&, const Corrupt&) = default;
+};
+
 using Op = std::variant<New, Store, Load, DropRoot, WriteBytes, Minor, Major, Verify, BadSlot,
-                        StoreForeign, ReadBytes, BadBytes, BadHandle, CreateHeap>;
+                        StoreForeign, ReadBytes, BadBytes, BadHandle, CreateHeap, Corrupt>;
 
 // What a root operand names: `slot` modulo the live count. REQUIRES: live > 0.
 inline size_t pick(uint64_t slot, size_t live) {

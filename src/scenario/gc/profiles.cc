@@ -360,6 +360,9 @@ std::vector<Op> edge_cases(Rng& rng, size_t count) {
     for (uint16_t value : kOptionValues[field])
       s.push(CreateHeap{static_cast<OptionField>(field), value});
   }
+  // Each invariant the verifier guards, broken once on the pair in root 0.
+  for (uint8_t kind = 0; kind < static_cast<uint8_t>(CorruptKind::kCount); ++kind)
+    s.push(Corrupt{0, static_cast<CorruptKind>(kind)});
   while (!s.full()) {
     switch (rng.below(12)) {
       case 0:
@@ -447,7 +450,7 @@ const std::array<Profile<Op>, 11> kProfiles = {{
     {"high_pressure", "allocation after allocation, almost nothing kept", high_pressure, 96},
     {"low_pressure", "a stable graph read and written between rare GCs", low_pressure},
     {"binary_trees", "GCBench in miniature: trees built bottom-up and top-down", binary_trees, 96},
-    {"edge_cases", "every refusal among valid ops", edge_cases, 160},
+    {"edge_cases", "every refusal among valid ops", edge_cases, 168},
 }};
 
 }  // namespace
