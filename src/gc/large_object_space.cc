@@ -4,6 +4,7 @@
 
 #include "alloc/sanitizer.h"
 #include "gc/young_space.h"
+#include "support/check.h"
 
 namespace vmmem::gc {
 
@@ -82,7 +83,7 @@ Object* LargeObjectSpace::object_at(const void* p) const {
   return reinterpret_cast<Object*>(const_cast<void*>(p));
 }
 
-Status LargeObjectSpace::check(const ShapeTable& shapes) const {
+VMM_NO_FUZZ_TRACING Status LargeObjectSpace::check(const ShapeTable& shapes) const {
   uint64_t bytes = 0;
   for (const ChunkHeader* chunk : chunks_) {
     const Object* object = reinterpret_cast<const Object*>(chunk->base() + kLargeObjectOffset);

@@ -154,21 +154,34 @@ Object* OldSpace::object_at(const void* p) const {
   return object->header_word() == 0 ? nullptr : object;
 }
 
-Status OldSpace::check(const ShapeTable& shapes) const {
-  // Which cells the free lists name: one bit per cell of each chunk, chunks found by address.
+VMM_NO_FUZZ_TRACING Status OldSpace::check(const ShapeTable& shapes) const {
+  // Which cells the free lists name: one byte per cell, chunk c's from first_listed[c] on, chunks
+  // found by address.
   std::vector<const ChunkHeader*> sorted(chunks_.begin(), chunks_.end());
   std::sort(sorted.begin(), sorted.end());
-  std::vector<std::vector<bool>> listed(sorted.size());
+  std::vector<size_t> first_listed(sorted.size() + 1, 0);
   for (size_t i = 0; i < sorted.size(); ++i)
-    listed[i].resize(sorted[i]->cell_count);
+    first_listed[i + 1] = first_listed[i] + sorted[i]->cell_count;
+  std::vector<uint8_t> listed(first_listed.back(), 0);
   for (uint32_t cls = 0; cls < kCellClasses; ++cls) {
     uint64_t count = 0;
+    // A free list mostly runs through one chunk at a time: look a chunk up only when it changes.
+    const ChunkHeader* last_chunk = nullptr;
+    size_t last_index = 0;
     for (const FreeCell* cell = free_[cls]; cell != nullptr; cell = cell->next) {
       const ChunkHeader* chunk = ChunkHeader::of(cell);
-      const auto at = std::lower_bound(sorted.begin(), sorted.end(), chunk);
+      if (chunk != last_chunk) {
+        const auto at = std::lower_bound(sorted.begin(), sorted.end(), chunk);
+        if (at == sorted.end() || *at != chunk) {
+          return Status::error(ErrorCode::kBrokenInvariant,
+                               "old space: a free-list cell is not a free cell of its class",
+                               reinterpret_cast<uintptr_t>(cell), cls);
+        }
+        last_chunk = chunk;
+        last_index = static_cast<size_t>(at - sorted.begin());
+      }
       const uint64_t offset = reinterpret_cast<uintptr_t>(cell) - chunk->base();
-      const bool in_chunk = at != sorted.end() && *at == chunk && chunk->size_class == cls &&
-                            offset >= chunk->first_cell &&
+      const bool in_chunk = chunk->size_class == cls && offset >= chunk->first_cell &&
                             (offset - chunk->first_cell) % chunk->cell_size == 0 &&
                             (offset - chunk->first_cell) / chunk->cell_size < chunk->cell_count;
       if (!in_chunk || cell->header != 0) {
@@ -176,13 +189,13 @@ Status OldSpace::check(const ShapeTable& shapes) const {
                              "old space: a free-list cell is not a free cell of its class",
                              reinterpret_cast<uintptr_t>(cell), cls);
       }
-      std::vector<bool>::reference bit =
-          listed[at - sorted.begin()][(offset - chunk->first_cell) / chunk->cell_size];
-      if (bit) {
+      uint8_t& bit =
+          listed[first_listed[last_index] + (offset - chunk->first_cell) / chunk->cell_size];
+      if (bit != 0) {
         return Status::error(ErrorCode::kBrokenInvariant, "old space: a cell is listed free twice",
                              reinterpret_cast<uintptr_t>(cell), cls);
       }
-      bit = true;
+      bit = 1;
       ++count;
     }
     if (count != free_cells_[cls]) {
@@ -203,7 +216,7 @@ Status OldSpace::check(const ShapeTable& shapes) const {
       const Object* object = reinterpret_cast<const Object*>(chunk->base() + chunk->first_cell +
                                                              uint64_t{i} * chunk->cell_size);
       if (object->header_word() == 0) {
-        if (!listed[c][i]) {
+        if (listed[first_listed[c] + i] == 0) {
           return Status::error(ErrorCode::kBrokenInvariant,
                                "old space: a free cell is on no free list",
                                reinterpret_cast<uintptr_t>(object));

@@ -20,8 +20,8 @@ Status broken(const char* what, const void* where, uint64_t value = 0) {
 
 // Why the header of the object at `object` is not one of a live object that fits in `room`
 // bytes, or null; *size receives its size.
-const char* bad_header(const ShapeTable& shapes, const Object* object, uint64_t room,
-                       uint64_t* size) {
+VMM_NO_FUZZ_TRACING const char* bad_header(const ShapeTable& shapes, const Object* object,
+                                           uint64_t room, uint64_t* size) {
   const uint64_t word = object->header_word();
   if ((word & header::kForwarded) != 0) return "gc verify: forwarded header outside a collection";
   if ((word & header::kMark) != 0) return "gc verify: marked header outside a collection";
@@ -39,7 +39,7 @@ const char* bad_header(const ShapeTable& shapes, const Object* object, uint64_t 
 
 }  // namespace
 
-Status Verifier::walk(Index* index) const {
+VMM_NO_FUZZ_TRACING Status Verifier::walk(Index* index) const {
   const Heap& heap = heap_;
   const ShapeTable& shapes = heap.shapes_;
   const YoungSpace& young = *heap.young_;
@@ -160,7 +160,7 @@ void Verifier::reach(const Index& index, Visit&& visit) const {
   }
 }
 
-Status Verifier::run(bool after_major) const {
+VMM_NO_FUZZ_TRACING Status Verifier::run(bool after_major) const {
   const Heap& heap = heap_;
   const ShapeTable& shapes = heap.shapes_;
   const YoungSpace& young = *heap.young_;
