@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "support/check.h"
+
 namespace vmmem::alloc {
 namespace {
 
@@ -31,7 +33,8 @@ Status broken(const char* what, const void* where, uint64_t size = 0) {
 
 }  // namespace
 
-const char* HeapWalker::collect_free(const Page& page, const Heap* owner, PageFreeSet& set) {
+VMM_NO_FUZZ_TRACING const char* HeapWalker::collect_free(const Page& page, const Heap* owner,
+                                                         PageFreeSet& set) {
   std::memset(set.bits, 0, sizeof set.bits);
   set.on_free = set.on_thread_free = set.on_delayed = 0;
   if (page.capacity > PageFreeSet::kMaxBlocks) return "a page holds more blocks than fit a slice";
@@ -114,7 +117,7 @@ void Allocator::for_each_live_block(void (*visit)(void* block, size_t usable, vo
 
 // ---- check ---------------------------------------------------------------------------------
 
-Status Allocator::check_segment(Segment* segment, const Heap* owner) const {
+VMM_NO_FUZZ_TRACING Status Allocator::check_segment(Segment* segment, const Heap* owner) const {
   if (segment->allocator != this) return broken("segment of another allocator", segment);
   if (!SegmentMap::contains(reinterpret_cast<uintptr_t>(segment)))
     return broken("live segment missing from the segment map", segment);
@@ -215,7 +218,7 @@ Status Allocator::check_segment(Segment* segment, const Heap* owner) const {
   return status;
 }
 
-const char* Heap::check_lists() const {
+VMM_NO_FUZZ_TRACING const char* Heap::check_lists() const {
   size_t pages_on_lists = 0;
   for (size_t cls = 0; cls < kNumClasses; ++cls) {
     for (const Page* page = queues_[cls].first; page != nullptr; page = page->next) {
@@ -314,7 +317,7 @@ Allocator::WalkedBytes Allocator::walk_bytes() const {
   return walked;
 }
 
-Status Allocator::check() const {
+VMM_NO_FUZZ_TRACING Status Allocator::check() const {
   HeapWalker walker(*this);
   Status status;
   for (const Heap* heap = heaps_; heap != nullptr; heap = heap->next_in_allocator) {

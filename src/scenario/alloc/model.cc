@@ -6,6 +6,8 @@
 #include <cstring>
 #include <type_traits>
 
+#include "support/check.h"
+
 namespace vmmem::scenario::alloc {
 namespace {
 
@@ -41,8 +43,8 @@ const uint8_t* bytes_at(uint64_t address) {
 // Where [0, length) of a block differs from what it must hold, looking at every word of short
 // blocks and at both ends and evenly spread words of long ones. `expected(i)` is word i.
 template <class Expected>
-std::optional<uint64_t> first_difference(const uint8_t* bytes, uint64_t length,
-                                         Expected&& expected) {
+VMM_NO_FUZZ_TRACING std::optional<uint64_t> first_difference(const uint8_t* bytes, uint64_t length,
+                                                             Expected&& expected) {
   auto differs = [&](uint64_t word) -> std::optional<uint64_t> {
     const uint64_t at = word * 8;
     if (at >= length) return std::nullopt;
