@@ -43,6 +43,7 @@ void jemalloc_release() {
 
 bool load(const char* library_name, const char* name, const char* malloc_name,
           const char* free_name, const char* calloc_name, const char* realloc_name,
+          const char* memalign_name, const char* usable_size_name,
           std::vector<AllocatorPeer>& peers) {
   void* library = dlopen(library_name, RTLD_NOW | RTLD_LOCAL);
   if (library == nullptr) {
@@ -54,7 +55,9 @@ bool load(const char* library_name, const char* name, const char* malloc_name,
                      symbol<void (*)(void*)>(library, free_name),
                      symbol<void* (*)(size_t, size_t)>(library, calloc_name),
                      symbol<void* (*)(void*, size_t)>(library, realloc_name),
-                     nullptr};
+                     nullptr,
+                     symbol<int (*)(void**, size_t, size_t)>(library, memalign_name),
+                     symbol<size_t (*)(void*)>(library, usable_size_name)};
   if (peer.malloc == nullptr || peer.free == nullptr || peer.calloc == nullptr ||
       peer.realloc == nullptr) {
     std::fprintf(stderr, "alloc peers: %s lacks its entry points\n", name);
@@ -77,15 +80,18 @@ bool load(const char* library_name, const char* name, const char* malloc_name,
 
 std::vector<AllocatorPeer> load_all() {
   std::vector<AllocatorPeer> peers;
-  peers.push_back({"glibc", ::malloc, ::free, ::calloc, ::realloc, glibc_release});
+  peers.push_back({"glibc", ::malloc, ::free, ::calloc, ::realloc, glibc_release, ::posix_memalign,
+                   ::malloc_usable_size});
   // Under a sanitizer the timings mean nothing, and the peers' deliberate process-lifetime
   // objects (tcmalloc's extension registry) are leaks to LeakSanitizer: the smoke run of the
   // sanitizer presets compares with glibc (that is, the sanitizer's malloc) alone.
   if (alloc::kAsanEnabled || alloc::kTsanEnabled) return peers;
-  load("libmimalloc.so.2", "mimalloc", "mi_malloc", "mi_free", "mi_calloc", "mi_realloc", peers);
-  load("libjemalloc.so.2", "jemalloc", "malloc", "free", "calloc", "realloc", peers);
+  load("libmimalloc.so.2", "mimalloc", "mi_malloc", "mi_free", "mi_calloc", "mi_realloc",
+       "mi_posix_memalign", "mi_usable_size", peers);
+  load("libjemalloc.so.2", "jemalloc", "malloc", "free", "calloc", "realloc", "posix_memalign",
+       "malloc_usable_size", peers);
   load("libtcmalloc_minimal.so.4", "tcmalloc", "tc_malloc", "tc_free", "tc_calloc", "tc_realloc",
-       peers);
+       "tc_posix_memalign", "tc_malloc_size", peers);
   return peers;
 }
 

@@ -22,6 +22,9 @@ struct AllocatorPeer {
   void* (*calloc)(size_t, size_t);
   void* (*realloc)(void*, size_t);
   void (*release)();  // returns free memory to the OS (malloc_trim and the like), or null
+  // posix_memalign and malloc_usable_size under the library's own names, or null.
+  int (*posix_memalign)(void**, size_t, size_t) = nullptr;
+  size_t (*usable_size)(void*) = nullptr;
 };
 
 // The peers that could be loaded, glibc first. Each one that could not is reported on stderr
