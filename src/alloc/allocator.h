@@ -43,6 +43,7 @@
 //     on failure it returns null and p stays valid and unchanged.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 
@@ -142,8 +143,21 @@ class Allocator {
     }
     return allocate_slow(size, 1, false);
   }
-  // REQUIRES nothing: a bad alignment makes it return null (try_allocate says why).
-  void* allocate(size_t size, size_t alignment) { return allocate_slow(size, alignment, false); }
+  // REQUIRES nothing: a bad alignment makes it return null (try_allocate says why). A small
+  // block comes from the first class whose blocks all sit at the alignment (the one the slow
+  // path picks too), on the same fast path as plain allocation.
+  void* allocate(size_t size, size_t alignment) {
+    const ThreadBinding& binding = detail::current_binding;
+    if (__builtin_expect(binding.allocator_id == id_ && size <= kMaxSmallSize &&
+                             alignment <= kMaxSmallSize && std::has_single_bit(alignment),
+                         1)) {
+      const size_t cls = aligned_size_to_class(size, alignment);
+      if (cls < kNumClasses) {
+        if (void* block = binding.heap->try_allocate_class(cls, size)) return block;
+      }
+    }
+    return allocate_slow(size, alignment, false);
+  }
   void* allocate_zeroed(size_t size, size_t alignment = 1) {
     return allocate_slow(size, alignment, true);
   }
