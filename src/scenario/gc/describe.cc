@@ -29,46 +29,38 @@ const char* shape_name(uint8_t shape) {
   }
 }
 
+// The name of an op field's enum value, from a table in declaration order; "unknown" for a
+// value past the last one.
+template <class Enum, size_t N>
+const char* enum_name(const char* const (&names)[N], Enum value) {
+  static_assert(N == static_cast<size_t>(Enum::kCount), "one name per value");
+  return value < Enum::kCount ? names[static_cast<size_t>(value)] : "unknown";
+}
+
 const char* bad_handle_name(BadHandleKind kind) {
-  switch (kind) {
-    case BadHandleKind::kNull:
-      return "null";
-    case BadHandleKind::kOtherHeap:
-      return "other-heap";
-    case BadHandleKind::kOtherHeapLocal:
-      return "other-heap-local";
-    case BadHandleKind::kClosedScope:
-      return "closed-scope";
-    case BadHandleKind::kReleased:
-      return "released";
-    case BadHandleKind::kNullCell:
-      return "null-cell";
-    default:
-      return "unknown";
-  }
+  constexpr const char* kNames[] = {"null",         "other-heap", "other-heap-local",
+                                    "closed-scope", "released",   "null-cell"};
+  return enum_name(kNames, kind);
 }
 
 const char* handle_use_name(HandleUse use) {
   constexpr const char* kNames[] = {"load",  "store",           "read_bytes", "write_bytes",
                                     "info",  "deref",           "same",       "assign",
                                     "local", "make_persistent", "release"};
-  static_assert(std::size(kNames) == static_cast<size_t>(HandleUse::kCount));
-  return use < HandleUse::kCount ? kNames[static_cast<size_t>(use)] : "unknown";
+  return enum_name(kNames, use);
 }
 
 const char* option_field_name(OptionField field) {
   constexpr const char* kNames[] = {"promotion_age",     "min_nursery_bytes",  "nursery_bytes",
                                     "max_nursery_bytes", "large_object_bytes", "heap_limit_bytes",
                                     "growth_factor",     "pause_target_ms"};
-  static_assert(std::size(kNames) == static_cast<size_t>(OptionField::kCount));
-  return field < OptionField::kCount ? kNames[static_cast<size_t>(field)] : "unknown";
+  return enum_name(kNames, field);
 }
 
 const char* corrupt_kind_name(CorruptKind kind) {
   constexpr const char* kNames[] = {"interior-slot", "clean-card",    "mark-bit",
                                     "unused-bits",   "unknown-shape", "fixed-length"};
-  static_assert(std::size(kNames) == static_cast<size_t>(CorruptKind::kCount));
-  return kind < CorruptKind::kCount ? kNames[static_cast<size_t>(kind)] : "unknown";
+  return enum_name(kNames, kind);
 }
 
 // Reports stay readable: the first objects of a large graph only.

@@ -10,7 +10,6 @@
 #include "scenario/common/model_checker.h"
 #include "scenario/common/runner.h"
 #include "scenario/mmu/model.h"
-#include "support/bits.h"
 #include "support/check.h"
 
 namespace vmmem::scenario::mmu {
@@ -273,8 +272,7 @@ VMM_NO_FUZZ_TRACING Status Executor::check_no_freed_tables(uint64_t table, unsig
   std::array<uint64_t, 512> entries;
   if (!memory_.read(table, std::as_writable_bytes(std::span(entries))).ok()) return kOkStatus;
   for (uint64_t i = 0; i < entries.size(); ++i) {
-    const uint64_t entry =
-        std::endian::native == std::endian::little ? entries[i] : byteswap(entries[i]);
+    const uint64_t entry = vmmem::mmu::PteMemory::load(&entries[i]);
     if ((entry & pte::kValid) == 0 || pte::is_leaf(entry)) continue;
     const uint64_t next = pte::ppn(entry) << vmmem::mmu::kPageShift;
     if (frames_.owns(next) && !frames_.in_use(next)) {
