@@ -232,6 +232,7 @@ void barrier(benchmark::State& state, bool old_holder, bool plain) {
 void pacer(benchmark::State& state, double target_ms, bool proportional) {
   vmmem::gc::Options options;
   options.pause_target_ms = target_ms;
+  options.nursery_bytes = uint64_t{4} << 20;  // where the pacer starts
   options.min_nursery_bytes = uint64_t{256} << 10;
   options.max_nursery_bytes = small_scale() ? uint64_t{4} << 20 : uint64_t{256} << 20;
   const uint64_t minors_per_iteration = small_scale() ? 4 : proportional ? 24 : 40;

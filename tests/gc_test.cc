@@ -29,6 +29,7 @@ Options small_options() {
   options.min_nursery_bytes = 64 << 10;
   options.max_nursery_bytes = 1 << 20;
   options.heap_limit_bytes = 256 << 20;
+  options.promotion_age = 2;  // the card and statistics tests count two minor collections
   return options;
 }
 
