@@ -58,8 +58,10 @@ const char* option_field_name(OptionField field) {
 }
 
 const char* corrupt_kind_name(CorruptKind kind) {
-  constexpr const char* kNames[] = {"interior-slot", "clean-card",    "mark-bit",
-                                    "unused-bits",   "unknown-shape", "fixed-length"};
+  constexpr const char* kNames[] = {"interior-slot",     "clean-card",      "mark-bit",
+                                    "unused-bits",       "unknown-shape",   "fixed-length",
+                                    "interior-local",    "interior-global", "chunk-header",
+                                    "young-after-major", "old-garbage"};
   return enum_name(kNames, kind);
 }
 

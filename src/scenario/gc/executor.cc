@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "gc/card_table.h"
+#include "gc/chunk.h"
 #include "scenario/common/model_checker.h"
 #include "scenario/common/runner.h"
 #include "scenario/gc/model.h"
@@ -340,8 +341,8 @@ Outcome Executor::create_heap(const CreateHeap& op) {
 }
 
 template <class Mend>
-Outcome Executor::verify_broken(Mend mend) {
-  const Status broken = heap_->verify();
+Outcome Executor::verify_broken(Mend mend, bool after_major) {
+  const Status broken = after_major ? heap_->verify_after_major() : heap_->verify();
   mend();
   if (broken.ok()) return {.detail = "the verifier passed the broken heap"};
   if (Status mended = heap_->verify(); !mended.ok())
@@ -364,6 +365,7 @@ Outcome Executor::corrupt(const Corrupt& op) {
     *card = vmmem::gc::kCardClean;
     return verify_broken([card] { *card = vmmem::gc::kCardDirty; });
   }
+  if (op.kind >= CorruptKind::kInteriorLocal) return corrupt_after_major(op);
   if (roots_.empty()) return {};
   Object* object = heap_->raw(roots_[pick(op.obj, roots_.size())]);
   const uint64_t word = object->header_word();
@@ -391,6 +393,49 @@ Outcome Executor::corrupt(const Corrupt& op) {
   }
   object->set_header_word(broken_word);
   return verify_broken([object, word] { object->set_header_word(word); });
+}
+
+Outcome Executor::corrupt_after_major(const Corrupt& op) {
+  auto failed = [](const Status& status, const char* what) -> Outcome {
+    return {.code = status.code(), .detail = std::string(what) + ": " + status.message()};
+  };
+  if (Status collected = heap_->major(); !collected.ok()) return failed(collected, "major");
+  if (op.kind == CorruptKind::kYoungAfterMajor || op.kind == CorruptKind::kOldGarbage) {
+    const Result<Handle> leaf = heap_->new_object(shapes_[kLeaf]);
+    if (!leaf.ok()) return failed(leaf.status(), "making the leaf");
+    if (op.kind == CorruptKind::kYoungAfterMajor) return verify_broken([] {}, true);
+    if (Status collected = heap_->major(); !collected.ok()) return failed(collected, "promoting");
+    if (Status dropped = heap_->assign(leaf.value(), Handle{}); !dropped.ok())
+      return failed(dropped, "dropping the leaf");
+    return verify_broken([this] { (void)heap_->major(); }, true);
+  }
+  if (roots_.empty()) return {};
+  Object* object = heap_->raw(roots_[pick(op.obj, roots_.size())]);
+  Object* interior = reinterpret_cast<Object*>(reinterpret_cast<std::byte*>(object) + 8);
+  switch (op.kind) {
+    case CorruptKind::kInteriorLocal: {
+      const Handle local = heap_->local_for(interior);
+      return verify_broken([this, local] { (void)heap_->assign(local, Handle{}); });
+    }
+    case CorruptKind::kInteriorGlobal: {
+      // The interior pointer reaches the persistent cell through a local, nulled at once.
+      const Handle local = heap_->local_for(interior);
+      const Result<Handle> global = heap_->make_persistent(local);
+      if (!global.ok()) return failed(global.status(), "making the persistent handle");
+      if (Status nulled = heap_->assign(local, Handle{}); !nulled.ok())
+        return failed(nulled, "nulling the local");
+      return verify_broken([this, global] { (void)heap_->release(global.value()); });
+    }
+    default: {
+      vmmem::gc::ChunkHeader* chunk = vmmem::gc::ChunkHeader::of(object);
+      if (chunk->kind == vmmem::gc::ChunkKind::kLarge) {
+        chunk->object_size += 8;
+        return verify_broken([chunk] { chunk->object_size -= 8; });
+      }
+      ++chunk->live_cells;
+      return verify_broken([chunk] { --chunk->live_cells; });
+    }
+  }
 }
 
 Outcome Executor::use_handle(Handle bad, Handle root, HandleUse use) {
@@ -461,12 +506,34 @@ Outcome Executor::collect(bool minor, bool major) {
     // The statistics export walks every collection record: it must not trip on any state.
     const std::string json = heap_->stats().to_json();
     if (json.empty() || json.front() != '{') outcome.code = ErrorCode::kBrokenInvariant;
+    if (std::string why = check_heap_queries(outcome); !why.empty()) {
+      outcome.code = ErrorCode::kBrokenInvariant;
+      outcome.detail = why;
+    }
   }
   if (major) {
     const vmmem::gc::HeapStats stats = heap_->stats();
     outcome.heap_bytes = stats.young_bytes + stats.old_bytes + stats.large_bytes;
   }
   return outcome;
+}
+
+std::string Executor::check_heap_queries(const Outcome& observed) const {
+  size_t visited = 0;
+  heap_->visit_reachable([&visited](const Object*) { ++visited; });
+  if (visited != observed.graph.size()) return "visit_reachable visits another number of objects";
+  // contains() walks the young spaces up to the address: a few roots are enough.
+  constexpr size_t kRootsAsked = 8;
+  for (size_t i = 0; i < roots_.size() && i < kRootsAsked; ++i) {
+    const Object* object = heap_->raw(roots_[i]);
+    if (object == nullptr) continue;
+    const auto* interior = reinterpret_cast<const std::byte*>(object) + 8;
+    if (!heap_->contains(object) || heap_->contains(interior))
+      return "contains() disagrees with a root";
+    if (heap_->space_of(object) != heap_->info(roots_[i]).value().space)
+      return "space_of() disagrees with info()";
+  }
+  return {};
 }
 
 void Executor::observe(Outcome& outcome) const {

@@ -58,8 +58,11 @@ class Executor {
   Outcome create_heap(const CreateHeap& op);
   Outcome corrupt(const Corrupt& op);
   // The verifier on the broken heap, then `mend`, then the verifier again (which must pass).
+  // With after_major, the first verifier is verify_after_major().
   template <class Mend>
-  Outcome verify_broken(Mend mend);
+  Outcome verify_broken(Mend mend, bool after_major = false);
+  // The kinds of Corrupt that break a heap at rest, after a major collection.
+  Outcome corrupt_after_major(const Corrupt& op);
   // Passes `bad` to the call `use` names (`root`: the other handle some calls take).
   Outcome use_handle(vmmem::gc::Handle bad, vmmem::gc::Handle root, HandleUse use);
   // A live persistent handle of a second heap, made on first use.
@@ -67,6 +70,9 @@ class Executor {
   Outcome collect(bool minor, bool major);
   // The roots' ids and the graph reachable from them, read from the heap.
   void observe(Outcome& outcome) const;
+  // The heap's own queries (visit_reachable, contains, space_of, checked info) against the
+  // walk `observed` holds: empty when they agree, else what disagreed.
+  std::string check_heap_queries(const Outcome& observed) const;
   uint64_t ref_count(vmmem::gc::Handle handle) const;
   uint64_t id_of(const vmmem::gc::Object* object) const;
   // The scenario shape (ops.h) of an object, kShapeCount for none.

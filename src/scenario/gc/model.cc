@@ -115,8 +115,10 @@ ErrorCode bad_handle_code(BadHandleKind kind, HandleUse use) {
 }
 
 Outcome Model::corrupt(const Corrupt& op) {
-  // The clean card needs no root: the executor makes its own old holder and young object.
-  if (op.kind == CorruptKind::kCleanCard) return {.code = kVerifierReport};
+  // These need no root: the executor makes its own objects to break the heap with.
+  if (op.kind == CorruptKind::kCleanCard || op.kind == CorruptKind::kYoungAfterMajor ||
+      op.kind == CorruptKind::kOldGarbage)
+    return {.code = kVerifierReport};
   Object* object = root_object(op.obj);
   if (object == nullptr) return {};
   if (op.kind == CorruptKind::kInteriorSlot && object->size.refs == 0) return {};

@@ -187,6 +187,15 @@ enum class CorruptKind : uint8_t {
   kUnusedBits,    // the header's unused bits set
   kUnknownShape,  // a shape id no shape has
   kFixedLength,   // an array length on an object of a fixed shape
+  // The rest first run a major collection (everything is old or large after it; the model sees
+  // no difference) and break what the verifier checks of a heap at rest.
+  kInteriorLocal,    // a local handle holding the object in root `obj` + 8
+  kInteriorGlobal,   // a persistent handle holding the object in root `obj` + 8
+  kChunkHeader,      // the chunk of the object in root `obj` miscounts: one more live cell (old),
+                     // or an object size 8 bytes larger (large)
+  kYoungAfterMajor,  // a new object, then verify_after_major: the young generation is not empty
+  kOldGarbage,       // an object promoted by a major collection and then dropped, then
+                     // verify_after_major: an unreachable object survived
   kCount,
 };
 struct Corrupt {

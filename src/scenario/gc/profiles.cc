@@ -265,15 +265,22 @@ std::vector<Op> large_objects(Rng& rng, size_t count) {
 
 // Allocation after allocation, almost nothing kept: the collector runs on its own (the seed
 // runs with the small, paced nursery).
+// Half the allocations are byte buffers of 6-8 KiB (just under the large-object size), so a
+// stream of a few dozen ops fills the paced nursery (64 KiB - 1 MiB) again and again: the
+// collections come from allocation (the heap's slow path, with the pacer's major trigger after
+// each), not only from explicit Minor ops.
 std::vector<Op> high_pressure(Rng& rng, size_t count) {
   Stream s(rng, count);
   while (!s.full()) {
-    s.make(small_shape(rng));
+    if (rng.percent(50)) {
+      s.make(kByteArray, static_cast<uint32_t>(6144 + rng.below(1950)));
+    } else {
+      s.make(small_shape(rng));
+    }
     if (s.roots() > 1 && s.model().root_refs(s.roots() - 1) > 0)
       s.link(s.roots() - 1, 0, s.any_root());
     if (rng.percent(95)) s.drop_newest();
     if (s.roots() > 32) s.drop(s.any_root());
-    // A short stream never fills the nursery: some explicit minor GCs feed the pacer.
     if (rng.percent(4)) s.push(Minor{});
   }
   return s.take();
@@ -363,6 +370,10 @@ std::vector<Op> edge_cases(Rng& rng, size_t count) {
   // Each invariant the verifier guards, broken once on the pair in root 0.
   for (uint8_t kind = 0; kind < static_cast<uint8_t>(CorruptKind::kCount); ++kind)
     s.push(Corrupt{0, static_cast<CorruptKind>(kind)});
+  // And a large object's chunk header.
+  const size_t large = s.make(kByteArray, 9000);
+  s.push(Corrupt{static_cast<uint16_t>(large), CorruptKind::kChunkHeader});
+  s.drop(large);
   while (!s.full()) {
     switch (rng.below(12)) {
       case 0:
@@ -447,7 +458,7 @@ const std::array<Profile<Op>, 11> kProfiles = {{
     {"cycles", "rings and self-references dropped whole", cycles},
     {"card_heavy", "many young objects stored into old arrays", card_heavy, 64},
     {"large_objects", "arrays for the large-object space, linked both ways", large_objects, 64},
-    {"high_pressure", "allocation after allocation, almost nothing kept", high_pressure, 96},
+    {"high_pressure", "allocation after allocation, almost nothing kept", high_pressure, 160},
     {"low_pressure", "a stable graph read and written between rare GCs", low_pressure},
     {"binary_trees", "GCBench in miniature: trees built bottom-up and top-down", binary_trees, 96},
     {"edge_cases", "every refusal among valid ops", edge_cases, 168},
