@@ -138,20 +138,23 @@ void Executor::note_global_leaf(uint64_t flags) {
 }
 
 ErrorCode Executor::change_leaf(uint64_t va, std::optional<uint8_t> protect_flags) {
-  if (protect_flags && !PageTableBuilder::valid_leaf_flags(*protect_flags)) {
-    return ErrorCode::kInvalidArgument;
-  }
+  // The current space's builder judges a protect (the flags, then the leaf), so its refusals
+  // are what the model checks; G stays, so the leaf found first still tells a global page.
   const Result<vmmem::mmu::LeafLocation> leaf = spaces_[space_].find_leaf(va);
-  if (!leaf.ok()) return leaf.status().code();
+  if (protect_flags) {
+    if (const Status s = spaces_[space_].protect(va, *protect_flags); !s.ok()) return s.code();
+  } else if (!leaf.ok()) {
+    return leaf.status().code();
+  }
   const bool global = (leaf.value().entry & pte::kGlobal) != 0;
   if (global && protect_flags) note_global_leaf(*protect_flags);
   for (unsigned slot = 0; slot < kSpaces; ++slot) {
     if (slot != space_ && !global) continue;
     PageTableBuilder& space = spaces_[slot];
-    if (protect_flags) {
-      (void)space.protect(va, *protect_flags);
-    } else {
+    if (!protect_flags) {
       (void)space.unmap(va);
+    } else if (slot != space_) {
+      (void)space.protect(va, *protect_flags);
     }
   }
   if (config_.coherent) {
@@ -198,8 +201,26 @@ Outcome Executor::access(uint64_t va, unsigned size, Access kind, std::optional<
 
 Outcome Executor::operator()(const Op& op) {
   Outcome outcome = perform(op);
+  if (posted_ticket_ != 0) check_posted_flush(op);
   if (config_.dirty_tracking && record_addresses_) outcome.dirty_pages = take_dirty_pages();
   return outcome;
+}
+
+void Executor::check_posted_flush(const Op& op) {
+  // Every translation of the owner (a load or store translates; so does a batch that is not
+  // empty) first applies what was posted and completes its ticket; nothing else does.
+  const bool translated = std::holds_alternative<Translate>(op) ||
+                          std::holds_alternative<Load>(op) || std::holds_alternative<Store>(op) ||
+                          (std::holds_alternative<Batch>(op) && std::get<Batch>(op).count != 0);
+  const bool just_posted = std::holds_alternative<Flush>(op);
+  const bool done = mmu_.shootdown().wait_for(posted_ticket_, std::chrono::nanoseconds{0});
+  if (done != (translated && !just_posted) && mailbox_status_.ok()) {
+    mailbox_status_ =
+        Status::error(ErrorCode::kBrokenInvariant,
+                      done ? "shootdown: a posted flush completed before the owner translated"
+                           : "shootdown: a translation left a posted flush pending");
+  }
+  if (done) posted_ticket_ = 0;
 }
 
 Outcome Executor::perform(const Op& op) {
@@ -233,7 +254,7 @@ Outcome Executor::perform(const Op& op) {
         } else if constexpr (std::is_same_v<T, Flush>) {
           const FlushRequest request{o.kind, o.va, o.asid, o.length};
           if (config_.remote_flushes) {
-            (void)mmu_.shootdown().post(request);  // applied before the next translation
+            posted_ticket_ = mmu_.shootdown().post(request);  // applied at the next translation
           } else {
             mmu_.flush(request);
           }
@@ -256,6 +277,7 @@ Outcome Executor::perform(const Op& op) {
 }
 
 Status Executor::check() const {
+  if (!mailbox_status_.ok()) return mailbox_status_;
   if (Status s = memory_.check(); !s.ok()) return s;
   if (Status s = frames_.check(); !s.ok()) return s;
   if (!tables_corrupted_) {

@@ -60,6 +60,10 @@ class Executor {
   Outcome perform(const Op& op);
   ErrorCode toggle_scratch();
   Status check_no_freed_tables(uint64_t table, unsigned level) const;
+  // With a remote flush posted and not yet seen done: whether its ticket completed exactly when
+  // the owner translated (a requester in wait() neither returns early nor hangs). A mismatch
+  // is kept for check().
+  void check_posted_flush(const Op& op);
   // The pages the tracked regions' bitmaps hold, ascending; the bitmaps are cleared.
   std::vector<uint64_t> take_dirty_pages();
 
@@ -77,6 +81,8 @@ class Executor {
   bool tables_corrupted_ = false;
   bool global_copies_may_differ_ = false;
   std::vector<uint64_t> batch_addresses_;
+  uint64_t posted_ticket_ = 0;  // the last remote flush posted, until its ticket is seen done
+  Status mailbox_status_ = kOkStatus;
 };
 
 // Runs ops on a fresh Executor, judging every outcome with the Model and calling check()

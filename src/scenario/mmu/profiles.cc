@@ -276,6 +276,72 @@ std::vector<Op> edge_cases(Rng& rng, size_t count) {
   return ops;
 }
 
+// Requests the page-table builder must refuse, each once and then at random: sizes and flags
+// no leaf has, misaligned or non-canonical addresses, physical ranges past the 56-bit limit or
+// wrapping, a page mapped twice or inside a larger page, PTE levels that do not exist, and maps
+// until the table frames run out. Then range flushes past the TLB's range limit, and a stride the
+// prefetcher follows into pages whose A bit is clear (it stops there, filling nothing).
+std::vector<Op> bad_requests(Rng& rng, size_t count) {
+  std::vector<Op> ops = map_pages(8);
+  const uint64_t va = page_va(8);
+  const uint64_t non_canonical = uint64_t{1} << 38;
+  ops.push_back(Map{va, kDataBase, 0x3000, kRw});
+  ops.push_back(Map{va, kDataBase, 0, kRw});
+  ops.push_back(Map{va, kDataBase, 4096, pte::kWrite | pte::kAccessed});
+  ops.push_back(Map{va, kDataBase, 4096, pte::kAccessed | pte::kDirty});
+  ops.push_back(Map{va + 8, kDataBase, 4096, kRw});
+  ops.push_back(Map{va, kDataBase + 8, 4096, kRw});
+  ops.push_back(Map{non_canonical, kDataBase, 4096, kRw});
+  ops.push_back(Map{va, vmmem::mmu::kPhysicalAddressLimit, 4096, kRw});
+  ops.push_back(Map{va, ~uint64_t{0xfff}, 4096, kRw});
+  ops.push_back(Map{page_va(0), kDataBase, 4096, kRw});  // mapped already
+  const uint64_t superpage = kProfileVaBase + 4 * 0x20'0000;
+  ops.push_back(Map{superpage, 0x8020'0000, 0x20'0000, kRw});
+  ops.push_back(Map{superpage + 4096, kDataBase, 4096, kRw});       // inside the 2 MiB page
+  ops.push_back(Map{kProfileVaBase, 0x8020'0000, 0x20'0000, kRw});  // over a table
+  ops.push_back(Unmap{non_canonical});
+  ops.push_back(Protect{non_canonical, kRw});
+  ops.push_back(Protect{page_va(0), pte::kWrite});
+  ops.push_back(CorruptPte{page_va(0), 3, 1});                      // Sv39 has no level 3
+  ops.push_back(CorruptPte{kProfileVaBase + (64ull << 30), 0, 1});  // no tables there
+  // One 4 KiB page per 1 GiB region takes two table frames: the frames run out within 32, for
+  // a page of this address space and then for a global one (a table in every space).
+  for (uint64_t gib = 2; gib < 34; ++gib)
+    ops.push_back(Map{gib << 30, kDataBase, 4096, kRw});
+  ops.push_back(Map{uint64_t{40} << 30, kDataBase, 4096, kRw | pte::kGlobal});
+  for (uint64_t gib = 2; gib < 6; ++gib)
+    ops.push_back(Unmap{gib << 30});
+  // A clear on pages 16..23: each walk sets A on its own page, and the prefetcher, having seen a
+  // stride of one page, probes the next and stops at its clear A.
+  for (uint64_t page = 16; page < 24; ++page)
+    ops.push_back(Map{page_va(page), kDataBase, 4096, pte::kRead | pte::kWrite});
+  for (uint64_t page = 16; page < 24; ++page)
+    ops.push_back(Translate{page_va(page), Access::kLoad});
+  static constexpr std::array<uint64_t, 5> kMapSizes = {0x1000, 0x3000, 0x800, 0x20'0000, 0};
+  static constexpr std::array<uint64_t, 4> kLengths = {0x1000, 0x8000, 0x21000, 0x4000'0000};
+  for (size_t i = 0; i < count; ++i) {
+    const uint64_t page = rng.below(24);
+    const unsigned pick = static_cast<unsigned>(rng.below(100));
+    if (pick < 25) {
+      const uint64_t at = page_va(rng.below(32)) + (rng.percent(20) ? 8 : 0);
+      const uint64_t size = kMapSizes[rng.below(kMapSizes.size())];
+      ops.push_back(Map{at, kDataBase, size, static_cast<uint8_t>(rng.below(256))});
+    } else if (pick < 35) {
+      const auto kind = rng.percent(50) ? FlushKind::kRange : FlushKind::kRangeAsid;
+      ops.push_back(Flush{kind, page_va(page), kSpaceAsids[0], kLengths[rng.below(4)]});
+    } else if (pick < 42) {
+      ops.push_back(Unmap{page_va(page)});
+    } else if (pick < 48) {
+      ops.push_back(Protect{page_va(page), static_cast<uint8_t>(rng.below(256))});
+    } else if (pick < 70) {
+      ops.push_back(Translate{page_va(page), static_cast<Access>(rng.below(3))});
+    } else {
+      ops.push_back(access(rng, page_va(page) + 8 * rng.below(512), 40));
+    }
+  }
+  return ops;
+}
+
 std::vector<Op> regions(Rng& rng, size_t count) {
   // Pages in RAM, in the scratch region (which comes and goes) and on the device.
   // Page 13 starts with A and D clear: Svadu sets them in its PTE (a tracked page-table write).
@@ -345,6 +411,8 @@ constexpr Profile<Op> kProfiles[] = {
     {"regions", "pages in RAM, in a region that is removed and added back, and on a device",
      regions, 128},
     {"bare", "Bare mode: loads, stores and translations of physical addresses", bare},
+    {"bad_requests", "every page-table builder refusal, out of frames, ranges past the limit",
+     bad_requests},
 };
 
 }  // namespace
@@ -371,7 +439,7 @@ Config profile_config(std::string_view name) {
   }
   if (name == "faults") config.ad_policy = AdPolicy::kFault;
   if (name == "edge_cases") config.mode = Mode::kSv48;
-  if (name == "strided") config.prefetch_depth = 2;
+  if (name == "strided" || name == "bad_requests") config.prefetch_depth = 2;
   if (name == "asid_switch") config.small_tlb = true;
   if (name == "bare") config.mode = Mode::kBare;
   // Stores while RAM's dirty tracking goes off and on with the scratch region (regions), into
