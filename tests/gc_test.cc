@@ -729,6 +729,34 @@ TEST_F(GcTest, TheHeapPacesItsNurseryWithTheInjectedClock) {
   EXPECT_LT(heap->stats().nursery_bytes, start);
 }
 
+TEST_F(GcTest, AFullNurseryRunsTheMajorCollectionThePacerAsksFor) {
+  // 32768 nodes of 32 bytes that all live: 1 MiB promoted by the minor collections that
+  // allocation alone runs. Past a 256 KiB trigger the pacer asks for a major collection, which
+  // the same slow path runs; under the default 16 MiB trigger none is due.
+  Options options = small_options();
+  options.promotion_age = 1;
+  options.min_major_trigger_bytes = 256 << 10;
+  make(options);
+  Handle head = build_list(32768);
+  HeapStats stats = heap->stats();
+  EXPECT_GE(stats.minor.count, 3u);
+  EXPECT_GE(stats.major.count, 1u);
+  EXPECT_EQ(list_length(head), 32768u);
+  bool major_after_minor = false;
+  for (size_t i = 1; i < stats.recent.size(); ++i) {
+    major_after_minor |= stats.recent[i - 1].kind == CollectionKind::kMinor &&
+                         stats.recent[i].kind == CollectionKind::kMajor;
+  }
+  EXPECT_TRUE(major_after_minor);
+
+  options.min_major_trigger_bytes = Options{}.min_major_trigger_bytes;
+  make(options);
+  head = build_list(32768);
+  stats = heap->stats();
+  EXPECT_GE(stats.minor.count, 3u);
+  EXPECT_EQ(stats.major.count, 0u);
+}
+
 // --- debug options ---
 
 TEST_F(GcTest, ForcedCollectionsWithVerificationKeepEveryObject) {

@@ -63,6 +63,9 @@ vmmem::gc::Options options_for(const Config& config) {
   options.max_nursery_bytes = config.paced_nursery ? uint64_t{1} << 20 : options.nursery_bytes;
   if (config.paced_nursery) options.pause_target_ms = 1;
   options.promotion_age = config.promotion_age;
+  // Low enough that an input whose allocation fills the nursery while a few hundred KiB are
+  // old gets the major collection the pacer then asks for, from the allocation slow path.
+  options.min_major_trigger_bytes = uint64_t{64} << 10;
   options.heap_limit_bytes = kHeapLimit;
   options.debug.verify_before_gc = config.verify_each_gc;
   options.debug.verify_after_gc = config.verify_each_gc;

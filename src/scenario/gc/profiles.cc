@@ -286,6 +286,21 @@ std::vector<Op> high_pressure(Rng& rng, size_t count) {
   return s.take();
 }
 
+// Byte buffers of 6-8 KiB, most of them kept for a while (at most 32 roots): allocation fills
+// the paced nursery, what survives one minor collection is promoted (the seed's promotion age is
+// 1), and the old generation passes the pacer's major trigger, so the allocation slow path runs
+// the major collection the pacer asks for. Dropped roots leave old garbage for it.
+std::vector<Op> old_growth(Rng& rng, size_t count) {
+  Stream s(rng, count);
+  while (!s.full()) {
+    s.make(kByteArray, static_cast<uint32_t>(6144 + rng.below(1950)));
+    if (rng.percent(30)) s.drop_newest();
+    if (s.roots() > 32) s.drop(s.any_root());
+    if (rng.percent(10)) s.write_any();
+  }
+  return s.take();
+}
+
 // Few allocations; the mutator mostly reads and writes a stable graph between rare GCs.
 std::vector<Op> low_pressure(Rng& rng, size_t count) {
   Stream s(rng, count);
@@ -449,7 +464,7 @@ std::vector<Op> edge_cases(Rng& rng, size_t count) {
   return s.take();
 }
 
-const std::array<Profile<Op>, 11> kProfiles = {{
+const std::array<Profile<Op>, 12> kProfiles = {{
     {"young_survival", "bursts of small objects, one in ten kept, a minor GC each", young_survival},
     {"old_promotion", "a promoted table takes young objects (old -> young)", old_promotion},
     {"mixed_lifetimes", "long- and short-lived objects, stores, loads and writes", mixed_lifetimes,
@@ -459,6 +474,7 @@ const std::array<Profile<Op>, 11> kProfiles = {{
     {"card_heavy", "many young objects stored into old arrays", card_heavy, 64},
     {"large_objects", "arrays for the large-object space, linked both ways", large_objects, 64},
     {"high_pressure", "allocation after allocation, almost nothing kept", high_pressure, 160},
+    {"old_growth", "kept buffers promoted until the pacer's major trigger", old_growth, 160},
     {"low_pressure", "a stable graph read and written between rare GCs", low_pressure},
     {"binary_trees", "GCBench in miniature: trees built bottom-up and top-down", binary_trees, 96},
     {"edge_cases", "every refusal among valid ops", edge_cases, 168},
@@ -474,7 +490,8 @@ Config seed_config(std::string_view profile) {
   Config config;
   if (profile == "old_promotion" || profile == "card_heavy") config.promotion_age = 1;
   if (profile == "young_survival") config.promotion_age = 3;
-  if (profile == "high_pressure") config.paced_nursery = true;
+  if (profile == "high_pressure" || profile == "old_growth") config.paced_nursery = true;
+  if (profile == "old_growth") config.promotion_age = 1;
   if (profile == "edge_cases") config.gc_every = 5;
   if (profile == "mixed_lifetimes") config.gc_every = 32;
   return config;
