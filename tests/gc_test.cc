@@ -340,6 +340,28 @@ TEST_F(GcTest, TheVerifierCatchesAnOldToYoungSlotOnACleanCard) {
   EXPECT_NE(std::string(status.what()).find("clean card"), std::string::npos) << status.message();
   heap->store_slot(heap->raw(old), 0, heap->raw(young));
   EXPECT_TRUE(heap->verify().ok());
+
+  // The same in a large array, old from birth.
+  Handle array = heap->make_persistent(heap->new_object(refs, 4096).value()).value();
+  ASSERT_EQ(heap->info(array).value().space, Space::kLarge);
+  heap->raw(array)->slots()[4095] = heap->raw(young);
+  const Status large = heap->verify();
+  EXPECT_EQ(large.code(), ErrorCode::kBrokenInvariant);
+  EXPECT_NE(std::string(large.what()).find("clean card"), std::string::npos) << large.message();
+  heap->store_slot(heap->raw(array), 4095, heap->raw(young));
+  EXPECT_TRUE(heap->verify().ok());
+}
+
+TEST_F(GcTest, TheVerifierCatchesAHandleHoldingAnInteriorPointer) {
+  Handle node_handle = new_node(1);
+  Object* interior =
+      reinterpret_cast<Object*>(reinterpret_cast<std::byte*>(heap->raw(node_handle)) + 8);
+  const Handle local = heap->local_for(interior);
+  const Status status = heap->verify();
+  EXPECT_EQ(status.code(), ErrorCode::kBrokenInvariant);
+  EXPECT_NE(std::string(status.what()).find("local handle"), std::string::npos) << status.message();
+  ASSERT_TRUE(heap->assign(local, Handle{}).ok());
+  EXPECT_TRUE(heap->verify().ok());
 }
 
 class PromotionAgeTest : public GcTest, public ::testing::WithParamInterface<uint32_t> {};
