@@ -4,6 +4,7 @@
 // and a shootdown racing with translations (TSan must see it clean).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 #include <vector>
@@ -229,6 +230,25 @@ TEST_F(MmuTest, BuilderMapsUnmapsAndProtects) {
   mmu.flush({FlushKind::kAddress, 0x1000});
   EXPECT_EQ(mmu.translate(0x1008, Access::kLoad).fault, Fault::kInvalidPte);
   EXPECT_EQ(space.unmap(0x1000).status().code(), ErrorCode::kNotFound);
+  ASSERT_TRUE(space.map(0x1000, 0x8040'0000, 4096, kRwad).ok());
+  for (const uint8_t bad : {uint8_t{pte::kWrite}, uint8_t{pte::kAccessed}, uint8_t{0}})
+    EXPECT_EQ(space.protect(0x1000, bad).code(), ErrorCode::kInvalidArgument) << int{bad};
+  EXPECT_EQ(space.find_leaf(0x1000).value().entry & pte::kFlagBits, kRwad | pte::kValid);
+}
+
+TEST_F(MmuTest, FrameAllocatorHandsOutEachFrameOfItsRangeOnce) {
+  FrameAllocator tiny(memory, kRam + (2 << 20), 3 * 4096);
+  std::vector<uint64_t> frames_out;
+  for (int i = 0; i < 3; ++i)
+    frames_out.push_back(tiny.allocate().value());
+  EXPECT_EQ(tiny.allocate().status().code(), ErrorCode::kOutOfMemory);
+  std::sort(frames_out.begin(), frames_out.end());
+  EXPECT_EQ(frames_out, (std::vector<uint64_t>{kRam + (2 << 20), kRam + (2 << 20) + 4096,
+                                               kRam + (2 << 20) + 8192}));
+  EXPECT_TRUE(tiny.check().ok());
+  tiny.free(frames_out[1]);
+  EXPECT_EQ(tiny.allocate().value(), frames_out[1]);
+  EXPECT_EQ(tiny.allocate().status().code(), ErrorCode::kOutOfMemory);
 }
 
 TEST_F(MmuTest, UnmapFreesTheTablesItLeavesEmpty) {
@@ -362,6 +382,17 @@ TEST_F(MmuTest, RangeFlushFallsBackToAFullFlushPastItsLimit) {
   EXPECT_EQ(mmu.counters().range_fallbacks, 1u);
   (void)mmu.translate(0x9000'0000, Access::kLoad);
   EXPECT_EQ(misses(), before + 1);
+  // At the limit, page by page: the page outside the range stays; one page more falls back. A
+  // range that starts mid-page counts the page it starts in.
+  const uint64_t limit = TlbConfig{}.range_flush_limit;
+  mmu.flush({FlushKind::kRange, 0x1000, 0, limit * 4096});
+  EXPECT_EQ(mmu.counters().range_fallbacks, 1u);
+  (void)mmu.translate(0x9000'0000, Access::kLoad);
+  EXPECT_EQ(misses(), before + 1);
+  mmu.flush({FlushKind::kRange, 0x1008, 0, limit * 4096});
+  EXPECT_EQ(mmu.counters().range_fallbacks, 2u);
+  (void)mmu.translate(0x9000'0000, Access::kLoad);
+  EXPECT_EQ(misses(), before + 2);
 }
 
 TEST_F(MmuTest, LastPageOfTheAddressSpaceAndAccessesThatLeaveIt) {
