@@ -185,13 +185,21 @@ std::string fault_tag(const Op& op, const Outcome& outcome) {
   return name + ": " + std::string(vmmem::mmu::to_string(outcome.fault));
 }
 
+// "Map: conflict", "Protect: invalid argument", ...: what a page-table change ended in.
+std::string table_tag(const Op& op, const Outcome& outcome) {
+  const std::string name = describe(op).substr(0, describe(op).find('{'));
+  return name + ": " + std::string(to_string(outcome.code));
+}
+
 TEST(MmuModel, EveryFaultKindAndSuccessAtEverySize) {
   // Short sequences (up to 40 ops after a few maps) and long ones are counted apart: each
-  // must reach the success path and every fault the walker and the access path can report.
+  // must reach the success path and every fault the walker and the access path can report,
+  // and the page-table builder's successes and its refusals of bad and conflicting requests.
   OutcomeDistribution seen[2];
+  OutcomeDistribution table_changes[2];
   // Each case runs six sequences, each under its own configuration: enough ops for the rarer
   // faults in both size classes.
-  const bool passed = rc::check("the MMU agrees with the model", [&seen] {
+  const bool passed = rc::check("the MMU agrees with the model", [&seen, &table_changes] {
     for (int sequence = 0; sequence < 6; ++sequence) {
       const Config config = *gen_config();
       // The pages of page_va(): ordinary, execute-only, user, A clear, D clear, a pointer at
@@ -228,6 +236,9 @@ TEST(MmuModel, EveryFaultKindAndSuccessAtEverySize) {
         if (std::holds_alternative<Translate>(ops[i]) || std::holds_alternative<Load>(ops[i]) ||
             std::holds_alternative<Store>(ops[i])) {
           seen[bucket].add(fault_tag(ops[i], outcome));
+        } else if (std::holds_alternative<Map>(ops[i]) || std::holds_alternative<Unmap>(ops[i]) ||
+                   std::holds_alternative<Protect>(ops[i])) {
+          table_changes[bucket].add(table_tag(ops[i], outcome));
         }
         const Status status = executor.check();
         RC_ASSERT(status.ok());
@@ -248,6 +259,14 @@ TEST(MmuModel, EveryFaultKindAndSuccessAtEverySize) {
       // success path included, from translations too.
       EXPECT_GT(reached, 0u) << fault << " never reached in " << (bucket == 0 ? "short" : "long")
                              << " sequences";
+    }
+    std::cout << (bucket == 0 ? "short" : "long") << " sequences, " << table_changes[bucket].total()
+              << " page-table changes:\n"
+              << table_changes[bucket].table();
+    for (const char* tag : {"Map: ok", "Map: invalid argument", "Map: conflict", "Unmap: ok",
+                            "Unmap: not found", "Protect: ok", "Protect: invalid argument"}) {
+      EXPECT_GT(table_changes[bucket].count(tag), 0u)
+          << tag << " never reached in " << (bucket == 0 ? "short" : "long") << " sequences";
     }
   }
 }
