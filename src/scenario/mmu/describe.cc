@@ -78,6 +78,7 @@ std::string describe(const Outcome& outcome) {
   if (outcome.cause != 0) out << " (cause " << outcome.cause << ")";
   out << std::hex << std::showbase << ", pa=" << outcome.pa << ", pa_last=" << outcome.pa_last
       << ", value=" << outcome.value;
+  if (outcome.fell_back) out << ", fell back to a full flush";
   if (outcome.batch_size != 0) {
     out << ", batch=[";
     for (unsigned i = 0; i < outcome.batch_size; ++i) {

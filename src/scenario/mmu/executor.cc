@@ -33,7 +33,8 @@ MmuConfig mmu_config(const Config& config) {
   MmuConfig out;
   out.ad_policy = config.ad_policy;
   out.prefetch_depth = config.prefetch_depth;
-  if (config.small_tlb) out.tlb = {.main_entries = 16, .victim_entries = 2, .range_flush_limit = 4};
+  if (config.small_tlb) out.tlb = {.main_entries = 16, .victim_entries = 2};
+  out.tlb.range_flush_limit = range_flush_limit(config);
   return out;
 }
 
@@ -255,10 +256,13 @@ Outcome Executor::perform(const Op& op) {
           const FlushRequest request{o.kind, o.va, o.asid, o.length};
           if (config_.remote_flushes) {
             posted_ticket_ = mmu_.shootdown().post(request);  // applied at the next translation
-          } else {
-            mmu_.flush(request);
+            return {};
           }
-          return {};
+          const uint64_t fallbacks = mmu_.counters().range_fallbacks;
+          mmu_.flush(request);
+          Outcome outcome;
+          outcome.fell_back = mmu_.counters().range_fallbacks != fallbacks;
+          return outcome;
         } else if constexpr (std::is_same_v<T, Batch>) {
           batch_addresses_.resize(o.count);
           for (unsigned i = 0; i < o.count; ++i)

@@ -53,4 +53,10 @@ struct Config {
   friend bool operator==(const Config&, const Config&) = default;
 };
 
+// The TLB's range-flush limit under `config`: a range flush of more pages flushes everything
+// (or the whole ASID) instead.
+constexpr uint64_t range_flush_limit(const Config& config) {
+  return config.small_tlb ? 4 : 32;
+}
+
 }  // namespace vmmem::scenario::mmu

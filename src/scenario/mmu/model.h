@@ -82,6 +82,9 @@ class Model {
   ReferenceResult walk(unsigned slot, uint64_t va, Access access, int64_t version);
   // Whether a successful translation of va to pa is one the TLB may still hold.
   bool stale_allowed(uint64_t va, Access access, uint64_t pa);
+  // Whether a Flush applied now is a range flush over more pages than the TLB's range limit,
+  // which flushes everything (or the whole ASID) instead.
+  bool falls_back(const Flush& op) const;
   // The exception code the outcome carries, against the spec's table (written again here).
   static std::optional<std::string> judge_cause(const Outcome& actual, Access access);
   std::optional<std::string> judge_translation(uint64_t va, Access access,

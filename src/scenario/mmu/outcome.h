@@ -5,6 +5,7 @@
 //     first and last byte (when no page fault stopped it), so the relaxed model can judge which
 //     translation the access used;
 //   Batch: one translation per address;
+//   Flush applied at once (not posted): whether a range flush flushed everything instead;
 //   under Config::dirty_tracking, every op: the pages (guest physical, ascending) the dirty
 //   bitmaps of RAM and the scratch region reported after the op. operator== leaves them out:
 //   the model judges them on their own.
@@ -34,11 +35,13 @@ struct Outcome {
   uint64_t value = 0;
   uint8_t batch_size = 0;
   std::array<Translation, kMaxBatch> batch{};
+  bool fell_back = false;
   std::vector<uint64_t> dirty_pages;
 
   friend bool operator==(const Outcome& a, const Outcome& b) {
     return a.code == b.code && a.fault == b.fault && a.cause == b.cause && a.pa == b.pa &&
-           a.pa_last == b.pa_last && a.value == b.value && a.batch_size == b.batch_size &&
+           a.pa_last == b.pa_last && a.value == b.value && a.fell_back == b.fell_back &&
+           a.batch_size == b.batch_size &&
            std::equal(a.batch.begin(), a.batch.begin() + a.batch_size, b.batch.begin());
   }
 };

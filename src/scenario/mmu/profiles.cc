@@ -317,6 +317,11 @@ std::vector<Op> bad_requests(Rng& rng, size_t count) {
     ops.push_back(Map{page_va(page), kDataBase, 4096, pte::kRead | pte::kWrite});
   for (uint64_t page = 16; page < 24; ++page)
     ops.push_back(Translate{page_va(page), Access::kLoad});
+  // Range flushes at the limit: exactly limit pages go page by page; the same length starting
+  // 8 bytes later covers one page more and flushes everything.
+  const uint64_t limit_bytes = range_flush_limit(profile_config("bad_requests")) * 4096;
+  ops.push_back(Flush{FlushKind::kRange, page_va(0), kSpaceAsids[0], limit_bytes});
+  ops.push_back(Flush{FlushKind::kRangeAsid, page_va(0) + 8, kSpaceAsids[0], limit_bytes});
   static constexpr std::array<uint64_t, 5> kMapSizes = {0x1000, 0x3000, 0x800, 0x20'0000, 0};
   static constexpr std::array<uint64_t, 4> kLengths = {0x1000, 0x8000, 0x21000, 0x4000'0000};
   for (size_t i = 0; i < count; ++i) {
