@@ -179,16 +179,20 @@ RC_GTEST_PROP(MmuModel, ProfilesAgreeWithTheModelForAnySeed, (uint64_t seed)) {
   if (failure) RC_FAIL(*failure);
 }
 
+// "Translate", "Map", ...: the op's kind, as describe() names it.
+std::string op_name(const Op& op) {
+  const std::string text = describe(op);
+  return text.substr(0, text.find('{'));
+}
+
 // "Translate: not writable", "Load: ok", ...: what a translation or access ended in.
 std::string fault_tag(const Op& op, const Outcome& outcome) {
-  const std::string name = describe(op).substr(0, describe(op).find('{'));
-  return name + ": " + std::string(vmmem::mmu::to_string(outcome.fault));
+  return op_name(op) + ": " + std::string(vmmem::mmu::to_string(outcome.fault));
 }
 
 // "Map: conflict", "Protect: invalid argument", ...: what a page-table change ended in.
 std::string table_tag(const Op& op, const Outcome& outcome) {
-  const std::string name = describe(op).substr(0, describe(op).find('{'));
-  return name + ": " + std::string(to_string(outcome.code));
+  return op_name(op) + ": " + std::string(to_string(outcome.code));
 }
 
 TEST(MmuModel, EveryFaultKindAndSuccessAtEverySize) {

@@ -27,6 +27,12 @@ bool leaf_flags_ok(uint8_t flags) {
   const bool r = flags & 2, w = flags & 4, x = flags & 8;
   return (flags & 1) == 0 && (r || x) && !(w && !r);
 }
+// The last byte of the range [va, va + length), clamped at the top of the address space.
+// REQUIRES: length > 0.
+uint64_t range_last(uint64_t va, uint64_t length) {
+  return va + (length - 1) < va ? ~uint64_t{0} : va + (length - 1);
+}
+
 unsigned vpn(uint64_t va, unsigned level) {
   return static_cast<unsigned>((va >> (12 + 9 * level)) & 511);
 }
@@ -312,9 +318,8 @@ int64_t Model::last_covering_flush(uint64_t leaf_base, uint64_t size, uint16_t a
   for (auto f = flushes_.rbegin(); f != flushes_.rend(); ++f) {
     const bool mine = !global && f->asid == asid;
     const bool hits_va = f->va >= leaf_base && f->va <= leaf_last;
-    const uint64_t range_last =
-        f->va + (f->length - 1) < f->va ? ~uint64_t{0} : f->va + (f->length - 1);
-    const bool overlaps = f->length != 0 && f->va <= leaf_last && range_last >= leaf_base;
+    const bool overlaps =
+        f->length != 0 && f->va <= leaf_last && range_last(f->va, f->length) >= leaf_base;
     bool covers = false;
     switch (f->kind) {
       case FlushKind::kAll:
@@ -345,8 +350,7 @@ bool Model::falls_back(const Flush& op) const {
   // A posted flush is applied at the owner's next translation, not by this op.
   if (config_.remote_flushes || op.length == 0) return false;
   if (op.kind != FlushKind::kRange && op.kind != FlushKind::kRangeAsid) return false;
-  const uint64_t last = op.va + (op.length - 1) < op.va ? ~uint64_t{0} : op.va + (op.length - 1);
-  const uint64_t pages = (last >> 12) - (op.va >> 12) + 1;
+  const uint64_t pages = (range_last(op.va, op.length) >> 12) - (op.va >> 12) + 1;
   return pages > range_flush_limit(config_);
 }
 
