@@ -56,6 +56,27 @@ TEST_F(MappingReuse, AReleasedMappingComesBackAsZeros) {
   again.data()[4 * page()] = std::byte{7};  // and writable
 }
 
+// A release keeps the pages that were written (cleared) and drops the rest, pages only read
+// included: a body reused many times must not scan every page it ever touched at each release.
+TEST_F(MappingReuse, AReleaseKeepsOnlyTheWrittenPagesResident) {
+  const uint64_t size = 6 * page();
+  {
+    HostMapping mapping = create(size);
+    mapping.data()[1 * page() + 9] = std::byte{3};        // written
+    EXPECT_EQ(mapping.data()[2 * page()], std::byte{0});  // only read
+    mapping.data()[4 * page()] = std::byte{5};            // written
+    mapping.data()[4 * page()] = std::byte{0};            // and zero again by its writer
+  }
+  HostMapping again = create(size);
+  unsigned char resident[6];
+  ASSERT_EQ(mincore(again.data(), size, resident), 0);
+  EXPECT_EQ(resident[1] & 1, 1) << "a written page is cleared and kept";
+  EXPECT_EQ(resident[2] & 1, 0) << "a page only read is dropped";
+  EXPECT_EQ(resident[4] & 1, 0) << "a written page that reads zeros is dropped";
+  EXPECT_EQ(resident[0] & 1, 0) << "a page never touched stays absent";
+  EXPECT_TRUE(all_zero(again));
+}
+
 TEST_F(MappingReuse, LiveBytesCountAReusedMappingOnce) {
   const uint64_t before = HostMapping::live_bytes();
   { HostMapping mapping = create(3 * page()); }

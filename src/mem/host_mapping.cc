@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "support/check.h"
+
 namespace vmmem::mem {
 namespace {
 
@@ -58,22 +60,25 @@ Quarantine& quarantine() {
 }
 
 // Whether a resident page reads all zeros (memcmp of the page against itself shifted by one).
-bool page_is_zero(const std::byte* page, uint64_t bytes) {
+VMM_NO_FUZZ_TRACING bool page_is_zero(const std::byte* page, uint64_t bytes) {
   return page[0] == std::byte{0} && std::memcmp(page, page + 1, bytes - 1) == 0;
 }
 
-// Makes every page of an anonymous body read zeros again while keeping the pages it can keep:
-// a resident page is cleared when it is not all zeros already (a page only ever read maps the
-// shared zero page; writing to it would fault in a private copy), and each run of pages that
-// are not resident is dropped (they may be swapped out with data on them).
-void clear_touched_pages(std::byte* body, uint64_t body_bytes) {
+// Makes every page of an anonymous body read zeros again, keeping only the pages that were
+// written: a resident page that is not all zeros is cleared and kept (the next user of the body
+// is likely to write there too), and each run of other pages is dropped. Those are the pages
+// that are not resident (they may be swapped out with data on them) and the resident pages that
+// read zeros already (a page only ever read maps the shared zero page). Keeping zero pages would
+// make every later release of the body scan each page it ever touched, so a body reused many
+// times (a fuzz target's) paid for its whole history at each release, not for what its last
+// user touched. Out of libFuzzer's comparison tracing: it walks pages, not the input.
+VMM_NO_FUZZ_TRACING void clear_touched_pages(std::byte* body, uint64_t body_bytes) {
   const uint64_t page = HostMapping::system_page_size();
   const size_t pages = body_bytes / page;
-  size_t absent_from = pages;  // start of the current run of pages that are not resident
-  const auto drop_absent = [&](size_t end) {
-    if (absent_from < end)
-      madvise(body + absent_from * page, (end - absent_from) * page, MADV_DONTNEED);
-    absent_from = pages;
+  size_t drop_from = pages;  // start of the current run of pages to drop
+  const auto drop_run = [&](size_t end) {
+    if (drop_from < end) madvise(body + drop_from * page, (end - drop_from) * page, MADV_DONTNEED);
+    drop_from = pages;
   };
   // mincore in chunks, on the stack: a release may run in a thread's exit path.
   constexpr size_t kChunk = 4096;
@@ -84,16 +89,16 @@ void clear_touched_pages(std::byte* body, uint64_t body_bytes) {
       std::memset(resident, 0, count);  // unknown: drop them all
     }
     for (size_t i = first; i < first + count; ++i) {
-      if ((resident[i - first] & 1) == 0) {
-        if (absent_from == pages) absent_from = i;
+      std::byte* const at = body + i * page;
+      if ((resident[i - first] & 1) == 0 || page_is_zero(at, page)) {
+        if (drop_from == pages) drop_from = i;
         continue;
       }
-      drop_absent(i);
-      std::byte* const at = body + i * page;
-      if (!page_is_zero(at, page)) std::memset(at, 0, page);
+      drop_run(i);
+      std::memset(at, 0, page);
     }
   }
-  drop_absent(pages);
+  drop_run(pages);
 }
 
 // Released bodies kept for reuse (invariant 5), most recently released last.

@@ -22,7 +22,9 @@
 //      build and drop thousands of GuestMemory objects a second): a released anonymous mapping
 //      without huge-page advice or read-only protection goes to a bounded reuse pool instead of
 //      the quarantine. On the way in, every page it touched reads zeros again (resident pages
-//      that are not all zeros are cleared, all others are dropped); create() of the same
+//      that are not all zeros are cleared and stay resident; all others are dropped, pages
+//      that read zeros included, so a release scans what its last user touched, not every page
+//      the body ever had); create() of the same
 //      rounded size and granule takes the most recently released one back: zeros (invariant 1)
 //      behind the same guards (invariant 2), without mapping and faulting in fresh memory.
 //      Pooled bodies stay accessible (an mprotect round trip costs a fault per page on the next
