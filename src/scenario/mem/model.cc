@@ -88,12 +88,20 @@ void Model::store(uint64_t address, std::byte value) {
 }
 
 void Model::copy_out(uint64_t address, size_t length) {
-  const std::span<std::byte> out = bytes_.resize(length);
-  for (size_t done = 0; done < length;) {
+  copy_out_of(pages_, address, bytes_.resize(length));
+}
+
+void Model::copy_in(uint64_t address, std::span<const std::byte> data) {
+  copy_into(pages_, address, data);
+}
+
+void Model::copy_out_of(const std::map<uint64_t, Page>& pages, uint64_t address,
+                        std::span<std::byte> out) {
+  for (size_t done = 0; done < out.size();) {
     const uint64_t at = address + done;
-    const size_t chunk = std::min<uint64_t>(length - done, kPageSize - at % kPageSize);
-    auto it = pages_.find(at / kPageSize);
-    if (it == pages_.end()) {
+    const size_t chunk = std::min<uint64_t>(out.size() - done, kPageSize - at % kPageSize);
+    auto it = pages.find(at / kPageSize);
+    if (it == pages.end()) {
       std::fill_n(out.begin() + done, chunk, std::byte{0});
     } else {
       std::copy_n(it->second.begin() + at % kPageSize, chunk, out.begin() + done);
@@ -102,11 +110,12 @@ void Model::copy_out(uint64_t address, size_t length) {
   }
 }
 
-void Model::copy_in(uint64_t address, std::span<const std::byte> data) {
+void Model::copy_into(std::map<uint64_t, Page>& pages, uint64_t address,
+                      std::span<const std::byte> data) {
   for (size_t done = 0; done < data.size();) {
     const uint64_t at = address + done;
     const size_t chunk = std::min<uint64_t>(data.size() - done, kPageSize - at % kPageSize);
-    auto [it, fresh] = pages_.try_emplace(at / kPageSize);
+    auto [it, fresh] = pages.try_emplace(at / kPageSize);
     if (fresh) it->second.fill(std::byte{0});
     std::copy_n(data.begin() + done, chunk, it->second.begin() + at % kPageSize);
     done += chunk;
@@ -523,13 +532,7 @@ Outcome Model::read_pinned(const ReadPinned& op) {
   if (mapped(*pin)) {
     copy_out(pin->address, pin->length);
   } else {
-    const std::map<uint64_t, Page>& pages = detached_[pin->incarnation];
-    const std::span<std::byte> out = bytes_.resize(pin->length);
-    for (uint32_t i = 0; i < pin->length; ++i) {
-      const uint64_t at = pin->address + i;
-      auto page = pages.find(at / kPageSize);
-      out[i] = page == pages.end() ? std::byte{0} : page->second[at % kPageSize];
-    }
+    copy_out_of(detached_[pin->incarnation], pin->address, bytes_.resize(pin->length));
   }
   return Outcome{ErrorCode::kOk, 0, bytes_.view()};
 }
@@ -544,13 +547,7 @@ Outcome Model::write_pinned(const WritePinned& op) {
     copy_in(pin->address, data);
     return Outcome{};
   }
-  std::map<uint64_t, Page>& pages = detached_[pin->incarnation];
-  for (uint32_t i = 0; i < pin->length; ++i) {
-    const uint64_t at = pin->address + i;
-    auto [page, fresh] = pages.try_emplace(at / kPageSize);
-    if (fresh) page->second.fill(std::byte{0});
-    page->second[at % kPageSize] = data[i];
-  }
+  copy_into(detached_[pin->incarnation], pin->address, data);
   return Outcome{};
 }
 

@@ -64,6 +64,12 @@ class Model {
   void store(uint64_t address, std::byte value);
   void copy_out(uint64_t address, size_t length);  // into bytes_
   void copy_in(uint64_t address, std::span<const std::byte> data);
+  // The same over any page map (a detached incarnation's), a page at a time: a map lookup per
+  // byte made a pinned read of a removed region most of a mem_full input's time.
+  static void copy_out_of(const std::map<uint64_t, Page>& pages, uint64_t address,
+                          std::span<std::byte> out);
+  static void copy_into(std::map<uint64_t, Page>& pages, uint64_t address,
+                        std::span<const std::byte> data);
 
   Outcome add_ram(const AddRam& op);
   Outcome add_rom(const AddRom& op);
