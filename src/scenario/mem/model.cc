@@ -82,9 +82,8 @@ std::byte Model::load(uint64_t address) const {
 }
 
 void Model::store(uint64_t address, std::byte value) {
-  auto [it, fresh] = pages_.try_emplace(address / kPageSize);
-  if (fresh) it->second.fill(std::byte{0});
-  it->second[address % kPageSize] = value;
+  // try_emplace value-initializes a new page: it reads zeros.
+  pages_.try_emplace(address / kPageSize).first->second[address % kPageSize] = value;
 }
 
 void Model::copy_out(uint64_t address, size_t length) {
@@ -115,9 +114,8 @@ void Model::copy_into(std::map<uint64_t, Page>& pages, uint64_t address,
   for (size_t done = 0; done < data.size();) {
     const uint64_t at = address + done;
     const size_t chunk = std::min<uint64_t>(data.size() - done, kPageSize - at % kPageSize);
-    auto [it, fresh] = pages.try_emplace(at / kPageSize);
-    if (fresh) it->second.fill(std::byte{0});
-    std::copy_n(data.begin() + done, chunk, it->second.begin() + at % kPageSize);
+    Page& page = pages.try_emplace(at / kPageSize).first->second;  // a new page reads zeros
+    std::copy_n(data.begin() + done, chunk, page.begin() + at % kPageSize);
     done += chunk;
   }
 }

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "mmu/pte.h"
+#include "mmu/tlb.h"
 #include "mmu/walker.h"
 
 namespace vmmem::scenario::mmu {
@@ -56,7 +57,7 @@ struct Config {
 // The TLB's range-flush limit under `config`: a range flush of more pages flushes everything
 // (or the whole ASID) instead.
 constexpr uint64_t range_flush_limit(const Config& config) {
-  return config.small_tlb ? 4 : 32;
+  return config.small_tlb ? 4 : vmmem::mmu::TlbConfig{}.range_flush_limit;
 }
 
 }  // namespace vmmem::scenario::mmu
