@@ -25,12 +25,15 @@ inline constexpr int kMaxRounds = 3;
 
 // Runs `testable` as rc::check(description, testable) would, in up to kMaxRounds rounds,
 // stopping after the first round at whose end `seen` holds every outcome in `required`.
-// Returns false as soon as a round fails.
+// Returns false as soon as a round fails. `cases`, when not 0, replaces the configured number
+// of cases per round (for a cheap property whose bugs take more than 100 cases to meet).
 template <class Testable>
 bool check_until_reached(const std::string& description, const scenario::OutcomeDistribution& seen,
-                         const std::vector<std::string>& required, Testable&& testable) {
+                         const std::vector<std::string>& required, Testable&& testable,
+                         int cases = 0) {
   using namespace rc::detail;
   TestParams params = configuration().testParams;
+  if (cases != 0) params.maxSuccess = cases;
   const uint64_t configured_seed = params.seed;
   for (int round = 0; round < kMaxRounds; ++round) {
     // A 64-bit odd constant keeps the rounds' seeds distinct (the golden ratio's bits).

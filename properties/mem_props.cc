@@ -12,6 +12,7 @@
 #include <rapidcheck/gtest.h>
 #include <rapidcheck/state.h>
 
+#include <algorithm>
 #include <iostream>
 #include <ostream>
 
@@ -627,6 +628,120 @@ TEST(MemModel, GuestMemoryBehavesLikeTheModel) {
         seen.share(prefix + "ok", prefix) + seen.share(prefix + "ok (device)", prefix);
     EXPECT_GT(succeeded, 0.05) << op << " mostly fails";
   }
+}
+
+// Dirty tracking where an off-by-one hides. One to three adjacent RAM regions of one to four
+// pages, tracking on in most of them; bursts of writes of every kind that marks pages, each
+// starting a few bytes either side of a page or region boundary, and after each burst a
+// TakeDirty of every region. The stateful property above reaches a successful TakeDirty a few
+// times in 100 sequences, and its writes rarely start at the last bytes of a page, so a
+// dropped first or last page, or a region of a cross-region write left unmarked, went unseen.
+std::vector<Op> dirty_edge_ops() {
+  const auto pages = *rc::gen::container<std::vector<uint64_t>>(*rc::gen::inRange(1, 4),
+                                                                rc::gen::inRange<uint64_t>(1, 5));
+  std::vector<Op> ops;
+  std::vector<uint64_t> bases;
+  uint64_t end = kProfileRamBase;
+  for (const uint64_t count : pages) {
+    bases.push_back(end);
+    ops.push_back(AddRam{end, count * kPageSize});
+    end += count * kPageSize;
+  }
+  for (const uint64_t base : bases) {
+    if (*rc::gen::element(true, true, true, false)) ops.push_back(SetDirtyTracking{base, true});
+  }
+  // A page boundary (region boundaries are page boundaries), a few bytes off it, inside RAM.
+  const auto near_edge = [&] {
+    const uint64_t edge =
+        kProfileRamBase +
+        kPageSize * *rc::gen::inRange<uint64_t>(0, (end - kProfileRamBase) / kPageSize + 1);
+    const int64_t off = *rc::gen::inRange<int64_t>(-8, 9);
+    const uint64_t address = edge + static_cast<uint64_t>(off);
+    return std::clamp(address, kProfileRamBase, end - 1);
+  };
+  // Short, or running to a few bytes either side of another boundary, or a few pages.
+  const auto length_from = [&](uint64_t address) {
+    switch (*rc::gen::inRange(0, 3)) {
+      case 0:
+        return *rc::gen::inRange<uint32_t>(1, 17);
+      case 1: {
+        const uint64_t to = near_edge();
+        return static_cast<uint32_t>(to > address ? to - address : 1);
+      }
+      default:
+        return *rc::gen::inRange<uint32_t>(1, 3 * kPageSize);
+    }
+  };
+  const int bursts = *rc::gen::inRange(1, 5);
+  for (int burst = 0; burst < bursts; ++burst) {
+    const int writes = *rc::gen::inRange(1, 7);
+    for (int i = 0; i < writes; ++i) {
+      const uint64_t address = near_edge();
+      // Every kind equally often (inRange leans to its low end while RapidCheck's size is small).
+      switch (*rc::gen::element(0, 1, 2, 3, 4, 5)) {
+        case 0:
+          ops.push_back(Write{address, *rc::gen::element<uint8_t>(1, 2, 4, 8),
+                              *rc::gen::arbitrary<uint64_t>()});
+          break;
+        case 1:
+          ops.push_back(WriteBulk{address, length_from(address), *rc::gen::arbitrary<uint64_t>()});
+          break;
+        case 2: {
+          const uint8_t width = *rc::gen::element<uint8_t>(2, 4, 8);
+          ops.push_back(Atomic{AtomicKind::kFetchAdd, address & ~uint64_t{width - 1u}, width,
+                               static_cast<uint8_t>(std::memory_order_seq_cst), 1, 0});
+          break;
+        }
+        case 3:
+          ops.push_back(Copy{near_edge(), address, length_from(address)});
+          break;
+        case 4:
+          ops.push_back(MarkDirty{address, length_from(address)});
+          break;
+        default: {
+          const uint64_t page = address & ~(kPageSize - 1);
+          ops.push_back(Discard{page, static_cast<uint32_t>(kPageSize * *rc::gen::inRange(1, 3))});
+          break;
+        }
+      }
+    }
+    for (const uint64_t base : bases)
+      ops.push_back(TakeDirty{base});
+  }
+  return ops;
+}
+
+TEST(MemModel, DirtyTrackingRecordsExactlyThePagesWritten) {
+  OutcomeDistribution seen;
+  const std::vector<std::string> required = {
+      "Write: ok",     "WriteBulk: ok", "Atomic: ok",    "Copy: ok",
+      "MarkDirty: ok", "Discard: ok",   "TakeDirty: ok", "TakeDirty: invalid argument"};
+  const bool passed = vmmem::properties::check_until_reached(
+      "dirty tracking records exactly the pages written", seen, required,
+      [&seen] {
+        const GuestMemoryLimits limits{
+            .max_ram_bytes = kPropertyLimits.max_ram_bytes,
+            .max_regions = kPropertyLimits.max_regions,
+            .host_page_size = *rc::gen::element<uint64_t>(4096, 16384, 65536)};
+        GuestMemory memory(limits);
+        Executor executor(memory, /*record_device_calls=*/false);
+        Model model(limits);
+        for (const Op& op : dirty_edge_ops()) {
+          const Outcome expected = model.apply(op);
+          const Outcome actual = executor(op);
+          seen.add(outcome_kind(op, actual));
+          RC_ASSERT(expected == actual);
+        }
+        RC_ASSERT(memory.check().ok());
+      },
+      // A case takes a fraction of a millisecond; bugs planted in the marking were met after
+      // 20 to 65 cases, so 500 meet them in every run.
+      /*cases=*/500);
+  ASSERT_TRUE(passed);
+  std::cout << "outcomes of " << seen.total() << " ops:\n" << seen.table();
+  vmmem::properties::expect_reached(seen, required);
+  // Most bitmaps taken must come from tracked regions, or the property checks little.
+  EXPECT_GT(seen.share("TakeDirty: ok", "TakeDirty: "), 0.5);
 }
 
 // Hot-plug under running readers: whatever the schedule, every read returns bytes of a region
