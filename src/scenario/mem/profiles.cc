@@ -1,5 +1,6 @@
 #include "scenario/mem/profiles.h"
 
+#include <algorithm>
 #include <array>
 
 #include "scenario/mem/device.h"
@@ -336,6 +337,62 @@ std::vector<Op> migration(Rng& rng, size_t count) {
   return ops;
 }
 
+// Dirty tracking at its edges: three adjacent RAM regions of a few pages, the first two tracked;
+// writes of every kind that marks pages, each starting a few bytes either side of a page or
+// region boundary (some running across a seam into the next region), and every region's bitmap
+// taken now and then. A page left unmarked at a boundary shows up in the next TakeDirty.
+std::vector<Op> dirty_seams(Rng& rng, size_t count) {
+  constexpr uint64_t kRegionPages[] = {2, 1, 3};
+  std::vector<Op> ops;
+  std::vector<uint64_t> bases;
+  uint64_t end = kProfileRamBase;
+  for (const uint64_t pages : kRegionPages) {
+    bases.push_back(end);
+    ops.push_back(AddRam{end, pages * 0x1000});
+    end += pages * 0x1000;
+  }
+  ops.push_back(SetDirtyTracking{bases[0], true});
+  ops.push_back(SetDirtyTracking{bases[1], true});
+  // Half the time a seam between two regions, else any page boundary inside the RAM.
+  const uint64_t pages = (end - kProfileRamBase) / 0x1000;
+  const auto near_boundary = [&] {
+    const uint64_t boundary = rng.percent(50)
+                                  ? bases[1 + rng.below(2)]
+                                  : kProfileRamBase + 0x1000 * rng.between(1, pages - 1);
+    return boundary + rng.below(17) - 8;
+  };
+  for (size_t i = 0; i < count; ++i) {
+    const uint64_t at = near_boundary();
+    const auto length =
+        static_cast<uint32_t>(rng.percent(50) ? rng.between(1, 16) : rng.between(1, 0x2000));
+    switch (rng.below(7)) {
+      case 0:
+        ops.push_back(Write{at, any_width(rng), rng.next()});
+        break;
+      case 1:
+        ops.push_back(WriteBulk{at, length, rng.next()});
+        break;
+      case 2:
+        ops.push_back(Atomic{AtomicKind::kFetchAdd, at & ~uint64_t{7}, 8, 5, 1, 0});
+        break;
+      case 3:
+        ops.push_back(Copy{near_boundary(), at, length});
+        break;
+      case 4:
+        ops.push_back(MarkDirty{at, length});
+        break;
+      case 5:
+        ops.push_back(Discard{at & ~uint64_t{0xfff}, 0x1000});
+        break;
+      default:
+        for (const uint64_t base : bases)
+          ops.push_back(TakeDirty{base});
+        break;
+    }
+  }
+  return ops;
+}
+
 // Memory hot-unplug under DMA: buffers in four RAM slots are pinned for DMA, slots are removed
 // and added again while the pins keep writing and reading, and the guest reads and writes the
 // RAM that replaced them.
@@ -515,6 +572,10 @@ constexpr Profile<Op> kProfiles[] = {
      device_moves},
     {"migration", "writes of every kind to a dirty-tracked region while its bitmap is taken",
      migration},
+    {"dirty_seams",
+     "writes of every kind a few bytes off the page and region boundaries of "
+     "adjacent tracked RAM, every bitmap taken between them",
+     dirty_seams, /*seed_ops=*/160},
     {"hot_unplug", "RAM slots removed and re-added under DMA through pinned spans", hot_unplug},
     {"balloon", "page ranges discarded and read back as zeros between writes", balloon},
     {"firmware_rom", "reads of a ROM image next to RAM, writes to it refused", firmware_rom},
