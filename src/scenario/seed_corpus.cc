@@ -34,7 +34,8 @@ std::vector<SeedFile> seed_corpus() {
     files.push_back({"mem_full", std::string(profile.name), mem::encode_full_input({4096, ops})});
     if (profile.name == "region_churn" || profile.name == "edge_cases" ||
         profile.name == "device_moves" || profile.name == "balloon" ||
-        profile.name == "hot_unplug" || profile.name == "vhost_user") {
+        profile.name == "hot_unplug" || profile.name == "vhost_user" ||
+        profile.name == "dirty_seams") {
       files.push_back(
           {"mem_full", std::string(profile.name) + "_64k", mem::encode_full_input({65536, ops})});
     }
