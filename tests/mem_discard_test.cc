@@ -41,6 +41,18 @@ TEST_P(Discard, DiscardedPagesReadAsZerosAndOthersKeepTheirBytes) {
   EXPECT_TRUE(memory_.check().ok());
 }
 
+// The host drops whole host pages; the bytes of a host page the range covers only in part are
+// cleared by hand, at the range's start and at its end.
+TEST_P(Discard, PartialHostPagesAtEitherEndOfALongerRangeReadAsZerosToo) {
+  ASSERT_TRUE(memory_.discard(0x13000, 0x1d000).ok());  // from inside a host page to the seam
+  EXPECT_TRUE(all(0x13000, 0x1d000, std::byte{0}));
+  EXPECT_TRUE(all(0x10000, 0x3000, std::byte{0xee}));
+  ASSERT_TRUE(memory_.discard(0x30000, 0xd000).ok());  // from a host page to inside another
+  EXPECT_TRUE(all(0x30000, 0xd000, std::byte{0}));
+  EXPECT_TRUE(all(0x3d000, 0x3000, std::byte{0xee}));
+  EXPECT_TRUE(memory_.check().ok());
+}
+
 TEST_P(Discard, RefusalsComeInTheDocumentedOrder) {
   EXPECT_EQ(memory_.discard(0x10800, 0x1000).code(), ErrorCode::kInvalidArgument);
   EXPECT_EQ(memory_.discard(0x10000, 0x800).code(), ErrorCode::kInvalidArgument);
