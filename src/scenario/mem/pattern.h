@@ -20,7 +20,7 @@ namespace vmmem::scenario::mem {
 // targets' own time.
 [[gnu::noinline]] VMM_NO_FUZZ_TRACING __attribute__((no_sanitize("address"))) inline void
 fill_pattern(uint64_t seed, std::span<std::byte> out) {
-  // Word k is (seed + 1) * k + seed: each word is the previous one plus seed + 1.
+  // seed * (k + 1) + k is the previous word plus seed + 1.
   const uint64_t step = seed + 1;
   uint64_t word = seed;
   std::byte* at = out.data();

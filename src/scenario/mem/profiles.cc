@@ -1,6 +1,5 @@
 #include "scenario/mem/profiles.h"
 
-#include <algorithm>
 #include <array>
 
 #include "scenario/mem/device.h"
