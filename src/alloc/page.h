@@ -75,25 +75,29 @@ struct alignas(128) Page {
 
   SpanKind kind;
   uint8_t size_class;  // small pages
-  bool in_full;        // on the owner's full list (large pages always)
-  bool is_current;     // its heap's current page for its class (kept when it empties)
-  bool free_is_zero;   // every block on `free` is zero except its link word
   bool fresh;          // the span read as zeros when it was taken (blocks past capacity still do)
-  uint32_t used;
-  uint32_t capacity;  // blocks carved out so far
-  uint32_t reserved;  // blocks the page can hold
+  uint32_t reserved;   // blocks the page can hold
   size_t block_size;
   size_t requested;  // large pages: the size the block was asked for
   std::byte* start;  // first block
-
-  Block* free;
   std::atomic<uintptr_t> thread_free;
+  uint64_t freed_at;  // free spans: the purge clock (Heap::purge_now) when the span became free
+
+  // The second cache line holds what the owner writes as it allocates and frees. A remote free
+  // reads only the first (the span layout above) and swaps thread_free there, so a thread that
+  // frees the blocks of a page its owner is allocating from does not pull away the line the
+  // owner writes on every allocation. (Checked frees read `capacity` as well.)
+  alignas(64) Block* free;
+  uint32_t used;
+  uint32_t capacity;  // blocks carved out so far
+  bool in_full;       // on the owner's full list (large pages always)
+  bool is_current;    // its heap's current page for its class (kept when it empties)
+  bool free_is_zero;  // every block on `free` is zero except its link word
 
   // Links in the owner's page queue or full list (small pages), span cache (idle large
   // spans), or span bin (free spans).
   Page* next;
   Page* prev;
-  uint64_t freed_at;  // free spans: the purge clock (Heap::purge_now) when the span became free
 
   static Block* list_of(uintptr_t word) { return reinterpret_cast<Block*>(word & ~kStateMask); }
   static DelayState state_of(uintptr_t word) { return static_cast<DelayState>(word & kStateMask); }
