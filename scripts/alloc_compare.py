@@ -89,13 +89,21 @@ def run_once(argv, preload, options, work, meter):
     return float(seconds), int(peak_kib), done.stdout
 
 
+def paired_time_ratios(by_name, peer):
+    """vmmem's time over `peer`'s, run by run: the runs interleave the allocators, so run i of
+    each saw the same machine, and the spread of these ratios says how far to trust the median."""
+    return [ours / theirs for ours, theirs in zip(by_name["vmmem"]["runs_s"], by_name[peer]["runs_s"])]
+
+
 def format_table(results, names, peers, runs):
     """The table: one row per program, "time / RSS" per allocator in `names` (DIFF when its
-    output differed from glibc's), then vmmem's time and RSS over the best of `peers`."""
+    output differed from glibc's), then vmmem's time and RSS over the best of `peers`, and the
+    lowest and highest of the run-by-run time ratios to that fastest peer."""
     lines = [f"median of {runs} runs each: time in s / peak RSS in MiB "
-             f"(best = best of {', '.join(peers)})"]
+             f"(best = best of {', '.join(peers)}; runs = vmmem's time over the fastest "
+             f"peer's in each run, lowest-highest)"]
     head = f"{'program':<14}" + "".join(f"{name:>22}" for name in names)
-    lines.append(head + f"{'time/best':>11}{'rss/best':>10}")
+    lines.append(head + f"{'time/best':>11}{'rss/best':>10}{'runs':>13}")
     for program, by_name in results.items():
         row = f"{program:<14}"
         for name in names:
@@ -103,10 +111,12 @@ def format_table(results, names, peers, runs):
             if by_name[name]["output_differs"]:
                 cell += " DIFF"
             row += f"{cell:>22}"
-        best_time = min(by_name[p]["time_s"] for p in peers)
+        fastest = min(peers, key=lambda p: by_name[p]["time_s"])
         best_rss = min(by_name[p]["rss_kib"] for p in peers)
-        row += f"{by_name['vmmem']['time_s'] / best_time:>11.2f}"
+        row += f"{by_name['vmmem']['time_s'] / by_name[fastest]['time_s']:>11.2f}"
         row += f"{by_name['vmmem']['rss_kib'] / best_rss:>10.2f}"
+        ratios = paired_time_ratios(by_name, fastest)
+        row += f"{min(ratios):>8.2f}-{max(ratios):.2f}"
         lines.append(row)
     return "\n".join(lines)
 

@@ -4,8 +4,9 @@ from helpers import SCRIPTS  # noqa: F401  (puts scripts/ on the path)
 import alloc_compare
 
 
-def measured(seconds, kib, differs=False):
-    return {"time_s": seconds, "rss_kib": kib, "runs_s": [seconds], "output_differs": differs}
+def measured(seconds, kib, differs=False, runs=None):
+    return {"time_s": seconds, "rss_kib": kib, "runs_s": runs or [seconds],
+            "output_differs": differs}
 
 
 class TableTest(unittest.TestCase):
@@ -17,8 +18,21 @@ class TableTest(unittest.TestCase):
         self.assertIn("median of 3 runs", table[0])
         row = table[2].split()
         self.assertEqual(row[0], "churn")
-        self.assertEqual(row[-2:], ["2.00", "2.00"])  # 0.5 / 0.25 s, 2048 / 1024 KiB
+        self.assertEqual(row[-3:-1], ["2.00", "2.00"])  # 0.5 / 0.25 s, 2048 / 1024 KiB
         self.assertIn("0.250 / 4.0 DIFF", table[2])
+
+    def test_runs_column_pairs_each_run_with_the_fastest_peer_of_the_same_run(self):
+        # Medians: vmmem 0.5, glibc 0.4 (the fastest), mimalloc 0.6. Run by run against glibc:
+        # 0.45/0.5, 0.5/0.4, 0.7/0.35 -> 0.90, 1.25, 2.00.
+        results = {"larson": {
+            "vmmem": measured(0.5, 1024, runs=[0.45, 0.5, 0.7]),
+            "glibc": measured(0.4, 1024, runs=[0.5, 0.4, 0.35]),
+            "mimalloc": measured(0.6, 1024, runs=[0.3, 0.6, 0.9])}}
+        table = alloc_compare.format_table(results, ["vmmem", "glibc", "mimalloc"],
+                                           ["glibc", "mimalloc"], 3).splitlines()
+        row = table[2].split()
+        self.assertEqual(row[-3], "1.25")
+        self.assertEqual(row[-1], "0.90-2.00")
 
     def test_unknown_allocator_is_refused(self):
         import sys
