@@ -123,4 +123,9 @@ struct alignas(128) Page {
   }
 };
 
+static_assert(sizeof(Page) == 128, "a slice's descriptor is found by a shift");
+static_assert(offsetof(Page, thread_free) < 64 && offsetof(Page, free) == 64 &&
+                  offsetof(Page, prev) < 128,
+              "remote frees touch only the first line, the owner's fast paths the second");
+
 }  // namespace vmmem::alloc
