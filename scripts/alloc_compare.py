@@ -6,11 +6,18 @@ named in --against, all through LD_PRELOAD (glibc: nothing preloaded), --runs ti
 the allocators interleaved run by run, so that load on the machine falls on all of them alike.
 Prints one table: median wall time and median peak RSS (the child's ru_maxrss, taken by peak_rss) per allocator,
 and vmmem's ratio to the best peer of the same run (time: the fastest; RSS: the smallest).
-A program whose output differs from its glibc output is marked, never silently timed."""
+A program whose output differs from its glibc output is marked, never silently timed.
+
+With --cachegrind the workloads (not the real programs: they take minutes under valgrind) run
+once per allocator under cachegrind instead, and the table gives instructions, L1 data misses
+and last-level data misses: counts that do not move with the load on the machine, at the price
+of a simulated cache and of threads that run one at a time."""
 
 import argparse
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -89,6 +96,61 @@ def run_once(argv, preload, options, work, meter):
     return float(seconds), int(peak_kib), done.stdout
 
 
+# The L1 and L2 of a typical x86 core; cachegrind simulates two levels, so LL stands for L2.
+CACHEGRIND = ["valgrind", "--tool=cachegrind", "--cache-sim=yes", "--D1=32768,8,64",
+              "--LL=524288,8,64", "--trace-children=yes", "--cachegrind-out-file=/dev/null"]
+COUNTERS = {"instructions": r"I\s+refs:\s+([\d,]+)", "d1_misses": r"D1\s+misses:\s+([\d,]+)",
+            "ll_misses": r"LLd\s+misses:\s+([\d,]+)"}
+
+
+def parse_cachegrind(report):
+    """The counters of cachegrind's summary on stderr (the last one: the program after exec)."""
+    counts = {}
+    for name, pattern in COUNTERS.items():
+        found = re.findall(pattern, report)
+        if not found:
+            raise RuntimeError(f"no '{name}' in cachegrind's summary:\n{report[-2000:]}")
+        counts[name] = int(found[-1].replace(",", ""))
+    return counts
+
+
+def run_cachegrind(argv, preload, options, work):
+    """(counters, stdout) of one run of argv under cachegrind with the allocator preloaded."""
+    env = dict(os.environ, LC_ALL="C", PYTHONHASHSEED="0")
+    env.pop("LD_PRELOAD", None)
+    env.pop("VMMEM_MALLOC", None)
+    if options is not None:
+        env["VMMEM_MALLOC"] = options
+    # env(1) sets LD_PRELOAD for the program only, not for valgrind's own launcher.
+    command = [*CACHEGRIND, "env", *([f"LD_PRELOAD={preload}"] if preload else []), *argv]
+    done = subprocess.run(command, cwd=work, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} under cachegrind exited with {done.returncode}")
+    return parse_cachegrind(done.stderr.decode(errors="replace")), done.stdout
+
+
+def format_cachegrind_table(results, names, peers):
+    """One row per program and allocator (millions of each counter), then vmmem's ratio to the
+    lowest count among `peers`, counter by counter."""
+    lines = ["cachegrind, one run each (D1 32 KiB and LL 512 KiB, 8-way; threads run one at a "
+             "time): millions of instructions, D1 misses, LL data misses "
+             f"(best = lowest of {', '.join(peers)})",
+             f"{'program':<14}{'allocator':<22}{'instr':>10}{'D1 miss':>10}{'LL miss':>10}"]
+    for program, by_name in results.items():
+        for name in names:
+            counts = by_name[name]
+            row = f"{program:<14}{name + (' DIFF' if counts['output_differs'] else ''):<22}"
+            row += "".join(f"{counts[c] / 1e6:>10.2f}" for c in COUNTERS)
+            lines.append(row)
+        row = f"{program:<14}{'vmmem/best':<22}"
+        for counter in COUNTERS:
+            best = min(by_name[p][counter] for p in peers)
+            row += f"{by_name['vmmem'][counter] / best if best else float('inf'):>10.2f}"
+        lines.append(row)
+    return "\n".join(lines)
+
+
 def paired_time_ratios(by_name, peer):
     """vmmem's time over `peer`'s, run by run: the runs interleave the allocators, so run i of
     each saw the same machine, and the spread of these ratios says how far to trust the median."""
@@ -130,6 +192,8 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--filter", default="", help="only programs whose name contains this")
     parser.add_argument("--json", help="also write the measurements here")
+    parser.add_argument("--cachegrind", action="store_true",
+                        help="count instructions and cache misses of the workloads instead")
     args = parser.parse_args()
 
     args.shim, args.workloads, args.root = (os.path.abspath(p) for p in
@@ -140,6 +204,8 @@ def main():
             sys.exit(f"alloc_compare: unknown allocator '{name}' (known: {', '.join(PEERS)})")
         if PEERS[name] and not os.path.exists(PEERS[name]):
             sys.exit(f"alloc_compare: {name} is not installed ({PEERS[name]} missing)")
+    if args.cachegrind and shutil.which("valgrind") is None:
+        sys.exit("alloc_compare: --cachegrind needs valgrind (./suite deps installs it)")
     allocators = [("vmmem", args.shim, ""), ("vmmem hardened", args.shim, "hardened")]
     allocators += [(name, PEERS[name], None) for name in peers]
 
@@ -148,6 +214,16 @@ def main():
     with tempfile.TemporaryDirectory() as work:
         for program, argv in programs(args.workloads, args.root, work):
             if args.filter and args.filter not in program:
+                continue
+            if args.cachegrind:
+                if not argv[0].startswith(args.workloads):
+                    continue
+                expected = run_once(argv, None, None, work, meter)[2]
+                results[program] = {}
+                for name, preload, options in allocators:
+                    counts, out = run_cachegrind(argv, preload, options, work)
+                    results[program][name] = {**counts, "output_differs": out != expected}
+                print(f"  counted {program}", file=sys.stderr, flush=True)
                 continue
             times = {name: [] for name, _, _ in allocators}
             rss = {name: [] for name, _, _ in allocators}
@@ -168,7 +244,11 @@ def main():
             print(f"  measured {program}", file=sys.stderr, flush=True)
 
     sys.stderr.flush()
-    print(format_table(results, [name for name, _, _ in allocators], peers, args.runs))
+    names = [name for name, _, _ in allocators]
+    if args.cachegrind:
+        print(format_cachegrind_table(results, names, peers))
+    else:
+        print(format_table(results, names, peers, args.runs))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)

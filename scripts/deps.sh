@@ -23,6 +23,8 @@ DEBIAN_PACKAGES=(
   libbenchmark-tools
   python3-scipy
   python3-matplotlib
+  # ./suite bench --against --cachegrind
+  valgrind
   # allocator and collector peers, measured in the same bench run
   libmimalloc-dev
   libjemalloc-dev

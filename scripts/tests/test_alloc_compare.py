@@ -34,6 +34,30 @@ class TableTest(unittest.TestCase):
         self.assertEqual(row[-3], "1.25")
         self.assertEqual(row[-1], "0.90-2.00")
 
+    def test_cachegrind_summary_is_parsed_from_the_last_report(self):
+        report = ("==1== I   refs:      1,000\n==1== D1  misses:    10\n==1== LLd misses:     2\n"
+                  "==2== I   refs:      338,363,649\n"
+                  "==2== D1  misses:     13,280,235  (  9,000,000 rd   +  4,280,235 wr)\n"
+                  "==2== LLd misses:      7,883,608  (  7,000 rd   +  7,876,608 wr)\n")
+        self.assertEqual(alloc_compare.parse_cachegrind(report),
+                         {"instructions": 338363649, "d1_misses": 13280235,
+                          "ll_misses": 7883608})
+        with self.assertRaises(RuntimeError):
+            alloc_compare.parse_cachegrind("==3== I   refs:      5\n")
+
+    def test_cachegrind_table_gives_each_counter_over_its_lowest_peer(self):
+        def counts(instructions, d1, ll, differs=False):
+            return {"instructions": instructions, "d1_misses": d1, "ll_misses": ll,
+                    "output_differs": differs}
+        results = {"churn": {"vmmem": counts(300e6, 12e6, 8e6),
+                             "glibc": counts(600e6, 6e6, 9e6),
+                             "mimalloc": counts(200e6, 16e6, 4e6, differs=True)}}
+        table = alloc_compare.format_cachegrind_table(
+            results, ["vmmem", "glibc", "mimalloc"], ["glibc", "mimalloc"]).splitlines()
+        self.assertEqual(table[2].split(), ["churn", "vmmem", "300.00", "12.00", "8.00"])
+        self.assertIn("mimalloc DIFF", table[4])
+        self.assertEqual(table[5].split(), ["churn", "vmmem/best", "1.50", "2.00", "2.00"])
+
     def test_unknown_allocator_is_refused(self):
         import sys
         argv = sys.argv
