@@ -70,6 +70,30 @@ bool natural_fit(size_t size, Segment* segment, const Page* page) {
   return (size + kSliceSize - 1) / kSliceSize == page->slice_count;
 }
 
+// The in-use span that p lies in, or null when p is in the header slice or a free span (any
+// slice_offset, even one a bad pointer makes up from a free span's interior, stays inside the
+// segment).
+Page* live_span_of(Segment* segment, const void* p) {
+  const size_t slice = segment->slice_index(p);
+  const Page* slot = &segment->slices[slice];
+  const size_t first = slice - (slot->slice_offset <= slice ? slot->slice_offset : slice);
+  Page* page = &segment->slices[first];
+  if (slice == 0 || first == 0 || page->slice_count == 0 || first + page->slice_count <= slice ||
+      !page->is_in_use())
+    return nullptr;
+  return page;
+}
+
+// Hands a checked block back: onto its page's free list on the owner thread, else onto
+// thread_free for the owner to collect.
+void free_to_owner(Segment* segment, Page* page, Block* block) {
+  if (segment->owner_tid.load(std::memory_order_acquire) == current_thread_id()) {
+    segment->heap.load(std::memory_order_relaxed)->free_local(segment, page, block);
+  } else {
+    Heap::free_remote(segment, page, block);
+  }
+}
+
 }  // namespace
 
 Allocator::Allocator(Options options) : id_(next_allocator_id()), options_(options) {
@@ -165,12 +189,8 @@ Status Allocator::validate_free(void* p, size_t size, bool full_checks, Segment*
   if (segment->allocator != this)
     return Status::error(ErrorCode::kConflict, "pointer belongs to another allocator", address,
                          size);
-  const size_t slice = segment->slice_index(p);
-  const Page* slot = &segment->slices[slice];
-  const size_t first = slice - (slot->slice_offset <= slice ? slot->slice_offset : slice);
-  Page* page = &segment->slices[first];
-  if (slice == 0 || first == 0 || page->slice_count == 0 || first + page->slice_count <= slice ||
-      !page->is_in_use())
+  Page* page = live_span_of(segment, p);
+  if (page == nullptr)
     return Status::error(ErrorCode::kInvalidArgument, "pointer is not inside a live block", address,
                          size);
   if (full_checks) {
@@ -205,12 +225,19 @@ void Allocator::free_validated(Segment* segment, Page* page, void* p) {
                          reinterpret_cast<uintptr_t>(p), 0));
     return;
   }
-  Block* block = static_cast<Block*>(p);
-  if (segment->owner_tid.load(std::memory_order_acquire) == current_thread_id()) {
-    segment->heap.load(std::memory_order_relaxed)->free_local(segment, page, block);
-  } else {
-    Heap::free_remote(segment, page, block);
+  free_to_owner(segment, page, static_cast<Block*>(p));
+}
+
+void Allocator::deallocate_in_segment(Segment* segment, void* p) {
+  // Without hardening a free needs no more checks than these, and building no Status keeps a
+  // remote free (every free of a producer/consumer pair) short.
+  if (!options_.hardened && segment->allocator == this) {
+    if (Page* page = live_span_of(segment, p)) {
+      free_to_owner(segment, page, static_cast<Block*>(p));
+      return;
+    }
   }
+  deallocate_slow(p);
 }
 
 void Allocator::deallocate_slow(void* p) {

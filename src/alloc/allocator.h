@@ -181,6 +181,8 @@ class Allocator {
             ->free_local(segment, segment->page_of(p), static_cast<Block*>(p));
         return;
       }
+      deallocate_in_segment(segment, p);
+      return;
     }
     deallocate_slow(p);
   }
@@ -249,6 +251,9 @@ class Allocator {
   friend class HeapWalker;
 
   void* allocate_slow(size_t size, size_t alignment, bool zeroed);
+  // deallocate() of a pointer inside one of this process's segments, off the fast path (another
+  // thread's block, or hardened mode): the checks without a Status, or deallocate_slow.
+  void deallocate_in_segment(Segment* segment, void* p);
   void deallocate_slow(void* p);
   // The checks of deallocate_checked; on success *segment/*page are p's.
   Status validate_free(void* p, size_t size, bool full_checks, Segment** segment,
