@@ -135,6 +135,24 @@ TEST_F(AllocatorTest, ABlockOfAnotherAllocatorIsAConflict) {
   EXPECT_TRUE(other.check().ok());
 }
 
+// The plain free takes the same answer on the thread that owns the block (its fast path) and on
+// any other thread: reported, and the block stays live in the allocator that handed it out.
+TEST_F(AllocatorTest, APlainFreeOfAnotherAllocatorsBlockIsReportedAndChangesNothing) {
+  Allocator other;
+  void* p = other.allocate(64);
+  std::memset(p, 5, 64);
+  allocator.deallocate(p);
+  std::thread([&] { allocator.deallocate(p); }).join();
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_EQ(reports[0].code(), ErrorCode::kConflict);
+  EXPECT_EQ(reports[1].code(), ErrorCode::kConflict);
+  EXPECT_EQ(other.stats().live.blocks, 1u);
+  EXPECT_EQ(static_cast<unsigned char*>(p)[63], 5);
+  EXPECT_NE(other.allocate(64), p);  // not back on other's free list
+  other.deallocate(p);
+  EXPECT_TRUE(other.check().ok());
+}
+
 // Blocks past a page's carved ones have never been handed out: the address where the next one
 // would start is no block, in plain and in hardened mode, for a checked free and for usable_size.
 TEST(AllocatorBoundaryTest, TheFirstUncarvedBlockOfAPageIsNoBlock) {

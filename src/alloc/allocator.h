@@ -168,15 +168,19 @@ class Allocator {
   static Status validate_request(size_t size, size_t alignment);
 
   // Frees a block from any thread. The fast path (owner thread, not hardened) is a segment-map
-  // bit test, a thread-id compare and a list push.
+  // bit test, a thread-id and an allocator compare and a list push.
   void deallocate(void* p) {
     const uintptr_t base = segment_base_of(p);
     // base != 0 costs one fused compare; it also keeps GCC from analysing a literal
     // deallocate(nullptr) as a segment access at address 0 (false -Warray-bounds).
     if (__builtin_expect(base != 0 && SegmentMap::contains(base), 1)) {
       Segment* segment = reinterpret_cast<Segment*>(base);
+      // The allocator compare keeps a block of another Allocator on this thread off this
+      // heap's lists (deallocate_slow reports it); it reads the same cache line.
       if (__builtin_expect(
-              segment->fast_free_tid.load(std::memory_order_relaxed) == current_thread_id(), 1)) {
+              segment->fast_free_tid.load(std::memory_order_relaxed) == current_thread_id() &&
+                  segment->allocator == this,
+              1)) {
         segment->heap.load(std::memory_order_relaxed)
             ->free_local(segment, segment->page_of(p), static_cast<Block*>(p));
         return;
