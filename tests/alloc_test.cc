@@ -126,6 +126,27 @@ TEST_F(AllocatorTest, NullAndForeignPointersChangeNothing) {
   EXPECT_EQ(allocator.stats().reports, 1u);
 }
 
+// Off the owner's fast path even an unhardened free looks at the span: a pointer into the
+// segment header or into a free span is reported and changes nothing.
+TEST_F(AllocatorTest, ARemoteFreeOutsideEveryLiveSpanIsReportedAndChangesNothing) {
+  void* live = allocator.allocate(64);
+  const uintptr_t base = segment_base_of(live);
+  auto* in_header = reinterpret_cast<void*>(base + 256);
+  auto* in_free_span = reinterpret_cast<void*>(base + kSegmentSize - kSliceSize + 64);
+  ASSERT_EQ(allocator.usable_size(in_free_span), 0u);  // the last slice is still free
+  const Stats before = allocator.stats();
+  std::thread([&] {
+    allocator.deallocate(in_header);
+    allocator.deallocate(in_free_span);
+  }).join();
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_EQ(reports[0].code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(reports[1].code(), ErrorCode::kInvalidArgument);
+  EXPECT_EQ(allocator.stats().live, before.live);
+  EXPECT_EQ(allocator.stats().committed_bytes, before.committed_bytes);
+  allocator.deallocate(live);
+}
+
 TEST_F(AllocatorTest, ABlockOfAnotherAllocatorIsAConflict) {
   Allocator other;
   void* p = other.allocate(64);
