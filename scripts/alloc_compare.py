@@ -11,7 +11,8 @@ A program whose output differs from its glibc output is marked, never silently t
 With --cachegrind the workloads (not the real programs: they take minutes under valgrind) run
 once per allocator under cachegrind instead, and the table gives instructions, L1 data misses
 and last-level data misses: counts that do not move with the load on the machine, at the price
-of a simulated cache and of threads that run one at a time."""
+of a simulated cache and of threads that run one at a time (valgrind's scheduling of them still
+varies the threaded workloads' misses from run to run)."""
 
 import argparse
 import json
