@@ -70,9 +70,9 @@ bool natural_fit(size_t size, Segment* segment, const Page* page) {
   return (size + kSliceSize - 1) / kSliceSize == page->slice_count;
 }
 
-// The in-use span that p lies in, or null when p is in the header slice or a free span (any
-// slice_offset, even one a bad pointer makes up from a free span's interior, stays inside the
-// segment).
+// The in-use span that p lies in, or null when p is in the header slice or a free span. Only a
+// free span's last slice keeps its slice_offset, so a bad pointer into a free span's interior
+// reads a stale one: the clamp keeps `first` inside the segment whatever it holds.
 Page* live_span_of(Segment* segment, const void* p) {
   const size_t slice = segment->slice_index(p);
   const Page* slot = &segment->slices[slice];
