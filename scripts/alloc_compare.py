@@ -77,16 +77,23 @@ def programs(workloads, root, work):
     ]
 
 
-def run_once(argv, preload, options, work, meter):
-    """(seconds, peak RSS in KiB, stdout) of one run, measured by `meter` (peak_rss.cc: a child
-    forked by this Python process would count the interpreter's pages until its exec)."""
+def program_env(options):
+    """The environment every run gets: ours, with a fixed locale and hash seed, no preload of
+    its own, and VMMEM_MALLOC set to `options` (None: unset)."""
     env = dict(os.environ, LC_ALL="C", PYTHONHASHSEED="0")
     env.pop("LD_PRELOAD", None)
     env.pop("VMMEM_MALLOC", None)
-    if preload:
-        env["LD_PRELOAD"] = preload
     if options is not None:
         env["VMMEM_MALLOC"] = options
+    return env
+
+
+def run_once(argv, preload, options, work, meter):
+    """(seconds, peak RSS in KiB, stdout) of one run, measured by `meter` (peak_rss.cc: a child
+    forked by this Python process would count the interpreter's pages until its exec)."""
+    env = program_env(options)
+    if preload:
+        env["LD_PRELOAD"] = preload
     report = os.path.join(work, "meter.out")
     done = subprocess.run([meter, report, *argv], cwd=work, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.DEVNULL, check=False)
@@ -117,11 +124,7 @@ def parse_cachegrind(report):
 
 def run_cachegrind(argv, preload, options, work):
     """(counters, stdout) of one run of argv under cachegrind with the allocator preloaded."""
-    env = dict(os.environ, LC_ALL="C", PYTHONHASHSEED="0")
-    env.pop("LD_PRELOAD", None)
-    env.pop("VMMEM_MALLOC", None)
-    if options is not None:
-        env["VMMEM_MALLOC"] = options
+    env = program_env(options)
     # env(1) sets LD_PRELOAD for the program only, not for valgrind's own launcher.
     command = [*CACHEGRIND, "env", *([f"LD_PRELOAD={preload}"] if preload else []), *argv]
     done = subprocess.run(command, cwd=work, env=env, stdout=subprocess.PIPE,

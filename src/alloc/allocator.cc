@@ -70,20 +70,6 @@ bool natural_fit(size_t size, Segment* segment, const Page* page) {
   return (size + kSliceSize - 1) / kSliceSize == page->slice_count;
 }
 
-// The in-use span that p lies in, or null when p is in the header slice or a free span. Only a
-// free span's last slice keeps its slice_offset, so a bad pointer into a free span's interior
-// reads a stale one: the clamp keeps `first` inside the segment whatever it holds.
-Page* live_span_of(Segment* segment, const void* p) {
-  const size_t slice = segment->slice_index(p);
-  const Page* slot = &segment->slices[slice];
-  const size_t first = slice - (slot->slice_offset <= slice ? slot->slice_offset : slice);
-  Page* page = &segment->slices[first];
-  if (slice == 0 || first == 0 || page->slice_count == 0 || first + page->slice_count <= slice ||
-      !page->is_in_use())
-    return nullptr;
-  return page;
-}
-
 // Hands a checked block back: onto its page's free list on the owner thread, else onto
 // thread_free for the owner to collect.
 void free_to_owner(Segment* segment, Page* page, Block* block) {
@@ -189,7 +175,7 @@ Status Allocator::validate_free(void* p, size_t size, bool full_checks, Segment*
   if (segment->allocator != this)
     return Status::error(ErrorCode::kConflict, "pointer belongs to another allocator", address,
                          size);
-  Page* page = live_span_of(segment, p);
+  Page* page = segment->live_page_of(p);
   if (page == nullptr)
     return Status::error(ErrorCode::kInvalidArgument, "pointer is not inside a live block", address,
                          size);
@@ -232,7 +218,7 @@ void Allocator::deallocate_in_segment(Segment* segment, void* p) {
   // Without hardening a free needs no more checks than these, and building no Status keeps a
   // remote free (every free of a producer/consumer pair) short.
   if (!options_.hardened && segment->allocator == this) {
-    if (Page* page = live_span_of(segment, p)) {
+    if (Page* page = segment->live_page_of(p)) {
       free_to_owner(segment, page, static_cast<Block*>(p));
       return;
     }

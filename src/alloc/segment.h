@@ -99,6 +99,20 @@ struct Segment {
     Page* slice = &slices[slice_index(p)];
     return slice - slice->slice_offset;
   }
+  // page_of for any p in the first kSegmentSize bytes: the in-use span that contains it, or null
+  // when p is in the header slice or a free span. Only a free span's last slice keeps its
+  // slice_offset, so a bad pointer into a free span's interior reads a stale one: the clamp
+  // keeps the first slice inside the segment whatever it holds.
+  Page* live_page_of(const void* p) {
+    const size_t slice = slice_index(p);
+    const size_t offset = slices[slice].slice_offset;
+    const size_t first = slice - (offset <= slice ? offset : slice);
+    Page* page = &slices[first];
+    if (slice == 0 || first == 0 || page->slice_count == 0 || first + page->slice_count <= slice ||
+        !page->is_in_use())
+      return nullptr;
+    return page;
+  }
 
   // Bit mask of the slices [first, first + count).
   static uint64_t slice_mask(size_t first, size_t count) {

@@ -1,6 +1,8 @@
 #include "scenario/seed_corpus.h"
 
 #include <algorithm>
+#include <iterator>
+#include <string_view>
 
 #include "scenario/alloc/codec.h"
 #include "scenario/alloc/profiles.h"
@@ -14,6 +16,14 @@
 #include "scenario/shim/profiles.h"
 
 namespace vmmem::scenario {
+namespace {
+
+// The mem profiles about region layout, seeded a second time on 64 KiB host pages.
+constexpr std::string_view kLargeHostPageProfiles[] = {"region_churn", "edge_cases", "device_moves",
+                                                       "balloon",      "hot_unplug", "vhost_user",
+                                                       "dirty_seams"};
+
+}  // namespace
 
 std::vector<SeedFile> seed_corpus() {
   std::vector<SeedFile> files;
@@ -32,10 +42,8 @@ std::vector<SeedFile> seed_corpus() {
       files.push_back({"mem", std::string(profile.name), mem::encode_ops(ops)});
     }
     files.push_back({"mem_full", std::string(profile.name), mem::encode_full_input({4096, ops})});
-    if (profile.name == "region_churn" || profile.name == "edge_cases" ||
-        profile.name == "device_moves" || profile.name == "balloon" ||
-        profile.name == "hot_unplug" || profile.name == "vhost_user" ||
-        profile.name == "dirty_seams") {
+    if (std::ranges::find(kLargeHostPageProfiles, profile.name) !=
+        std::end(kLargeHostPageProfiles)) {
       files.push_back(
           {"mem_full", std::string(profile.name) + "_64k", mem::encode_full_input({65536, ops})});
     }
