@@ -256,7 +256,7 @@ TEST(HardenedDeathTest, ACorruptedFreeListLinkStopsTheProcess) {
 }
 
 TEST_F(AllocatorTest, SizedFreeAcceptsTheRequestedSize) {
-  for (size_t size : {1, 24, 1000, 33000, 300000, 5000000}) {
+  for (size_t size : {1, 24, 1000, 33000, 65536, 65537, 300000, 5000000}) {
     void* p = allocator.allocate(size);
     EXPECT_TRUE(allocator.deallocate_checked(p, size).ok()) << size;
   }
@@ -417,7 +417,7 @@ TEST(PurgeTest, DelayedPurgingWaitsThenReturns) {
   const uint64_t purges = allocator.stats().os.purges;
   // Aligned requests above the small sizes take the slow path, whose calls are the heap's clock.
   for (int i = 0; i < 1000; ++i)
-    allocator.deallocate(allocator.allocate(40000, 4096));
+    allocator.deallocate(allocator.allocate(kMaxSmallSize + 1, 4096));
   EXPECT_GT(allocator.stats().os.purges, purges);
   EXPECT_TRUE(allocator.check().ok());
 }
@@ -635,6 +635,29 @@ TEST_F(AllocatorTest, ReallocateGrowsInPlaceWhenTheNextSlicesAreFree) {
   void* r = allocator.reallocate(q, 300000);  // shrinking stays too
   EXPECT_EQ(r, q);
   allocator.deallocate(r);
+}
+
+// A block that grows past kSmallestSpanBlock leaves the class pages for a span, and from then on
+// grows in place; a sized free names the size it was last given.
+TEST_F(AllocatorTest, ReallocateMovesAGrowingBlockIntoASpanOnceThenGrowsItInPlace) {
+  void* fresh = allocator.allocate(40000);
+  EXPECT_LE(allocator.usable_size(fresh), 40000u + 40000u / 8);  // a class block
+  void* p = allocator.allocate(20000);
+  std::memset(p, 0x5a, 20000);
+  void* moved = allocator.reallocate(p, 40000);
+  ASSERT_NE(moved, nullptr);
+  EXPECT_NE(moved, p);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(moved) % kSliceSize, 0u);  // a span's first slice
+  std::memset(static_cast<unsigned char*>(moved) + 20000, 0x6b, 20000);
+  EXPECT_EQ(allocator.reallocate(moved, 60000), moved);
+  EXPECT_EQ(allocator.reallocate(moved, 200000), moved);
+  EXPECT_EQ(allocator.reallocate(moved, 50000), moved);
+  EXPECT_EQ(static_cast<unsigned char*>(moved)[19999], 0x5a);
+  EXPECT_EQ(static_cast<unsigned char*>(moved)[39999], 0x6b);
+  EXPECT_TRUE(allocator.check().ok()) << allocator.check().message();
+  EXPECT_EQ(allocator.deallocate_checked(moved, 20000).code(), ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(allocator.deallocate_checked(moved, 50000).ok());
+  allocator.deallocate(fresh);
 }
 
 TEST_F(AllocatorTest, ReallocateFollowsTheCRules) {

@@ -35,12 +35,14 @@ bool size_fits_class(size_t size, size_t cls) {
   return false;
 }
 
-// True when a request of `size` bytes at some alignment the block honours would have taken
-// exactly this large span (or, when huge, a mapping this cache would have handed out).
+// True when a request of `size` bytes at some alignment the block honours, or a reallocation
+// growing to `size`, would have taken exactly this large span (or, when huge, a mapping this
+// cache would have handed out).
 bool size_fits_span(size_t size, const Segment* segment, const Page* page) {
   const auto start = reinterpret_cast<uintptr_t>(page->start);
   for (size_t alignment = 1; alignment <= kMaxAlignment && start % alignment == 0; alignment *= 2) {
-    if (aligned_size_to_class(size, alignment) < kNumClasses) continue;  // a small block
+    if (size <= kSmallestSpanBlock && aligned_size_to_class(size, alignment) < kNumClasses)
+      continue;  // only ever a small block
     const size_t pad = alignment > kSliceSize ? alignment - kSliceSize : 0;
     if (segment->huge) {
       const size_t mapping = (kSliceSize + pad + size + kSliceSize - 1) & ~(kSliceSize - 1);
@@ -56,11 +58,11 @@ bool size_fits_span(size_t size, const Segment* segment, const Page* page) {
   return false;
 }
 
-// True when allocate(size) could return this very block.
+// True when allocate(size), or a reallocation growing to `size`, could return this very block.
 bool natural_fit(size_t size, Segment* segment, const Page* page) {
   if (page->kind == SpanKind::kSmall)
     return size <= kMaxSmallSize && size_to_class(size) == page->size_class;
-  if (size <= kMaxSmallSize || page->start != segment->slice_address(segment->index_of(page)))
+  if (size <= kSmallestSpanBlock || page->start != segment->slice_address(segment->index_of(page)))
     return false;
   if (segment->huge) {
     const size_t mapping = (kSliceSize + size + kSliceSize - 1) & ~(kSliceSize - 1);
@@ -275,11 +277,11 @@ Result<void*> Allocator::try_reallocate(void* p, size_t size) {
   }
   if (Status status = validate_request(size, 1); !status.ok()) return status;
   const size_t old_usable = usable_size(p);
-  // In place only when a fresh request of `size` at the natural alignment would get this very
-  // block, so that a sized free with the new size stays valid (and no over-aligned block is
-  // kept for a request that no longer asks for the alignment).
+  // In place only when a fresh request of `size` at the natural alignment, or a reallocation to
+  // it, would get this very block, so that a sized free with the new size stays valid (and no
+  // over-aligned block is kept for a request that no longer asks for the alignment).
   bool in_place = size <= page->block_size && natural_fit(size, segment, page);
-  if (!in_place && page->kind == SpanKind::kLarge && size > kMaxSmallSize &&
+  if (!in_place && page->kind == SpanKind::kLarge && size > kSmallestSpanBlock &&
       segment->owner_tid.load(std::memory_order_acquire) == current_thread_id()) {
     in_place =
         segment->heap.load(std::memory_order_relaxed)->try_resize_in_place(segment, page, size);
@@ -290,9 +292,10 @@ Result<void*> Allocator::try_reallocate(void* p, size_t size) {
     poison(static_cast<std::byte*>(p) + size, page->block_size - size);
     return p;
   }
-  Result<void*> moved = try_allocate(size);
-  if (!moved.ok()) return moved;
-  std::memcpy(moved.value(), p, old_usable < size ? old_usable : size);
+  Heap* heap = thread_heap();
+  void* moved = heap == nullptr ? nullptr : heap->allocate(size, 1, false, /*reallocated=*/true);
+  if (moved == nullptr) return out_of_memory(size, 1);
+  std::memcpy(moved, p, old_usable < size ? old_usable : size);
   free_validated(segment, page, p);
   return moved;
 }
@@ -474,14 +477,14 @@ Segment* Allocator::map_segment(size_t mapping_size, bool huge) {
     segment->allocated_bits = reinterpret_cast<std::atomic<uint64_t>*>(side);
     side += Segment::kHardenedBitsBytes;
   }
-  if (kAsanEnabled && !huge) segment->requested_sizes = reinterpret_cast<uint16_t*>(side);
+  if (kAsanEnabled && !huge) segment->requested_shortfall = reinterpret_cast<uint16_t*>(side);
   add_committed(kHeaderBytes);
   return segment;
 }
 
 size_t Allocator::side_bytes(bool huge) const {
   return (options_.hardened ? Segment::kHardenedBitsBytes : 0) +
-         (kAsanEnabled && !huge ? Segment::kRequestedSizesBytes : 0);
+         (kAsanEnabled && !huge ? Segment::kRequestedShortfallBytes : 0);
 }
 
 size_t Allocator::os_bytes(const Segment* segment) const {
@@ -501,7 +504,7 @@ void Allocator::unmap_segment(Segment* segment) {
 void Allocator::init_segment(Segment* segment, size_t mapping_size, bool huge) {
   const uint64_t dirty = segment->dirty_mask;
   std::atomic<uint64_t>* bits = segment->allocated_bits;
-  uint16_t* requested = segment->requested_sizes;
+  uint16_t* requested = segment->requested_shortfall;
   segment->~Segment();
   new (segment) Segment{};
   segment->allocator = this;
@@ -509,7 +512,7 @@ void Allocator::init_segment(Segment* segment, size_t mapping_size, bool huge) {
   segment->huge = huge;
   segment->dirty_mask = dirty;
   segment->allocated_bits = bits;
-  segment->requested_sizes = requested;
+  segment->requested_shortfall = requested;
 }
 
 bool Allocator::acquire_segment(Heap* heap, bool may_adopt) {

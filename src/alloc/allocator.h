@@ -1,5 +1,5 @@
 // Allocator: a size-class allocator in the family of mimalloc and scudo. Small blocks (8 B ..
-// 32 KiB, size_classes.h) come from pages of one class carved out of 4 MiB segments
+// 64 KiB, size_classes.h) come from pages of one class carved out of 4 MiB segments
 // (layout.h); larger blocks are runs of 64 KiB slices of the same segments, and objects
 // bigger than a segment get one of their own. Every thread allocates from its own Heap with no
 // lock and no atomic operation on the fast path; a block freed by another thread goes to its
@@ -40,7 +40,8 @@
 //     last two and the block-start check: freeing a pointer it never returned that lies inside
 //     one of its segments is undefined, as with malloc.
 //   reallocate(null, n) is allocate(n); reallocate(p, 0) frees p and returns null (as glibc);
-//     on failure it returns null and p stays valid and unchanged.
+//     on failure it returns null and p stays valid and unchanged. A block it moves to a size
+//     above kSmallestSpanBlock gets a large span, where later growth is in place.
 #pragma once
 
 #include <bit>

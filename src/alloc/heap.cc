@@ -58,12 +58,14 @@ Heap::Heap(Allocator* allocator, uintptr_t owner_tid, bool first_class)
 
 // ---- allocation ----------------------------------------------------------------------------
 
-void* Heap::allocate(size_t size, size_t alignment, bool zeroed) {
+void* Heap::allocate(size_t size, size_t alignment, bool zeroed, bool reallocated) {
   ChangeScope scope(this);
   ++tick_;
   process_delayed();
   maybe_purge_expired();
-  const size_t cls = aligned_size_to_class(size, alignment);
+  const size_t cls = reallocated && size > kSmallestSpanBlock
+                         ? kNumClasses
+                         : aligned_size_to_class(size, alignment);
   if (cls < kNumClasses) return allocate_small(cls, size, zeroed);
   return allocate_large(size, alignment, zeroed);
 }

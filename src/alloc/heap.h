@@ -68,8 +68,9 @@ class Heap {
   }
 
   // Any request (size <= kMaxRequest, alignment a power of two <= kMaxAlignment): null when the
-  // OS refused memory.
-  void* allocate(size_t size, size_t alignment, bool zeroed);
+  // OS refused memory. `reallocated` marks the new block of a reallocation, which goes to a
+  // large span above kSmallestSpanBlock (size_classes.h).
+  void* allocate(size_t size, size_t alignment, bool zeroed, bool reallocated = false);
 
   // A block of class `cls` from its current page, or null (then call allocate()).
   void* try_allocate_class(size_t cls, size_t size) {

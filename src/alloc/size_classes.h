@@ -1,7 +1,7 @@
-// Size classes for small blocks, 8 B .. 32 KiB.
+// Size classes for small blocks, 8 B .. 64 KiB.
 //
 // Classes: 8, then multiples of 16 up to 128 (16, 32, ..., 128), then eight classes per
-// doubling up to kMaxSmallSize (144, 160, ..., 256, 288, ..., 32768). Consequences the
+// doubling up to kMaxSmallSize (144, 160, ..., 256, 288, ..., 65536). Consequences the
 // property tests check:
 //   1. class_size is strictly increasing and size_to_class(s) is the smallest class whose size
 //      is >= s, for every s in 1..kMaxSmallSize (0 is served as 1).
@@ -21,8 +21,14 @@
 
 namespace vmmem::alloc {
 
-inline constexpr size_t kMaxSmallSize = 32 * 1024;
-inline constexpr size_t kNumClasses = 73;
+inline constexpr size_t kMaxSmallSize = 64 * 1024;
+inline constexpr size_t kNumClasses = 81;
+// A reallocation that grows a block past this size moves it to a large span, even where a
+// class would serve the new size: later growth then extends the span in place, where a class
+// block would be copied at each of the eight class steps up to kMaxSmallSize. So a block of
+// kSmallestSpanBlock < size <= kMaxSmallSize lives in a class page or, grown there by
+// reallocate, in a span of one slice.
+inline constexpr size_t kSmallestSpanBlock = 32 * 1024;
 // Requests up to this size find their class (and the heap its page) by one table lookup
 // indexed by the size in words.
 inline constexpr size_t kDirectMaxSize = 1024;

@@ -13,7 +13,9 @@ namespace {
 
 constexpr uint64_t kMaxAlignment = uint64_t{1} << 21;
 constexpr uint64_t kMaxRequest = uint64_t{1} << 46;
-constexpr uint64_t kMaxSmallSize = 32 * 1024;
+constexpr uint64_t kMaxSmallSize = 64 * 1024;
+// A reallocation that moves a block to more than this gives it a span of its own.
+constexpr uint64_t kSmallestSpanBlock = 32 * 1024;
 constexpr uint64_t kSliceSize = 64 * 1024;
 constexpr uint64_t kLargestSpanBytes = 63 * kSliceSize;  // bigger blocks get their own mapping
 // Blocks up to this size are verified whole; bigger ones at both ends and by sampling.
@@ -308,6 +310,11 @@ std::optional<std::string> Model::judge_realloc(const Realloc& op, const Outcome
   if (moved && actual.address % natural_alignment(op.size) != 0)
     return format("moved block 0x%" PRIx64 " is not aligned to %" PRIu64, actual.address,
                   natural_alignment(op.size));
+  // Its own span starts at a slice (a huge block's mapping too: at its first slice after the
+  // header), so later growth can take the slices after it.
+  if (moved && op.size > kSmallestSpanBlock && actual.address % kSliceSize != 0)
+    return format("a block moved to %" PRIu64 " bytes got 0x%" PRIx64 ", not a span of its own",
+                  op.size, actual.address);
   if (auto overlap = admit(actual.address, actual.usable, "reallocated block")) return overlap;
   if (moved) remember_freed(old.address);
   Block block{actual.address, op.size, actual.usable, moved ? 0 : old.heap, old.contents};

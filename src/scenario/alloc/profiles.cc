@@ -222,7 +222,7 @@ std::vector<Op> cross_thread(Rng& rng, size_t count) {
 // of a full page), with collections between.
 std::vector<Op> full_pages(Rng& rng, size_t count) {
   Stream s(rng, count);
-  constexpr std::array<uint64_t, 3> kBigSmallSizes = {8192, 16384, 32768};  // 8 per page
+  constexpr std::array<uint64_t, 4> kBigSmallSizes = {8192, 16384, 32768, 65536};  // 8 per page
   while (!s.full()) {
     const uint64_t size = kBigSmallSizes[rng.below(kBigSmallSizes.size())];
     const size_t n = 10 + rng.below(14);
