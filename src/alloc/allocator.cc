@@ -145,6 +145,15 @@ Result<void*> Allocator::try_allocate(size_t size, size_t alignment, bool zeroed
 }
 
 void* Allocator::allocate_slow(size_t size, size_t alignment, bool zeroed) {
+  // Hardened allocation has no inline fast path (the direct table stays empty); this is its
+  // short one, for the plain requests most calls are.
+  if (options_.hardened && alignment == 1 && !zeroed && size <= kMaxSmallSize) {
+    const ThreadBinding& binding = detail::current_binding;
+    if (binding.allocator_id == id_) {
+      if (void* block = binding.heap->try_allocate_hardened(size_to_class(size), size))
+        return block;
+    }
+  }
   Result<void*> result = try_allocate(size, alignment, zeroed);
   return result.ok() ? result.value() : nullptr;
 }
@@ -217,12 +226,21 @@ void Allocator::free_validated(Segment* segment, Page* page, void* p) {
 }
 
 void Allocator::deallocate_in_segment(Segment* segment, void* p) {
-  // Without hardening a free needs no more checks than these, and building no Status keeps a
-  // remote free (every free of a producer/consumer pair) short.
-  if (!options_.hardened && segment->allocator == this) {
+  // Building no Status on the way keeps these frees short: without hardening every remote free
+  // (each free of a producer/consumer pair), with it every free. Whatever fails a check goes
+  // to deallocate_slow, which finds the same failure and reports it.
+  if (segment->allocator == this) {
     if (Page* page = segment->live_page_of(p)) {
-      free_to_owner(segment, page, static_cast<Block*>(p));
-      return;
+      if (!options_.hardened) {
+        free_to_owner(segment, page, static_cast<Block*>(p));
+        return;
+      }
+      // Clearing the granule bit is the double-free check: a block already free has it clear,
+      // and of two racing frees of one block only one clears it.
+      if (page->block_index(p) != SIZE_MAX && segment->mark_free(p)) {
+        free_to_owner(segment, page, static_cast<Block*>(p));
+        return;
+      }
     }
   }
   deallocate_slow(p);

@@ -73,6 +73,18 @@ void* Heap::allocate(size_t size, size_t alignment, bool zeroed, bool reallocate
 void* Heap::allocate_small(size_t cls, size_t size, bool zeroed) {
   Page* page = find_page(cls);
   if (page == nullptr) return nullptr;
+  return take_free_block(page, size, zeroed);
+}
+
+void* Heap::try_allocate_hardened(size_t cls, size_t size) {
+  // The accounting and the granule bit change together or, in a fork() child, not at all.
+  ChangeScope scope(this);
+  Page* page = queues_[cls].first;
+  if (page == nullptr || page->free == nullptr) return nullptr;
+  return take_free_block(page, size, /*zeroed=*/false);
+}
+
+void* Heap::take_free_block(Page* page, size_t size, bool zeroed) {
   Block* block = page->free;
   Block* next = read_link(block);
   Segment* segment = Segment::of(page);

@@ -86,6 +86,11 @@ class Heap {
     return block;
   }
 
+  // Hardened mode's fast path: a block of class `cls` from the first page of its queue, with
+  // the checks allocate() makes, or null (then call allocate()). It skips what the plain fast
+  // paths skip too: the clock tick, the delayed frees and the purge check.
+  void* try_allocate_hardened(size_t cls, size_t size);
+
   // A large block (kMaxSmallSize < size <= the largest span, natural alignment) from an idle
   // span of the right size, or null (then call allocate()).
   void* try_allocate_cached_large(size_t size);
@@ -165,6 +170,8 @@ class Heap {
   friend class Allocator;
 
   void* allocate_small(size_t cls, size_t size, bool zeroed);
+  // Pops the first free block of `page` (which has one), checking its link in hardened mode.
+  void* take_free_block(Page* page, size_t size, bool zeroed);
   void* allocate_large(size_t size, size_t alignment, bool zeroed);
   void* allocate_huge(size_t size, size_t alignment, bool zeroed);
   // Sets up a large page: one block at `alignment` in its span.
