@@ -235,9 +235,10 @@ void Allocator::deallocate_in_segment(Segment* segment, void* p) {
         free_to_owner(segment, page, static_cast<Block*>(p));
         return;
       }
-      // Clearing the granule bit is the double-free check: a block already free has it clear,
-      // and of two racing frees of one block only one clears it.
-      if (page->block_index(p) != SIZE_MAX && segment->mark_free(p)) {
+      // A granule bit is set only at a live block's start, so clearing one at a word-aligned p
+      // is both the block-start check (no division) and the double-free check: a block already
+      // free has its bit clear, and of two racing frees of one block only one clears it.
+      if (reinterpret_cast<uintptr_t>(p) % kWordSize == 0 && segment->mark_free(p)) {
         free_to_owner(segment, page, static_cast<Block*>(p));
         return;
       }
