@@ -992,8 +992,8 @@ TEST(AllocatorForkTest, AHeapStoppedMidChangeIsOrphanedInTheChild) {
 // Forks land wherever threads that allocate and free blocks of every size happen to be; every
 // child must free their blocks, allocate, pass check() and exit (a half-walked list would hang
 // it: the alarm turns that into a failure).
-TEST(AllocatorForkTest, ForksAmidBusyThreadsLeaveAWorkingChild) {
-  Allocator allocator;
+void fork_amid_busy_threads(Options options) {
+  Allocator allocator(options);
   constexpr int kThreads = 3;
   std::atomic<bool> stop{false};
   std::vector<void*> held[kThreads];
@@ -1076,6 +1076,18 @@ TEST(AllocatorForkTest, ForksAmidBusyThreadsLeaveAWorkingChild) {
   }
   const Status after = allocator.check();
   EXPECT_TRUE(after.ok()) << after.message();
+}
+
+TEST(AllocatorForkTest, ForksAmidBusyThreadsLeaveAWorkingChild) {
+  fork_amid_busy_threads(Options{});
+}
+
+// Hardened allocation and free have paths of their own, and a fork that lands inside one must
+// not leave a block's granule bit and its page's accounting out of step.
+TEST(AllocatorForkTest, ForksAmidBusyHardenedThreadsLeaveAWorkingChild) {
+  Options options;
+  options.hardened = true;
+  fork_amid_busy_threads(options);
 }
 
 }  // namespace

@@ -430,6 +430,7 @@ void Allocator::after_fork_child() {
     // allocate from it or destroy it, and its blocks stay freeable through its segments.
   }
   if (any_orphaned) orphan_segments();
+  if (options_.hardened) mend_granule_bits();
   // Whatever the stopped threads held in flight (a segment mapped but not yet listed, one
   // unlisted and not yet unmapped, slices committed or purged but not yet counted) is out of
   // the counters' reach from now on.

@@ -310,6 +310,11 @@ class Allocator {
   // after_fork_child: moves every segment of an orphaned heap, and every segment a stopped
   // thread held in no list, to orphaned_.
   void orphan_segments();
+  // after_fork_child, hardened: a thread that fork() stopped between a block's granule bit and
+  // its free list (either order, on either fast path) left them out of step. The lists decide,
+  // as they do for `used`: every block on none of them is live and gets its bit (a block whose
+  // free was cut short stays allocated in the child). Orphaned segments are not walked.
+  void mend_granule_bits();
 
   const uint64_t id_;
   const Options options_;

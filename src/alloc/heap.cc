@@ -77,8 +77,8 @@ void* Heap::allocate_small(size_t cls, size_t size, bool zeroed) {
 }
 
 void* Heap::try_allocate_hardened(size_t cls, size_t size) {
-  // The accounting and the granule bit change together or, in a fork() child, not at all.
-  ChangeScope scope(this);
+  // No ChangeScope, as on the inline fast paths: a fork() child mends the page's `used` and
+  // the block's granule bit from the free list (Allocator::mend_granule_bits).
   Page* page = queues_[cls].first;
   if (page == nullptr || page->free == nullptr) return nullptr;
   return take_free_block(page, size, /*zeroed=*/false);

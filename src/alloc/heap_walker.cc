@@ -317,6 +317,25 @@ Allocator::WalkedBytes Allocator::walk_bytes() const {
   return walked;
 }
 
+void Allocator::mend_granule_bits() {
+  PageFreeSet set;
+  HeapWalker(*this).for_each_segment([&](Segment* segment, const Heap* owner) {
+    HeapWalker::for_each_span(segment, [&](Page* page) {
+      if (!page->is_in_use() || HeapWalker::collect_free(*page, owner, set) != nullptr) return;
+      for (size_t b = 0; b < page->capacity; ++b) {
+        const void* block = page->start + b * page->block_size;
+        if (segment->is_marked_allocated(block) == set.contains(b)) {
+          if (set.contains(b)) {
+            segment->mark_free(block);
+          } else {
+            segment->mark_allocated(block);
+          }
+        }
+      }
+    });
+  });
+}
+
 VMM_NO_FUZZ_TRACING Status Allocator::check() const {
   HeapWalker walker(*this);
   Status status;
