@@ -497,14 +497,14 @@ Segment* Allocator::map_segment(size_t mapping_size, bool huge) {
     segment->allocated_bits = reinterpret_cast<std::atomic<uint64_t>*>(side);
     side += Segment::kHardenedBitsBytes;
   }
-  if (kAsanEnabled && !huge) segment->requested_shortfall = reinterpret_cast<uint16_t*>(side);
+  if (kAsanEnabled && !huge) segment->requested_sizes = reinterpret_cast<uint32_t*>(side);
   add_committed(kHeaderBytes);
   return segment;
 }
 
 size_t Allocator::side_bytes(bool huge) const {
   return (options_.hardened ? Segment::kHardenedBitsBytes : 0) +
-         (kAsanEnabled && !huge ? Segment::kRequestedShortfallBytes : 0);
+         (kAsanEnabled && !huge ? Segment::kRequestedSizesBytes : 0);
 }
 
 size_t Allocator::os_bytes(const Segment* segment) const {
@@ -524,7 +524,7 @@ void Allocator::unmap_segment(Segment* segment) {
 void Allocator::init_segment(Segment* segment, size_t mapping_size, bool huge) {
   const uint64_t dirty = segment->dirty_mask;
   std::atomic<uint64_t>* bits = segment->allocated_bits;
-  uint16_t* requested = segment->requested_shortfall;
+  uint32_t* requested = segment->requested_sizes;
   segment->~Segment();
   new (segment) Segment{};
   segment->allocator = this;
@@ -532,7 +532,7 @@ void Allocator::init_segment(Segment* segment, size_t mapping_size, bool huge) {
   segment->huge = huge;
   segment->dirty_mask = dirty;
   segment->allocated_bits = bits;
-  segment->requested_shortfall = requested;
+  segment->requested_sizes = requested;
 }
 
 bool Allocator::acquire_segment(Heap* heap, bool may_adopt) {

@@ -56,23 +56,23 @@ struct Segment {
   // Hardened mode: one bit per 8-byte granule of the first kSegmentSize bytes, set at the
   // start of every allocated block. A separate mapping of kHardenedBitsBytes.
   std::atomic<uint64_t>* allocated_bits;
-  // Under ASan, ordinary segments: how far each small block's request falls short of its block
-  // size, per 8-byte granule (usable_size reports the request, and the rest of the block stays
-  // poisoned). The shortfall, unlike the request, fits 16 bits in every class. Null otherwise.
-  uint16_t* requested_shortfall;
+  // Under ASan, ordinary segments: the size each small block was asked for, per 8-byte granule
+  // (usable_size reports it, and the rest of the block stays poisoned). 32 bits: a 64 KiB
+  // request does not fit 16, nor does the shortfall of a 0-byte request in a 64 KiB block.
+  // Null otherwise.
+  uint32_t* requested_sizes;
   Segment* next;
   Segment* prev;
   uint64_t cached_at;  // in an allocator's cache: its cache clock when the segment entered
   Page slices[kSlicesPerSegment];
 
   static constexpr size_t kHardenedBitsBytes = kSegmentSize / kWordSize / 8;
-  static constexpr size_t kRequestedShortfallBytes = kSegmentSize / kWordSize * sizeof(uint16_t);
+  static constexpr size_t kRequestedSizesBytes = kSegmentSize / kWordSize * sizeof(uint32_t);
 
   // What a client may use of the live block at p: the block, or under ASan what it asked for.
   size_t usable(const Page* page, const void* p) const {
     if constexpr (kAsanEnabled) {
-      return page->kind == SpanKind::kSmall ? page->block_size - requested_shortfall[granule_of(p)]
-                                            : page->requested;
+      return page->kind == SpanKind::kSmall ? requested_sizes[granule_of(p)] : page->requested;
     }
     return page->block_size;
   }
@@ -80,7 +80,7 @@ struct Segment {
     if (page->kind != SpanKind::kSmall) {
       page->requested = size;
     } else if constexpr (kAsanEnabled) {
-      requested_shortfall[granule_of(p)] = static_cast<uint16_t>(page->block_size - size);
+      requested_sizes[granule_of(p)] = static_cast<uint32_t>(size);
     }
   }
 
