@@ -9,8 +9,8 @@
 // it is neither while cached or being unmapped; in a fork() child a segment of a thread that
 // stopped mid-change is orphaned (owner_tid == kOrphanedOwner, heap null, on the allocator's
 // orphaned list: freed into, never allocated from). fast_free_tid equals owner_tid, except 0 in
-// hardened mode, so the inline free path of a hardened allocator always takes the checked
-// slow path.
+// hardened mode, so every free of a hardened allocator takes the checked path
+// (Allocator::deallocate_in_segment).
 //
 // Invariants (check() verifies them):
 //   1. Slices 1 .. kSlicesPerSegment-1 of an ordinary segment are partitioned into spans; the
