@@ -208,7 +208,8 @@ Outcome Executor::realloc(const Realloc& op) {
     blocks_.push_back({result.value(), op.size, 1, nullptr});
     forget_freed(result.value());
     return {.address = address_of(result.value()),
-            .usable = allocator_->usable_size(result.value())};
+            .usable = allocator_->usable_size(result.value()),
+            .moved = true};
   }
   const size_t slot = pick(op.slot, blocks_.size());
   Held& held = blocks_[slot];
@@ -230,9 +231,11 @@ Outcome Executor::realloc(const Realloc& op) {
   }
   forget_freed(moved);
   live_bytes_ += op.size - held.size;
+  const bool relocated = moved != held.block;
   held.block = moved;
   held.size = op.size;
-  return {.address = address_of(moved), .usable = allocator_->usable_size(moved)};
+  return {
+      .address = address_of(moved), .usable = allocator_->usable_size(moved), .moved = relocated};
 }
 
 Outcome Executor::check_op() {

@@ -1,4 +1,5 @@
-// outcome_kind: "Alloc: ok", "BadFree: conflict", ... for RC_TAG (see common/outcome_tag.h).
+// outcome_kind: "Alloc: ok", "BadFree: conflict", ... for RC_TAG (see common/outcome_tag.h). A
+// reallocation that kept a block says whether it stayed in place or moved: "Realloc: ok, moved".
 #pragma once
 
 #include <string>
@@ -11,7 +12,10 @@ namespace vmmem::scenario::alloc {
 
 inline std::string outcome_kind(const Op& op, const Outcome& outcome) {
   const std::string description = describe(op);
-  return outcome_tag(op_name(description), outcome.code);
+  std::string tag = outcome_tag(op_name(description), outcome.code);
+  if (std::holds_alternative<Realloc>(op) && outcome.code == ErrorCode::kOk && outcome.address != 0)
+    tag += outcome.moved ? ", moved" : ", in place";
+  return tag;
 }
 
 }  // namespace vmmem::scenario::alloc
