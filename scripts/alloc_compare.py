@@ -219,10 +219,10 @@ def main():
         for program, argv in programs(args.workloads, args.root, work):
             if args.filter and args.filter not in program:
                 continue
+            if args.cachegrind and not argv[0].startswith(args.workloads):
+                continue
+            expected = run_once(argv, None, None, work, meter)[2]
             if args.cachegrind:
-                if not argv[0].startswith(args.workloads):
-                    continue
-                expected = run_once(argv, None, None, work, meter)[2]
                 results[program] = {}
                 for name, preload, options in allocators:
                     counts, out = run_cachegrind(argv, preload, options, work)
@@ -231,7 +231,6 @@ def main():
                 continue
             times = {name: [] for name, _, _ in allocators}
             rss = {name: [] for name, _, _ in allocators}
-            expected = run_once(argv, None, None, work, meter)[2]
             differs = set()
             for _ in range(args.runs):
                 for name, preload, options in allocators:

@@ -137,9 +137,13 @@ Status Allocator::validate_request(size_t size, size_t alignment) {
 
 Result<void*> Allocator::try_allocate(size_t size, size_t alignment, bool zeroed) {
   if (Status status = validate_request(size, alignment); !status.ok()) return status;
+  return allocate_on_thread_heap(size, alignment, zeroed, /*reallocated=*/false);
+}
+
+Result<void*> Allocator::allocate_on_thread_heap(size_t size, size_t alignment, bool zeroed,
+                                                 bool reallocated) {
   Heap* heap = thread_heap();
-  if (heap == nullptr) return out_of_memory(size, alignment);
-  void* block = heap->allocate(size, alignment, zeroed);
+  void* block = heap == nullptr ? nullptr : heap->allocate(size, alignment, zeroed, reallocated);
   if (block == nullptr) return out_of_memory(size, alignment);
   return block;
 }
@@ -148,10 +152,8 @@ void* Allocator::allocate_slow(size_t size, size_t alignment, bool zeroed) {
   // Hardened allocation has no inline fast path (the direct table stays empty); this is its
   // short one, for the plain requests most calls are.
   if (options_.hardened && alignment == 1 && !zeroed && size <= kMaxSmallSize) {
-    const ThreadBinding& binding = detail::current_binding;
-    if (binding.allocator_id == id_) {
-      if (void* block = binding.heap->try_allocate_hardened(size_to_class(size), size))
-        return block;
+    if (Heap* heap = thread_heap()) {
+      if (void* block = heap->try_allocate_hardened(size_to_class(size), size)) return block;
     }
   }
   Result<void*> result = try_allocate(size, alignment, zeroed);
@@ -311,10 +313,9 @@ Result<void*> Allocator::try_reallocate(void* p, size_t size) {
     poison(static_cast<std::byte*>(p) + size, page->block_size - size);
     return p;
   }
-  Heap* heap = thread_heap();
-  void* moved = heap == nullptr ? nullptr : heap->allocate(size, 1, false, /*reallocated=*/true);
-  if (moved == nullptr) return out_of_memory(size, 1);
-  std::memcpy(moved, p, old_usable < size ? old_usable : size);
+  Result<void*> moved = allocate_on_thread_heap(size, 1, false, /*reallocated=*/true);
+  if (!moved.ok()) return moved;
+  std::memcpy(moved.value(), p, old_usable < size ? old_usable : size);
   free_validated(segment, page, p);
   return moved;
 }

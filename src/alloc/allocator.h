@@ -256,6 +256,10 @@ class Allocator {
   friend class HeapWalker;
 
   void* allocate_slow(size_t size, size_t alignment, bool zeroed);
+  // try_allocate after validate_request accepted the request (Heap::allocate says what
+  // `reallocated` changes).
+  Result<void*> allocate_on_thread_heap(size_t size, size_t alignment, bool zeroed,
+                                        bool reallocated);
   // deallocate() of a pointer inside one of this process's segments, off the fast path (another
   // thread's block, or hardened mode): the checks without a Status, or deallocate_slow.
   void deallocate_in_segment(Segment* segment, void* p);

@@ -324,12 +324,10 @@ void Allocator::mend_granule_bits() {
       if (!page->is_in_use() || HeapWalker::collect_free(*page, owner, set) != nullptr) return;
       for (size_t b = 0; b < page->capacity; ++b) {
         const void* block = page->start + b * page->block_size;
-        if (segment->is_marked_allocated(block) == set.contains(b)) {
-          if (set.contains(b)) {
-            segment->mark_free(block);
-          } else {
-            segment->mark_allocated(block);
-          }
+        if (set.contains(b)) {
+          segment->mark_free(block);
+        } else {
+          segment->mark_allocated(block);
         }
       }
     });
