@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <string>
 
 #include "support/bits.h"
 #include "support/byte_source.h"
@@ -90,6 +91,18 @@ TEST(Status, MessageNamesTheProblemAndTheValues) {
   EXPECT_FALSE(status.ok());
   EXPECT_EQ(status.message(), "unmapped: no region backs the access (address 0x1000, size 8)");
   EXPECT_EQ(Status().message(), "ok");
+}
+
+TEST(Status, FormatWritesTheMessageCutShortToTheBuffer) {
+  const Status status =
+      Status::error(ErrorCode::kUnmapped, "no region backs the access", 0x1000, 8);
+  const std::string whole = status.message();
+  char text[Status::kMessageCapacity];
+  EXPECT_EQ(status.format(text, sizeof text), whole.size());
+  EXPECT_EQ(std::string(text), whole);
+  char short_text[9];
+  EXPECT_EQ(status.format(short_text, sizeof short_text), whole.size());
+  EXPECT_EQ(std::string(short_text), "unmapped");
 }
 
 TEST(Result, HoldsAValueOrAnError) {

@@ -16,7 +16,9 @@ constexpr size_t kHeaderBytes = (sizeof(Segment) + kOsPage - 1) & ~(kOsPage - 1)
 constexpr size_t kHeapRecordBytes = (sizeof(Heap) + kOsPage - 1) & ~(kOsPage - 1);
 
 void print_report(const Status& status, void* /*context*/) {
-  std::fprintf(stderr, "vmmem allocator: %s\n", status.message().c_str());
+  char message[Status::kMessageCapacity];
+  status.format(message, sizeof message);
+  std::fprintf(stderr, "vmmem allocator: %s\n", message);
 }
 
 Status out_of_memory(size_t size, size_t alignment) {

@@ -39,8 +39,7 @@ void free_sized_block(void* p, size_t size) {
 namespace {
 
 size_t os_page_size() {
-  static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  return page;
+  return static_cast<size_t>(sysconf(_SC_PAGESIZE));
 }
 
 }  // namespace

@@ -33,16 +33,13 @@ std::string_view to_string(ErrorCode code) {
   return "unknown error code";
 }
 
-std::string Status::message() const {
-  if (ok()) return "ok";
-  char operands[80];
-  std::snprintf(operands, sizeof operands, " (address 0x%" PRIx64 ", size %" PRIu64 ")", address_,
-                size_);
-  std::string text(to_string(code_));
-  text += ": ";
-  text += what_ != nullptr ? what_ : "(no description)";
-  text += operands;
-  return text;
+size_t Status::format(char* out, size_t capacity) const {
+  const int length =
+      ok() ? std::snprintf(out, capacity, "ok")
+           : std::snprintf(out, capacity, "%.*s: %s (address 0x%" PRIx64 ", size %" PRIu64 ")",
+                           static_cast<int>(to_string(code_).size()), to_string(code_).data(),
+                           what_ != nullptr ? what_ : "(no description)", address_, size_);
+  return length < 0 ? 0 : static_cast<size_t>(length);
 }
 
 }  // namespace vmmem

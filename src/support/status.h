@@ -10,6 +10,7 @@
 //   2. A Result<T> holds a value exactly when its status is ok.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -52,7 +53,16 @@ class [[nodiscard]] Status {
   constexpr uint64_t size() const { return size_; }
 
   // "unmapped: no region backs the access (address 0x1000, size 8)"; "ok" when ok.
-  std::string message() const;
+  std::string message() const {
+    char text[kMessageCapacity];
+    format(text, sizeof text);
+    return text;
+  }
+  // message() without a heap allocation, for code that may not allocate (the allocator's own
+  // reports): written into `out` as snprintf writes, so cut short to fit `capacity` bytes
+  // (kMessageCapacity always fits). Returns the length of the whole message.
+  size_t format(char* out, size_t capacity) const;
+  static constexpr size_t kMessageCapacity = 256;
 
   friend constexpr bool operator==(const Status& a, const Status& b) {
     return a.code_ == b.code_ && a.address_ == b.address_ && a.size_ == b.size_;

@@ -161,6 +161,10 @@ void give_up_handler() {
   ++handler_calls;
   std::set_new_handler(nullptr);
 }
+void throwing_handler() {
+  ++handler_calls;
+  throw std::bad_alloc();
+}
 
 struct alignas(256) OverAligned {
   char bytes[256];
@@ -197,6 +201,20 @@ void check_new_delete() {
     threw = true;
   }
   EXPECT(threw);
+  // A handler that throws: the nothrow forms turn its bad_alloc into null, the others pass it on.
+  handler_calls = 0;
+  std::set_new_handler(throwing_handler);
+  EXPECT(::operator new(opaque(SIZE_MAX - 64), std::nothrow) == nullptr&& handler_calls == 1);
+  EXPECT(::operator new[](opaque(SIZE_MAX - 64), std::align_val_t{64}, std::nothrow) ==
+         nullptr&& handler_calls == 2);
+  threw = false;
+  try {
+    p = ::operator new[](opaque(SIZE_MAX - 64), std::align_val_t{64});
+  } catch (const std::bad_alloc&) {
+    threw = true;
+  }
+  EXPECT(threw && handler_calls == 3);
+  std::set_new_handler(nullptr);
   std::string text(1000, 'x');
   text += text;
   EXPECT(text.size() == 2000);
