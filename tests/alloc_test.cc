@@ -76,6 +76,22 @@ TEST_F(AllocatorTest, ZeroBytesGetUniqueBlocks) {
   allocator.deallocate(b);
 }
 
+// The small-block fast path alone: nothing for a thread the allocator has not met yet or for a
+// size above the small classes; once allocate() has made a page current, blocks of that class.
+TEST_F(AllocatorTest, TheSmallFastPathGivesBlocksOnlyFromACurrentPage) {
+  Allocator other;  // this thread is bound to `allocator` last, so `other` is not its binding
+  void* warm = allocator.allocate(100);
+  EXPECT_EQ(other.allocate_small_fast(100), nullptr);
+  void* fast = allocator.allocate_small_fast(100);
+  ASSERT_NE(fast, nullptr);
+  EXPECT_GE(allocator.usable_size(fast), 100u);
+  EXPECT_EQ(allocator.allocate_small_fast(kMaxSmallSize + 1), nullptr);
+  EXPECT_EQ(allocator.stats().live.blocks, 2u);
+  EXPECT_TRUE(allocator.check().ok()) << allocator.check().message();
+  allocator.deallocate(fast);
+  allocator.deallocate(warm);
+}
+
 TEST_F(AllocatorTest, NaturalAlignmentIs8ThenAtLeast16) {
   for (size_t size : {1, 8, 9, 24, 100, 1000, 40000}) {
     void* p = allocator.allocate(size);

@@ -130,19 +130,26 @@ class Allocator {
   // memory. The fast path is a thread-local check, a table lookup and a list pop (for a large
   // block: an idle span of the right size).
   void* allocate(size_t size) {
-    const ThreadBinding& binding = detail::current_binding;
-    if (__builtin_expect(binding.allocator_id == id_, 1)) {
-      void* block;
-      if (__builtin_expect(size <= kDirectMaxSize, 1)) {
-        block = binding.heap->try_allocate_direct(size);
-      } else if (size <= kMaxSmallSize) {
-        block = binding.heap->try_allocate_class(detail::compute_class(size), size);
-      } else {
-        block = size <= kLargestSpanBytes ? binding.heap->try_allocate_cached_large(size) : nullptr;
-      }
-      if (__builtin_expect(block != nullptr, 1)) return block;
+    void* block;
+    if (size <= kMaxSmallSize) {
+      block = allocate_small_fast(size);
+    } else {
+      const ThreadBinding& binding = detail::current_binding;
+      block = binding.allocator_id == id_ && size <= kLargestSpanBytes
+                  ? binding.heap->try_allocate_cached_large(size)
+                  : nullptr;
     }
+    if (__builtin_expect(block != nullptr, 1)) return block;
     return allocate_slow(size, 1, false);
+  }
+  // allocate()'s fast path for a small block: the block, or null where allocate() would go on
+  // (then call allocate()). It calls nothing, so a caller that keeps its own slow path out of
+  // line has a fast path that saves no registers (the malloc shim).
+  void* allocate_small_fast(size_t size) {
+    const ThreadBinding& binding = detail::current_binding;
+    if (__builtin_expect(binding.allocator_id != id_ || size > kMaxSmallSize, 0)) return nullptr;
+    if (__builtin_expect(size <= kDirectMaxSize, 1)) return binding.heap->try_allocate_direct(size);
+    return binding.heap->try_allocate_class(detail::compute_class(size), size);
   }
   // REQUIRES nothing: a bad alignment makes it return null (try_allocate says why). A small
   // block comes from the first class whose blocks all sit at the alignment (the one the slow

@@ -32,10 +32,18 @@ inline bool is_power_of_two(size_t n) {
   return n != 0 && (n & (n - 1)) == 0;
 }
 
-inline void* malloc(alloc::Allocator& allocator, size_t size) {
+// malloc() past the allocator's small-block fast path, out of line so that the fast path is a
+// leaf.
+[[gnu::noinline]] inline void* malloc_slow(alloc::Allocator& allocator, size_t size) {
   void* block = allocator.allocate(size);
-  if (__builtin_expect(block == nullptr, 0)) errno = ENOMEM;
+  if (block == nullptr) errno = ENOMEM;
   return block;
+}
+
+inline void* malloc(alloc::Allocator& allocator, size_t size) {
+  if (void* block = allocator.allocate_small_fast(size); __builtin_expect(block != nullptr, 1))
+    return block;
+  return malloc_slow(allocator, size);
 }
 
 // A block of `size` bytes at `alignment` (a power of two), or null with ENOMEM. A plain

@@ -38,6 +38,14 @@ void free_sized_block(void* p, size_t size) {
 
 namespace {
 
+[[gnu::noinline, gnu::cold]] void* malloc_building_allocator(size_t size) {
+  return c_api::malloc(process_allocator(), size);
+}
+
+[[gnu::noinline, gnu::cold]] void free_building_allocator(void* p) {
+  c_api::free(process_allocator(), p);
+}
+
 size_t os_page_size() {
   return static_cast<size_t>(sysconf(_SC_PAGESIZE));
 }
@@ -45,18 +53,26 @@ size_t os_page_size() {
 }  // namespace
 }  // namespace vmmem::shim
 
+using vmmem::shim::free_building_allocator;
+using vmmem::shim::malloc_building_allocator;
 using vmmem::shim::process_allocator;
 using vmmem::shim::report_bad_pointer;
 namespace c_api = vmmem::shim::c_api;
 
 extern "C" {
 
+// malloc and free, the hot pair, keep the building of the allocator out of line: a call in
+// their fast path would make it save registers around it.
 VMMEM_EXPORT void* malloc(size_t size) noexcept {
-  return c_api::malloc(process_allocator(), size);
+  vmmem::alloc::Allocator* allocator = vmmem::shim::process_allocator_if_built();
+  if (__builtin_expect(allocator == nullptr, 0)) return malloc_building_allocator(size);
+  return c_api::malloc(*allocator, size);
 }
 
 VMMEM_EXPORT void free(void* p) noexcept {
-  c_api::free(process_allocator(), p);
+  vmmem::alloc::Allocator* allocator = vmmem::shim::process_allocator_if_built();
+  if (__builtin_expect(allocator == nullptr, 0)) return free_building_allocator(p);
+  c_api::free(*allocator, p);
 }
 
 VMMEM_EXPORT void* calloc(size_t count, size_t size) noexcept {

@@ -22,6 +22,12 @@ extern constinit alloc::Allocator* process_allocator;
 alloc::Allocator* start_process_allocator();
 }  // namespace detail
 
+// The process allocator, or null before the first allocation has built it; for entry points
+// that keep the building out of their fast path.
+inline alloc::Allocator* process_allocator_if_built() {
+  return __atomic_load_n(&detail::process_allocator, __ATOMIC_ACQUIRE);
+}
+
 inline alloc::Allocator& process_allocator() {
   alloc::Allocator* allocator = __atomic_load_n(&detail::process_allocator, __ATOMIC_ACQUIRE);
   if (__builtin_expect(allocator == nullptr, 0)) allocator = detail::start_process_allocator();
