@@ -78,6 +78,7 @@ TEST_F(AllocatorTest, ZeroBytesGetUniqueBlocks) {
 
 // The small-block fast path alone: nothing for a thread the allocator has not met yet or for a
 // size above the small classes; once allocate() has made a page current, blocks of that class.
+// The small slow path gives a block where the fast one has none.
 TEST_F(AllocatorTest, TheSmallFastPathGivesBlocksOnlyFromACurrentPage) {
   Allocator other;  // this thread is bound to `allocator` last, so `other` is not its binding
   void* warm = allocator.allocate(100);
@@ -86,8 +87,12 @@ TEST_F(AllocatorTest, TheSmallFastPathGivesBlocksOnlyFromACurrentPage) {
   ASSERT_NE(fast, nullptr);
   EXPECT_GE(allocator.usable_size(fast), 100u);
   EXPECT_EQ(allocator.allocate_small_fast(kMaxSmallSize + 1), nullptr);
-  EXPECT_EQ(allocator.stats().live.blocks, 2u);
+  void* slow = allocator.allocate_small_slow(kMaxSmallSize);  // its class has no page yet
+  ASSERT_NE(slow, nullptr);
+  EXPECT_GE(allocator.usable_size(slow), kMaxSmallSize);
+  EXPECT_EQ(allocator.stats().live.blocks, 3u);
   EXPECT_TRUE(allocator.check().ok()) << allocator.check().message();
+  allocator.deallocate(slow);
   allocator.deallocate(fast);
   allocator.deallocate(warm);
 }

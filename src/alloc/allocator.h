@@ -151,6 +151,9 @@ class Allocator {
     if (__builtin_expect(size <= kDirectMaxSize, 1)) return binding.heap->try_allocate_direct(size);
     return binding.heap->try_allocate_class(detail::compute_class(size), size);
   }
+  // What allocate() does for a small size once allocate_small_fast has returned null: its slow
+  // path, without a second try of the fast one. REQUIRES: size <= kMaxSmallSize.
+  void* allocate_small_slow(size_t size) { return allocate_slow(size, 1, false); }
   // REQUIRES nothing: a bad alignment makes it return null (try_allocate says why). A small
   // block comes from the first class whose blocks all sit at the alignment (the one the slow
   // path picks too), on the same fast path as plain allocation.

@@ -35,7 +35,8 @@ inline bool is_power_of_two(size_t n) {
 // malloc() past the allocator's small-block fast path, out of line so that the fast path is a
 // leaf.
 [[gnu::noinline]] inline void* malloc_slow(alloc::Allocator& allocator, size_t size) {
-  void* block = allocator.allocate(size);
+  void* block =
+      size <= alloc::kMaxSmallSize ? allocator.allocate_small_slow(size) : allocator.allocate(size);
   if (block == nullptr) errno = ENOMEM;
   return block;
 }
