@@ -97,6 +97,43 @@ TEST_F(AllocatorTest, TheSmallFastPathGivesBlocksOnlyFromACurrentPage) {
   allocator.deallocate(warm);
 }
 
+// A page grows (carves blocks never handed out, memory not yet touched) only when no page of
+// its class has a free block: a block freed into an older page comes first.
+TEST_F(AllocatorTest, FreedBlocksOfAnyPageComeBeforeCarvingMore) {
+  constexpr size_t kSize = 1024;
+  std::vector<void*> first_page_blocks{allocator.allocate(kSize)};
+  const Page* first = Segment::of(first_page_blocks[0])->page_of(first_page_blocks[0]);
+  void* p = allocator.allocate(kSize);
+  for (; Segment::of(p)->page_of(p) == first; p = allocator.allocate(kSize))
+    first_page_blocks.push_back(p);
+  std::vector<void*> second_page_blocks{p};
+  const Page* second = Segment::of(p)->page_of(p);
+  // Past its young stage and out of carved blocks: the second page's next block would be new.
+  while (second->capacity < second->reserved / 2 || second->free != nullptr)
+    second_page_blocks.push_back(allocator.allocate(kSize));
+  ASSERT_EQ(first->capacity, first->reserved);
+  const uint32_t carved = second->capacity;
+
+  void* freed = first_page_blocks[first_page_blocks.size() / 2];
+  allocator.deallocate(freed);
+  first_page_blocks.erase(first_page_blocks.begin() + first_page_blocks.size() / 2);
+  void* reused = allocator.allocate(kSize);
+  EXPECT_EQ(reused, freed);
+  EXPECT_EQ(second->capacity, carved);
+  first_page_blocks.push_back(reused);
+
+  // With no free block anywhere, the page with room grows rather than a third page starting.
+  void* grown = allocator.allocate(kSize);
+  EXPECT_EQ(Segment::of(grown)->page_of(grown), second);
+  EXPECT_GT(second->capacity, carved);
+  second_page_blocks.push_back(grown);
+  EXPECT_TRUE(allocator.check().ok()) << allocator.check().message();
+  for (void* block : first_page_blocks)
+    allocator.deallocate(block);
+  for (void* block : second_page_blocks)
+    allocator.deallocate(block);
+}
+
 TEST_F(AllocatorTest, NaturalAlignmentIs8ThenAtLeast16) {
   for (size_t size : {1, 8, 9, 24, 100, 1000, 40000}) {
     void* p = allocator.allocate(size);

@@ -11,7 +11,8 @@ namespace {
 // Bytes of fresh blocks one extend() carves at most: enough to amortize the call, small enough
 // that a page touches its memory gradually.
 constexpr size_t kExtendBytes = 4096;
-// Pages smaller than this in carved bytes also grow when their free lists are merely short.
+// Pages smaller than this in carved bytes grow whenever find_page looks at them, before other
+// pages are searched for free blocks (see find_page).
 constexpr size_t kGrowWhileBelow = 16384;
 
 inline void cpu_relax() {
@@ -109,29 +110,36 @@ void* Heap::take_free_block(Page* page, size_t size, bool zeroed) {
 
 Page* Heap::find_page(size_t cls) {
   PageQueue& queue = queues_[cls];
+  Page* growable = nullptr;
   Page* page = queue.first;
   while (page != nullptr) {
     if (page->free == nullptr) {
       take_thread_free(page);
       // Growing a young page while its lists are short keeps an alloc/free loop on the fast
       // path for longer between visits here.
-      if (page->capacity < page->reserved &&
-          (page->free == nullptr || page->capacity * page->block_size < kGrowWhileBelow))
+      if (page->capacity < page->reserved && page->capacity * page->block_size < kGrowWhileBelow)
         extend(page);
     }
-    if (page->free != nullptr) {
-      if (page != queue.first) {
-        queue.remove(page);
-        queue.push_front(page);
-        queue_changed(cls);
-      }
-      return page;
-    }
+    if (page->free != nullptr) break;
     Page* next = page->next;
-    if (!move_to_full(page)) continue;  // remote frees arrived meanwhile: look again
+    if (page->capacity < page->reserved) {
+      if (growable == nullptr) growable = page;
+    } else if (!move_to_full(page)) {
+      continue;  // remote frees arrived meanwhile: look again
+    }
     page = next;
   }
-  return fresh_page(cls);
+  if (page == nullptr && growable != nullptr) {
+    page = growable;
+    extend(page);
+  }
+  if (page == nullptr) return fresh_page(cls);
+  if (page != queue.first) {
+    queue.remove(page);
+    queue.push_front(page);
+    queue_changed(cls);
+  }
+  return page;
 }
 
 Page* Heap::fresh_page(size_t cls) {

@@ -181,6 +181,11 @@ class Heap {
   void cache_span(Segment* segment, Page* span);
   // Returns cached spans to the free spans: all of them, or those freed before `before`.
   void flush_span_cache(uint64_t before = UINT64_MAX);
+  // A page of class `cls` with a free block, moved to the front of its queue. Blocks already
+  // carved come first, from any page of the queue: carving new ones (extend) touches memory no
+  // block has used yet, so a page that has room but nothing free grows only when no page of the
+  // queue has a free block, and a fresh page is taken only when none has room either. (Young
+  // pages, under kGrowWhileBelow carved bytes, grow as soon as they run dry.)
   Page* find_page(size_t cls);
   Page* fresh_page(size_t cls);
   void extend(Page* page);
