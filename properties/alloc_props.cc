@@ -243,11 +243,11 @@ void check_against_the_model(const Config& config,
 
 TEST(AllocModel, AllocatorBehavesLikeTheModel) {
   check_against_the_model<ApplyOp>(
-      Config{},
-      {"Alloc: ok", "Alloc: invalid argument", "Alloc: unsupported", "Alloc: out of memory",
-       "Free: ok", "Realloc: ok, in place", "Realloc: ok, moved", "Realloc: out of memory",
-       "Handoff: ok", "PoolAlloc: ok", "HeapCreate: ok", "HeapCreate: out of memory", "Check: ok",
-       "BadFree: not found", "BadFree: invalid argument"});
+      Config{}, {"Alloc: ok", "Alloc: invalid argument", "Alloc: unsupported",
+                 "Alloc: out of memory", "Free: ok", "Free: ok, of an abandoned segment",
+                 "Realloc: ok, in place", "Realloc: ok, moved", "Realloc: out of memory",
+                 "Handoff: ok", "PoolAlloc: ok", "HeapCreate: ok", "HeapCreate: out of memory",
+                 "Check: ok", "BadFree: not found", "BadFree: invalid argument"});
 }
 
 TEST(AllocModel, HardenedAllocatorBehavesLikeTheModel) {

@@ -783,6 +783,34 @@ TEST_F(AllocatorTest, ThreadsThatExitHandTheirBlocksOver) {
   EXPECT_EQ(stats.abandoned_segments, 0u);
 }
 
+// The thread that frees a block of an exited thread takes that thread's segment over, so its
+// next allocations reuse the freed blocks where they are, from any thread (one that has not
+// allocated yet gets its heap on that free).
+TEST_F(AllocatorTest, FreeingAnExitedThreadsBlockAdoptsItsSegment) {
+  for (bool freer_has_a_heap : {true, false}) {
+    std::vector<void*> left_behind;
+    std::thread([&] {
+      for (int i = 0; i < 4; ++i)
+        left_behind.push_back(allocator.allocate(64));
+    }).join();
+    Segment* segment = Segment::of(left_behind[0]);
+    ASSERT_EQ(allocator.stats().abandoned_segments, 1u);
+    std::thread([&] {
+      void* own = freer_has_a_heap ? allocator.allocate(5000) : nullptr;
+      allocator.deallocate(left_behind[0]);
+      EXPECT_EQ(segment->owner_tid.load(), current_thread_id());
+      EXPECT_EQ(allocator.stats().abandoned_segments, 0u);
+      EXPECT_EQ(allocator.allocate(64), left_behind[0]);
+      EXPECT_TRUE(allocator.check().ok()) << allocator.check().message();
+      allocator.deallocate(own);
+    }).join();
+    for (void* p : left_behind)
+      allocator.deallocate(p);
+    allocator.collect(true);
+    EXPECT_EQ(allocator.stats().live.blocks, 0u);
+  }
+}
+
 TEST_F(AllocatorTest, ALiveBlockWalkSeesExactlyTheLiveBlocks) {
   std::set<void*> expected;
   for (int i = 0; i < 300; ++i)

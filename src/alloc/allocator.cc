@@ -76,14 +76,6 @@ bool natural_fit(size_t size, Segment* segment, const Page* page) {
 
 // Hands a checked block back: onto its page's free list on the owner thread, else onto
 // thread_free for the owner to collect.
-void free_to_owner(Segment* segment, Page* page, Block* block) {
-  if (segment->owner_tid.load(std::memory_order_acquire) == current_thread_id()) {
-    segment->heap.load(std::memory_order_relaxed)->free_local(segment, page, block);
-  } else {
-    Heap::free_remote(segment, page, block);
-  }
-}
-
 }  // namespace
 
 Allocator::Allocator(Options options) : id_(next_allocator_id()), options_(options) {
@@ -227,6 +219,31 @@ void Allocator::free_validated(Segment* segment, Page* page, void* p) {
     return;
   }
   free_to_owner(segment, page, static_cast<Block*>(p));
+}
+
+void Allocator::free_to_owner(Segment* segment, Page* page, Block* block) {
+  const uintptr_t owner = segment->owner_tid.load(std::memory_order_acquire);
+  if (owner == current_thread_id() || (owner == 0 && reclaim_abandoned(segment))) {
+    segment->heap.load(std::memory_order_relaxed)->free_local(segment, page, block);
+  } else {
+    Heap::free_remote(segment, page, block);
+  }
+}
+
+bool Allocator::reclaim_abandoned(Segment* segment) {
+  Heap* heap = thread_heap();
+  if (heap == nullptr) return false;
+  {
+    std::lock_guard guard(lock_);
+    Segment** link = &abandoned_;
+    while (*link != nullptr && *link != segment)
+      link = &(*link)->next;
+    // Another thread took it since its owner was read (then the free goes to that thread).
+    if (*link == nullptr) return false;
+    *link = segment->next;
+  }
+  heap->adopt(segment);
+  return true;
 }
 
 void Allocator::deallocate_in_segment(Segment* segment, void* p) {

@@ -278,6 +278,15 @@ class Allocator {
   Status validate_free(void* p, size_t size, bool full_checks, Segment** segment,
                        Page** page) const;
   void free_validated(Segment* segment, Page* page, void* p);
+  // Frees a checked block: onto its page's free list when the calling thread owns the
+  // segment, onto thread_free otherwise. A block of an abandoned segment (its thread exited)
+  // first makes the calling thread's heap adopt the segment (reclaim_abandoned), so the thread
+  // that now frees a dead thread's blocks also reuses their pages, instead of every page
+  // waiting for whichever heap next runs out of segments.
+  void free_to_owner(Segment* segment, Page* page, Block* block);
+  // Adopts `segment` into the calling thread's heap; false when the thread has no heap of this
+  // allocator yet or the segment is no longer on the abandoned list.
+  bool reclaim_abandoned(Segment* segment);
   void report(const Status& status);
 
   // The calling thread's heap, creating it on first use; null when out of memory.

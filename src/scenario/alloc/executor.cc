@@ -4,6 +4,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "alloc/segment.h"
 #include "scenario/alloc/model.h"
 #include "scenario/common/model_checker.h"
 #include "scenario/common/runner.h"
@@ -190,12 +191,16 @@ Outcome Executor::free(const Free& op) {
   const Held held = blocks_[slot];
   drop(slot);
   remember_freed(held.block);
+  // Read before the free, which may adopt the segment or release it.
+  const bool abandoned =
+      vmmem::alloc::Segment::of(held.block)->owner_tid.load(std::memory_order_relaxed) == 0;
   if (op.sized)
     return {.code = allocator_->deallocate_checked(held.block, held.size).code(),
-            .address = address_of(held.block)};
+            .address = address_of(held.block),
+            .abandoned = abandoned};
   last_report_ = kOkStatus;
   allocator_->deallocate(held.block);
-  return {.code = last_report_.code(), .address = address_of(held.block)};
+  return {.code = last_report_.code(), .address = address_of(held.block), .abandoned = abandoned};
 }
 
 Outcome Executor::realloc(const Realloc& op) {

@@ -79,7 +79,8 @@ struct FailNextOsCall {
 };
 
 // The calling thread gives its heap up, as at thread exit (Allocator::thread_detach): its
-// segments with live blocks are abandoned, and its next allocation adopts them again.
+// segments with live blocks are abandoned; a free of one of their blocks (on any thread), or
+// an allocation that needs a segment, adopts them again.
 struct Detach {
   friend bool operator==(const Detach&, const Detach&) = default;
 };

@@ -23,6 +23,7 @@ struct Outcome {
   uint64_t usable = 0;       // usable_size of the returned block
   uint32_t os_failures = 0;  // OS calls that failed during the op (injected or real)
   bool moved = false;        // Realloc: a new block, not the old one resized in place
+  bool abandoned = false;    // Free: the block's segment had no owner (its heap was given up)
   LiveBlock new_chunk{};     // PoolAlloc: the chunk the pool took from the allocator, if any
   // Check: the live blocks the allocator walked (sorted by address), the pool's chunks, and
   // what stats() says is live.

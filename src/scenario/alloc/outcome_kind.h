@@ -1,5 +1,6 @@
 // outcome_kind: "Alloc: ok", "BadFree: conflict", ... for RC_TAG (see common/outcome_tag.h). A
-// reallocation that kept a block says whether it stayed in place or moved: "Realloc: ok, moved".
+// reallocation that kept a block says whether it stayed in place or moved: "Realloc: ok, moved";
+// a free of a block whose segment its heap had given up says so (the freeing thread adopts it).
 #pragma once
 
 #include <string>
@@ -15,6 +16,8 @@ inline std::string outcome_kind(const Op& op, const Outcome& outcome) {
   std::string tag = outcome_tag(op_name(description), outcome.code);
   if (std::holds_alternative<Realloc>(op) && outcome.code == ErrorCode::kOk && outcome.address != 0)
     tag += outcome.moved ? ", moved" : ", in place";
+  if (std::holds_alternative<Free>(op) && outcome.code == ErrorCode::kOk && outcome.abandoned)
+    tag += ", of an abandoned segment";
   return tag;
 }
 
