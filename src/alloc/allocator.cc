@@ -235,12 +235,9 @@ bool Allocator::reclaim_abandoned(Segment* segment) {
   if (heap == nullptr) return false;
   {
     std::lock_guard guard(lock_);
-    Segment** link = &abandoned_;
-    while (*link != nullptr && *link != segment)
-      link = &(*link)->next;
     // Another thread took it since its owner was read (then the free goes to that thread).
-    if (*link == nullptr) return false;
-    *link = segment->next;
+    if (!segment->abandoned) return false;
+    unlink_abandoned(segment);
   }
   heap->adopt(segment);
   return true;
@@ -585,15 +582,27 @@ bool Allocator::acquire_segment(Heap* heap, bool may_adopt) {
 Segment* Allocator::take_abandoned() {
   std::lock_guard guard(lock_);
   Segment* segment = abandoned_;
-  if (segment != nullptr) abandoned_ = segment->next;
+  if (segment != nullptr) unlink_abandoned(segment);
   return segment;
+}
+
+void Allocator::unlink_abandoned(Segment* segment) {
+  if (segment->prev != nullptr)
+    segment->prev->next = segment->next;
+  else
+    abandoned_ = segment->next;
+  if (segment->next != nullptr) segment->next->prev = segment->prev;
+  segment->next = segment->prev = nullptr;
+  segment->abandoned = false;
 }
 
 void Allocator::abandon_segment(Segment* segment) {
   std::lock_guard guard(lock_);
   segment->prev = nullptr;
   segment->next = abandoned_;
+  if (abandoned_ != nullptr) abandoned_->prev = segment;
   abandoned_ = segment;
+  segment->abandoned = true;
 }
 
 void Allocator::release_to_cache(Segment* segment) {

@@ -300,8 +300,12 @@ class Allocator {
   // Segments. acquire_segment gives `heap` a fresh or cached segment, or (may_adopt) an
   // abandoned one; false when the OS refused memory.
   bool acquire_segment(Heap* heap, bool may_adopt);
+  // The abandoned list is doubly linked so that a free can take any segment off it at once
+  // (reclaim_abandoned). take_abandoned and abandon_segment take lock_; unlink_abandoned
+  // REQUIRES it held.
   Segment* take_abandoned();
   void abandon_segment(Segment* segment);
+  void unlink_abandoned(Segment* segment);
   void release_segment(Segment* segment);
   Segment* acquire_huge(size_t mapping_size);
   void release_huge(Segment* segment);

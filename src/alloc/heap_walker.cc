@@ -127,6 +127,8 @@ VMM_NO_FUZZ_TRACING Status Allocator::check_segment(Segment* segment, const Heap
       segment->fast_free_tid.load(std::memory_order_relaxed) !=
           (options_.hardened ? 0 : expected_owner))
     return broken("segment ownership fields disagree with its heap", segment);
+  if (segment->abandoned != (owner == nullptr))
+    return broken("segment's abandoned flag disagrees with the list it is on", segment);
   if (segment->huge && segment->mapping_size <= kSegmentSize)
     return broken("huge segment no larger than an ordinary one", segment);
   if (segment->dirty_mask & 1) return broken("the header slice is marked dirty", segment);

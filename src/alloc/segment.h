@@ -48,6 +48,7 @@ struct Segment {
   std::atomic<uintptr_t> fast_free_tid;
   size_t mapping_size;  // kSegmentSize, or more for a huge segment
   bool huge;
+  bool abandoned;  // on the allocator's abandoned list (read and written under its lock)
   uint32_t used_spans;
   uint64_t dirty_mask;
   // Slices a heap purged as part of a free span and has not used since: taking one again is
