@@ -3,7 +3,8 @@
 // (layout.h); larger blocks are runs of 64 KiB slices of the same segments, and objects
 // bigger than a segment get one of their own. Every thread allocates from its own Heap with no
 // lock and no atomic operation on the fast path; a block freed by another thread goes to its
-// page's atomic thread_free list and the owner takes it back.
+// page's atomic thread_free list and the owner takes it back. The segments of a thread that
+// exited are abandoned: the first thread to free one of their blocks adopts that segment.
 //
 // Thread safety: allocate*, deallocate*, reallocate, usable_size and collect may be called
 // from any thread at any time. A first-class Heap is allocated from and destroyed only by the
