@@ -823,6 +823,10 @@ void Heap::abandon() {
   for_each_page([this](Page* page) { set_delay_state(page, DelayState::kNever); });
   process_delayed();
   for_each_page([this](Page* page) { take_thread_free(page); });
+  // Segments that keep live blocks go on the abandoned list only after the loop: until
+  // reset_lists, this heap's bins and caches still link spans of every segment, and a segment
+  // on the list may be adopted at once by another thread (a free of one of its blocks).
+  Segment* to_abandon = nullptr;
   for (Segment* segment = segments_; segment != nullptr;) {
     Segment* next = segment->next;
     // Return the empty pages first so that a segment left with no live block is released.
@@ -846,11 +850,17 @@ void Heap::abandon() {
       allocator_->release_segment(segment);
     } else {
       remove_segment(segment);
-      allocator_->abandon_segment(segment);
+      segment->next = to_abandon;
+      to_abandon = segment;
     }
     segment = next;
   }
   reset_lists();
+  while (to_abandon != nullptr) {
+    Segment* next = to_abandon->next;
+    allocator_->abandon_segment(to_abandon);
+    to_abandon = next;
+  }
 }
 
 void Heap::destroy_all() {
