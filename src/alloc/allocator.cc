@@ -587,21 +587,13 @@ Segment* Allocator::take_abandoned() {
 }
 
 void Allocator::unlink_abandoned(Segment* segment) {
-  if (segment->prev != nullptr)
-    segment->prev->next = segment->next;
-  else
-    abandoned_ = segment->next;
-  if (segment->next != nullptr) segment->next->prev = segment->prev;
-  segment->next = segment->prev = nullptr;
+  unlink(abandoned_, segment);
   segment->abandoned = false;
 }
 
 void Allocator::abandon_segment(Segment* segment) {
   std::lock_guard guard(lock_);
-  segment->prev = nullptr;
-  segment->next = abandoned_;
-  if (abandoned_ != nullptr) abandoned_->prev = segment;
-  abandoned_ = segment;
+  push_front(abandoned_, segment);
   segment->abandoned = true;
 }
 

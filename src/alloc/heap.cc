@@ -634,10 +634,7 @@ void Heap::add_segment(Segment* segment) {
   segment->heap.store(this, std::memory_order_release);
   segment->owner_tid.store(owner_tid_, std::memory_order_release);
   segment->fast_free_tid.store(hardened_ ? 0 : owner_tid_, std::memory_order_release);
-  segment->prev = nullptr;
-  segment->next = segments_;
-  if (segments_ != nullptr) segments_->prev = segment;
-  segments_ = segment;
+  push_front(segments_, segment);
 }
 
 void Heap::add_fresh_segment(Segment* segment) {
@@ -649,12 +646,7 @@ void Heap::add_fresh_segment(Segment* segment) {
 }
 
 void Heap::remove_segment(Segment* segment) {
-  if (segment->prev != nullptr)
-    segment->prev->next = segment->next;
-  else
-    segments_ = segment->next;
-  if (segment->next != nullptr) segment->next->prev = segment->prev;
-  segment->next = segment->prev = nullptr;
+  unlink(segments_, segment);
   segment->heap.store(nullptr, std::memory_order_release);
   segment->owner_tid.store(0, std::memory_order_release);
   segment->fast_free_tid.store(0, std::memory_order_release);

@@ -62,7 +62,7 @@ struct Segment {
   // request does not fit 16, nor does the shortfall of a 0-byte request in a 64 KiB block.
   // Null otherwise.
   uint32_t* requested_sizes;
-  Segment* next;
+  Segment* next;  // in a heap's list, the abandoned list (both doubly linked) or a cache
   Segment* prev;
   uint64_t cached_at;  // in an allocator's cache: its cache clock when the segment entered
   Page slices[kSlicesPerSegment];
@@ -148,5 +148,23 @@ struct Segment {
 };
 
 static_assert(sizeof(Segment) <= kSliceSize, "the segment header must fit in slice 0");
+
+// Links `segment` in front of the doubly linked list (through next/prev) that starts at `head`.
+inline void push_front(Segment*& head, Segment* segment) {
+  segment->prev = nullptr;
+  segment->next = head;
+  if (head != nullptr) head->prev = segment;
+  head = segment;
+}
+
+// Takes `segment` out of the doubly linked list that starts at `head`.
+inline void unlink(Segment*& head, Segment* segment) {
+  if (segment->prev != nullptr)
+    segment->prev->next = segment->next;
+  else
+    head = segment->next;
+  if (segment->next != nullptr) segment->next->prev = segment->prev;
+  segment->next = segment->prev = nullptr;
+}
 
 }  // namespace vmmem::alloc
