@@ -464,6 +464,37 @@ TEST(PurgeTest, EagerPurgingReturnsFreedSpansAtOnce) {
   EXPECT_TRUE(allocator.check().ok());
 }
 
+// Under the delayed policy a class page of kPurgeEmptyPageSlices or more goes back to the OS as
+// soon as it empties (unless it is its class's current page); smaller pages wait for the delay.
+TEST(PurgeTest, ABigClassPageIsPurgedWhenItEmpties) {
+  ASSERT_GE(class_page_slices(size_to_class(kMaxSmallSize)), kPurgeEmptyPageSlices);
+  ASSERT_LT(class_page_slices(size_to_class(size_t{40} << 10)), kPurgeEmptyPageSlices);
+  for (const size_t size : {kMaxSmallSize, size_t{40} << 10, size_t{64}}) {
+    Allocator allocator;
+    const size_t slices = class_page_slices(size_to_class(size));
+    std::vector<void*> first_page{allocator.allocate(size)};
+    const Page* page = Segment::of(first_page[0])->page_of(first_page[0]);
+    void* next = allocator.allocate(size);  // the first block of the class's next page
+    for (; Segment::of(next)->page_of(next) == page; next = allocator.allocate(size))
+      first_page.push_back(next);
+    for (void* block : first_page)
+      std::memset(block, 1, size);
+    const Stats before = allocator.stats();
+    for (void* block : first_page)
+      allocator.deallocate(block);
+    const Stats after = allocator.stats();
+    if (slices >= kPurgeEmptyPageSlices) {
+      EXPECT_EQ(after.os.purges, before.os.purges + 1) << size;
+      EXPECT_EQ(after.committed_bytes + slices * kSliceSize, before.committed_bytes) << size;
+    } else {
+      EXPECT_EQ(after.os.purges, before.os.purges) << size;
+      EXPECT_EQ(after.committed_bytes, before.committed_bytes) << size;
+    }
+    allocator.deallocate(next);
+    EXPECT_TRUE(allocator.check().ok()) << allocator.check().message();
+  }
+}
+
 TEST(PurgeTest, DelayedPurgingWaitsThenReturns) {
   Options options;
   options.purge = PurgePolicy::kDelayed;

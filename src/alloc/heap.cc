@@ -310,7 +310,14 @@ void Heap::page_empty(Segment* segment, Page* page) {
   // The current page of its class stays, so an alloc/free loop does not churn pages.
   if (current_[page->size_class] == page) return;
   queues_[page->size_class].remove(page);
-  release_span(segment, page);
+  const size_t first = segment->index_of(page);
+  const size_t count = page->slice_count;
+  // A big class page goes back to the OS at once (not after the purge delay): its few blocks
+  // have written all over it, and whatever takes its slices next (another class's page, a
+  // large block) would keep all of it resident without using it.
+  if (release_span(segment, page) != nullptr && count >= kPurgeEmptyPageSlices &&
+      allocator_->options().purge == PurgePolicy::kDelayed)
+    purge_slices(segment, first, count);
 }
 
 void Heap::free_remote(Segment* segment, Page* page, Block* block) {
@@ -663,6 +670,16 @@ void Heap::purge_span(Segment* segment, Page* span) {
   segment->purged_mask |= dirty;
   last_purged_at_ = purge_now();
   early_reuse_counted_ = false;
+  allocator_->add_committed(-static_cast<int64_t>(std::popcount(dirty)) *
+                            static_cast<int64_t>(kSliceSize));
+}
+
+void Heap::purge_slices(Segment* segment, size_t first, size_t count) {
+  const uint64_t mask = Segment::slice_mask(first, count);
+  const uint64_t dirty = segment->dirty_mask & mask;
+  if (dirty == 0) return;
+  if (!allocator_->os().purge(segment->slice_address(first), count * kSliceSize)) return;
+  segment->dirty_mask &= ~mask;
   allocator_->add_committed(-static_cast<int64_t>(std::popcount(dirty)) *
                             static_cast<int64_t>(kSliceSize));
 }

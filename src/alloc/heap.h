@@ -40,6 +40,13 @@
 
 namespace vmmem::alloc {
 
+// Under PurgePolicy::kDelayed a class page of this many slices or more (512 KiB: the classes
+// above 56 KiB, eight blocks a page) is purged as soon as it empties, unless it is its class's
+// current page; smaller ones wait for the purge delay like every free span. (Measured on the
+// churn workload: 4 slices cut its peak RSS from 33.1 to 26.1 MiB for 8% more median time, 8 slices
+// to 31.1 MiB for 3%.)
+inline constexpr size_t kPurgeEmptyPageSlices = 8;
+
 class Allocator;
 
 class Heap {
@@ -220,6 +227,9 @@ class Heap {
   // Purges the free spans older than the purge delay, or all of them when `force`.
   void purge_expired(bool force);
   void purge_span(Segment* segment, Page* span);
+  // Returns the dirty slices of [first, first + count) to the OS without marking them purged:
+  // a page purged as it empties is no evidence about the purge delay.
+  void purge_slices(Segment* segment, size_t first, size_t count);
   // The slices of `mask` are about to hold a block: clears their purged bits. When some were
   // set and this heap last purged a span less than one delay ago, the delay was too short for
   // this program and doubles (see PurgePolicy::kDelayed).
