@@ -74,8 +74,6 @@ bool natural_fit(size_t size, Segment* segment, const Page* page) {
   return (size + kSliceSize - 1) / kSliceSize == page->slice_count;
 }
 
-// Hands a checked block back: onto its page's free list on the owner thread, else onto
-// thread_free for the owner to collect.
 }  // namespace
 
 Allocator::Allocator(Options options) : id_(next_allocator_id()), options_(options) {

@@ -660,28 +660,23 @@ void Heap::remove_segment(Segment* segment) {
 }
 
 void Heap::purge_span(Segment* segment, Page* span) {
-  const size_t first = segment->index_of(span);
-  const uint64_t mask = Segment::slice_mask(first, span->slice_count);
-  const uint64_t dirty = segment->dirty_mask & mask;
-  if (dirty == 0) return;
-  if (!allocator_->os().purge(segment->slice_address(first), span->slice_count * kSliceSize))
-    return;  // the slices stay dirty and count as committed
-  segment->dirty_mask &= ~mask;
-  segment->purged_mask |= dirty;
+  const uint64_t purged = purge_slices(segment, segment->index_of(span), span->slice_count);
+  if (purged == 0) return;
+  segment->purged_mask |= purged;
   last_purged_at_ = purge_now();
   early_reuse_counted_ = false;
-  allocator_->add_committed(-static_cast<int64_t>(std::popcount(dirty)) *
-                            static_cast<int64_t>(kSliceSize));
 }
 
-void Heap::purge_slices(Segment* segment, size_t first, size_t count) {
+uint64_t Heap::purge_slices(Segment* segment, size_t first, size_t count) {
   const uint64_t mask = Segment::slice_mask(first, count);
   const uint64_t dirty = segment->dirty_mask & mask;
-  if (dirty == 0) return;
-  if (!allocator_->os().purge(segment->slice_address(first), count * kSliceSize)) return;
+  if (dirty == 0) return 0;
+  if (!allocator_->os().purge(segment->slice_address(first), count * kSliceSize))
+    return 0;  // the slices stay dirty and count as committed
   segment->dirty_mask &= ~mask;
   allocator_->add_committed(-static_cast<int64_t>(std::popcount(dirty)) *
                             static_cast<int64_t>(kSliceSize));
+  return dirty;
 }
 
 void Heap::take_purged_slices(Segment* segment, uint64_t mask) {

@@ -226,10 +226,13 @@ class Heap {
   void maybe_purge_expired();
   // Purges the free spans older than the purge delay, or all of them when `force`.
   void purge_expired(bool force);
+  // Purges a free span and marks its slices purged: taking them back within the delay is the
+  // evidence the adaptive delay grows on.
   void purge_span(Segment* segment, Page* span);
-  // Returns the dirty slices of [first, first + count) to the OS without marking them purged:
-  // a page purged as it empties is no evidence about the purge delay.
-  void purge_slices(Segment* segment, size_t first, size_t count);
+  // Returns the dirty slices of [first, first + count) to the OS without marking them purged
+  // (a page purged as it empties is no evidence about the delay); the slices it purged, 0
+  // when none were dirty or the OS refused.
+  uint64_t purge_slices(Segment* segment, size_t first, size_t count);
   // The slices of `mask` are about to hold a block: clears their purged bits. When some were
   // set and this heap last purged a span less than one delay ago, the delay was too short for
   // this program and doubles (see PurgePolicy::kDelayed).
